@@ -1,0 +1,59 @@
+#include "definitions/model.h"
+
+#include <functional>
+
+namespace treaty::defs {
+
+const char* FieldTypeName(FieldType t) {
+  switch (t) {
+    case FieldType::kString: return "string";
+    case FieldType::kInteger: return "integer";
+    case FieldType::kDecimal: return "decimal";
+    case FieldType::kBoolean: return "boolean";
+    case FieldType::kObject: return "object";
+    case FieldType::kArray: return "array";
+    case FieldType::kAny: return "any";
+  }
+  return "any";
+}
+
+const FieldSpec* FieldSpec::FindProperty(const std::string& n) const {
+  for (const auto& p : properties)
+    if (p.name == n) return &p;
+  return nullptr;
+}
+
+const StepSpec* Definition::FindStep(const std::string& n) const {
+  for (const auto& s : steps)
+    if (s.name == n) return &s;
+  return nullptr;
+}
+
+const FieldSpec* Definition::FindData(const std::string& n) const {
+  for (const auto& f : data)
+    if (f.name == n) return &f;
+  return nullptr;
+}
+
+bool Definition::HasRole(const std::string& r) const {
+  for (const auto& x : roles)
+    if (x.name == r) return true;
+  return false;
+}
+
+std::vector<StateInfo> FlattenStates(const Definition& d) {
+  std::vector<StateInfo> out;
+  std::function<void(const std::vector<StateSpec>&, const std::string&, int, const std::string&)> walk =
+      [&](const std::vector<StateSpec>& states, const std::string& parent, int region, const std::string& prefix) {
+        for (const auto& s : states) {
+          std::string path = prefix.empty() ? s.name : prefix + "." + s.name;
+          out.push_back({&s, parent, region, path});
+          walk(s.states, s.name, 0, path);
+          for (size_t r = 0; r < s.regions.size(); ++r) walk(s.regions[r].states, s.name, static_cast<int>(r), path);
+        }
+      };
+  walk(d.states, "", 0, "");
+  return out;
+}
+
+}  // namespace treaty::defs

@@ -1,0 +1,138 @@
+// The parsed form of a process definition: what the YAML says, with the
+// source location of every name, ready for the validator, the code
+// generator, the reference machine and the runtime.
+//
+// State names are unique across the whole definition (also inside composite
+// states and regions), so steps refer to states by plain name.
+//
+// Thread-safety: plain values; immutable once loaded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "definitions/source.h"
+#include "definitions/value.h"
+
+namespace treaty::defs {
+
+enum class FieldType { kString, kInteger, kDecimal, kBoolean, kObject, kArray, kAny };
+const char* FieldTypeName(FieldType t);
+
+// A typed field of instance data or of a step's input, with its checks.
+struct FieldSpec {
+  std::string name;
+  Loc loc;
+  FieldType type = FieldType::kAny;
+  bool required = true;           // input fields; data fields start absent
+  std::string description;
+  std::optional<Decimal> minimum;  // numbers
+  std::optional<Decimal> maximum;
+  std::optional<int64_t> min_length;  // strings (characters) and arrays (items)
+  std::optional<int64_t> max_length;
+  std::vector<Value> enum_values;     // allowed values, empty = any
+  std::vector<FieldSpec> properties;  // objects: named members
+  std::shared_ptr<FieldSpec> items;   // arrays: element spec (may be null = any)
+  // Data fields only.
+  std::vector<std::string> visible_to;  // roles; empty = every role
+  Loc visible_to_loc;
+  bool unique = false;
+
+  const FieldSpec* FindProperty(const std::string& n) const;
+};
+
+struct Region;
+
+struct StateSpec {
+  std::string name;
+  Loc loc;
+  bool initial = false;
+  bool final = false;
+  std::string description;
+  std::string label;
+  // Deadline: after `after_ms` of ledger time in this state, any party may
+  // propose `deadline_step` (a step declared from this state).
+  std::optional<int64_t> deadline_after_ms;
+  std::string deadline_step;
+  Loc deadline_loc;
+  // Composite state: either nested states (one region) or regions.
+  std::vector<StateSpec> states;
+  std::vector<Region> regions;
+
+  bool composite() const { return !states.empty() || !regions.empty(); }
+};
+
+struct Region {
+  std::string name;
+  Loc loc;
+  std::vector<StateSpec> states;
+};
+
+struct NamedRef {
+  std::string name;
+  Loc loc;
+};
+
+struct Expression {
+  std::string text;
+  Loc loc;  // position of the first character of the expression text
+};
+
+struct Assignment {
+  std::string field;  // data field written
+  Loc loc;
+  Expression expr;
+};
+
+struct TaskSpec {
+  std::string human_queue;  // task: { human: { queue: Q } }
+  std::string job_type;     // task: { job: { type: T } }
+  Loc loc;
+};
+
+struct StepSpec {
+  std::string name;
+  Loc loc;
+  std::string label;
+  std::string description;
+  std::vector<NamedRef> from;
+  NamedRef to;
+  std::vector<NamedRef> by;  // roles allowed to propose
+  std::vector<FieldSpec> input;
+  std::optional<Expression> guard;
+  std::vector<Assignment> set;
+  std::optional<TaskSpec> task;
+};
+
+struct Definition {
+  std::string file;
+  std::string process;
+  Loc process_loc;
+  int64_t version = 0;
+  Loc version_loc;
+  std::string description;
+  std::vector<NamedRef> roles;
+  std::vector<FieldSpec> data;
+  std::vector<StateSpec> states;  // top level
+  std::vector<StepSpec> steps;
+
+  const StepSpec* FindStep(const std::string& n) const;
+  const FieldSpec* FindData(const std::string& n) const;
+  bool HasRole(const std::string& r) const;
+};
+
+// A flattened view of the state tree, for code that does not care about
+// nesting: every state with its parent composite ("" at top level) and the
+// region it sits in (index into the parent's regions, 0 for plain nesting).
+struct StateInfo {
+  const StateSpec* spec = nullptr;
+  std::string parent;  // enclosing composite state, "" at top level
+  int region = 0;
+  std::string path;  // "checks.credit_ok": composite names joined by '.'
+};
+std::vector<StateInfo> FlattenStates(const Definition& d);
+
+}  // namespace treaty::defs
