@@ -10,12 +10,14 @@
 // changes nothing. The engine calls it only from the applier, in ledger
 // order (DESIGN.md, "The one rule").
 //
+// The headers a generated machine includes stay valid C++17: Boost 1.74's
+// MSM back-end does not compile as C++20 (docs/msm.md).
+//
 // Thread-safety: a Machine is used by one thread at a time.
 // DefinitionRuntime is immutable and may be shared between threads.
 #pragma once
 
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +45,7 @@ const char* RejectCodeName(RejectCode c);
 struct StepCall {
   std::string_view step;
   std::string_view party;                // who proposed it
-  std::span<const std::string> roles;    // roles the party holds in this instance
+  const std::vector<std::string>* roles = nullptr;  // roles the party holds here; null = none
   const Value* input = nullptr;          // object; null means {}
   int64_t chain_time_ms = 0;             // the ledger's timestamp of the block
 };
@@ -56,11 +58,13 @@ struct ApplyResult {
   static ApplyResult Reject(RejectCode c, std::string why) { return {c, std::move(why)}; }
 };
 
-// What survives a restart: the active states (paths, e.g. "checks.credit")
-// and the instance data. Portable across builds of the same definition.
+// What survives a restart: the active states (paths, e.g. "checks.credit"),
+// the instance data, and the ledger time each state with a deadline was
+// entered. Portable across builds of the same definition.
 struct Snapshot {
   std::vector<std::string> active_states;
   Value data;
+  Value timers;  // object: state name -> entered at (ms of ledger time)
   std::string ToJson() const;
   static Result<Snapshot> FromJson(std::string_view json);
 };
@@ -75,11 +79,12 @@ class Machine {
   // "checks.credit_pending"), in the order of the definition.
   virtual std::vector<std::string> ActiveStates() const = 0;
   virtual const Value& Data() const = 0;
+  virtual const Value& Timers() const = 0;
   // True when every active region has reached a final state.
   virtual bool IsFinal() const = 0;
   virtual const DefinitionRuntime& definition() const = 0;
 
-  Snapshot Save() const { return {ActiveStates(), Data()}; }
+  Snapshot Save() const { return {ActiveStates(), Data(), Timers()}; }
   // sha256 over the definition hash, the active states and the canonical
   // data, where fields restricted by `visible_to` contribute only their
   // content digest. Identical on every party and build (docs/protocol.md).
@@ -93,7 +98,9 @@ class DefinitionRuntime {
   int64_t version() const { return model().version; }
   virtual const Digest& hash() const = 0;
   virtual const defs::Definition& model() const = 0;
-  virtual std::unique_ptr<Machine> NewMachine() const = 0;
+  // A machine in its initial state(s); `chain_time_ms` is the ledger time of
+  // the start, from which deadlines of initial states count.
+  virtual std::unique_ptr<Machine> NewMachine(int64_t chain_time_ms) const = 0;
   virtual Result<std::unique_ptr<Machine>> Restore(const Snapshot& snapshot) const = 0;
   // Which implementation: "msm" (compiled) or "reference" (interpreted).
   virtual const char* kind() const = 0;
@@ -101,6 +108,6 @@ class DefinitionRuntime {
 
 // The state hash both implementations use.
 Digest ComputeStateHash(const DefinitionRuntime& def, const std::vector<std::string>& active_states,
-                        const Value& data);
+                        const Value& data, const Value& timers);
 
 }  // namespace treaty::runtime

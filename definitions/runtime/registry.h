@@ -2,8 +2,7 @@
 // content hash.
 //
 // Definitions compiled into a binary (treaty_add_definitions) add
-// themselves at static-initialisation time through
-// TREATY_REGISTER_DEFINITION; modules built by `treatyc build` are loaded
+// themselves at static-initialisation time (msm_support::RegisterOrReport); modules built by `treatyc build` are loaded
 // with LoadModule, which dlopens the file and calls its exported
 // `treaty_definition_v1` entry point. A module is never unloaded.
 //
@@ -41,21 +40,12 @@ class Registry {
   std::vector<std::shared_ptr<const DefinitionRuntime>> defs_;
 };
 
-// The C entry point a definition module exports; returns a heap object the
-// host owns.
+// The C entry point a definition module exports; the object it returns is
+// owned by the module and lives as long as the process.
 using ModuleEntryFn = const DefinitionRuntime* (*)();
 inline constexpr const char* kModuleEntrySymbol = "treaty_definition_v1";
 
 }  // namespace treaty::runtime
-
-#define TREATY_REGISTER_DEFINITION(Factory)                                              \
-  namespace {                                                                            \
-  [[maybe_unused]] const bool treaty_registered_##Factory = [] {                         \
-    auto st = ::treaty::runtime::Registry::Global().Add(Factory());                      \
-    if (!st.ok()) ::treaty::runtime::ReportRegistrationFailure(st);                     \
-    return st.ok();                                                                      \
-  }();                                                                                   \
-  }
 
 namespace treaty::runtime {
 // Prints the problem to stderr; registration runs before main, so there is
