@@ -30,7 +30,11 @@ bool TypeMatches(FieldType t, const Value& v) {
 Status CheckField(const FieldSpec& spec, const Value& v, const std::string& path) {
   if (v.is_redacted()) return Status::Ok();
   if (!TypeMatches(spec.type, v))
-    return Bad(path, std::string("must be ") + (spec.type == FieldType::kInteger ? "an " : "a ") +
+    return Bad(path, std::string("must be ") +
+                         (spec.type == FieldType::kInteger || spec.type == FieldType::kArray ||
+                                  spec.type == FieldType::kObject || spec.type == FieldType::kAny
+                              ? "an "
+                              : "a ") +
                          FieldTypeName(spec.type) + ", got " + Value::KindName(v.kind()));
   if (v.is_number()) {
     Decimal d = v.as_number();

@@ -8,14 +8,16 @@
 namespace treaty {
 namespace {
 
-__int128 Pow10(int n) {
+constexpr __int128 Pow10(int n) {
   __int128 r = 1;
   for (int i = 0; i < n; ++i) r *= 10;
   return r;
 }
 
 // |value| must stay below 10^36 so that aligning scales cannot overflow.
-const __int128 kDecimalLimit = Pow10(36);
+// constexpr: definitions register during static initialisation and parse
+// decimals before any dynamic initialiser of this file would have run.
+constexpr __int128 kDecimalLimit = Pow10(36);
 
 bool InRange(__int128 u) { return u < kDecimalLimit && u > -kDecimalLimit; }
 

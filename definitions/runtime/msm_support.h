@@ -20,34 +20,10 @@
 #include <vector>
 
 #include "definitions/expr/ops.h"
-#include "definitions/runtime/definition_index.h"
-#include "definitions/runtime/machine.h"
+#include "definitions/runtime/generated_support.h"
+#include "definitions/runtime/step_rules.h"
 
 namespace treaty::runtime::msm_support {
-
-// Everything a rule functor needs; one per Apply, carried by the event.
-struct StepContext {
-  const DefinitionIndex* index = nullptr;
-  const defs::StepSpec* step = nullptr;
-  const StepCall* call = nullptr;
-  const Value* data = nullptr;
-  const Value* timers = nullptr;
-  Value new_data;
-  ApplyResult result;
-  bool rules_ran = false;
-  int fired = 0;  // transitions taken; exactly one on acceptance
-};
-
-// Base of every generated event type.
-struct StepEvent {
-  StepContext* ctx = nullptr;
-};
-
-using ExprFn = Result<Value> (*)(const expr::EvalContext&);
-
-// Runs role/deadline, input, guard, `set:` and data checks; records the
-// outcome in the context. Returns whether the transition may fire.
-bool RunRules(StepContext& c, const char* from_state, ExprFn guard, const ExprFn* sets, size_t nsets);
 
 // Row action: counts the transition.
 struct CountFired {
@@ -182,10 +158,6 @@ class MsmMachine final : public Machine {
   Value timers_;
 };
 
-// Parses the embedded canonical definition (and checks its hash).
-Result<defs::Definition> LoadEmbeddedDefinition(const char* canonical_json, const char* hash_hex,
-                                                size_t step_count);
-
 template <class Gen>
 class MsmRuntime final : public DefinitionRuntime {
  public:
@@ -221,8 +193,5 @@ class MsmRuntime final : public DefinitionRuntime {
   DefinitionIndex index_;
   Digest hash_{};
 };
-
-// Adds a generated definition to the global registry, printing any error.
-bool RegisterOrReport(Result<std::shared_ptr<const DefinitionRuntime>> def);
 
 }  // namespace treaty::runtime::msm_support

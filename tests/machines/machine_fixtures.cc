@@ -10,7 +10,9 @@ namespace treaty::testing {
 std::shared_ptr<const runtime::DefinitionRuntime> Compiled(const std::string& process) {
   auto d = runtime::Registry::Global().Find(process);
   EXPECT_NE(d, nullptr) << process << " is not registered";
-  if (d) EXPECT_STREQ(d->kind(), "msm");
+  if (d) {
+    EXPECT_STREQ(d->kind(), "msm");
+  }
   return d;
 }
 

@@ -37,7 +37,7 @@ TEST(Decimal, Arithmetic) {
   EXPECT_EQ(Decimal::Div(D("0.0000005"), D("1"))->ToString(), "0.0000005");
   EXPECT_EQ(Decimal::Div(D("1"), D("8"))->ToString(), "0.125");
   EXPECT_EQ(Decimal::Div(D("0.000001"), D("4"))->ToString(), "0.00000025");
-  EXPECT_EQ(Decimal::Div(D("5"), D("0"))->status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(Decimal::Div(D("5"), D("0")).status().code(), StatusCode::kOutOfRange);
   EXPECT_EQ(Decimal::Compare(D("2"), D("2.000")), 0);
   EXPECT_EQ(Decimal::Compare(D("-2"), D("1")), -1);
   EXPECT_EQ(Decimal::Compare(D("10.01"), D("10.001")), 1);

@@ -1,4 +1,4 @@
-#include "definitions/runtime/msm_support.h"
+#include "definitions/runtime/generated_support.h"
 
 #include "definitions/canonical.h"
 #include "definitions/loader.h"
