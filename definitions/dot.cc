@@ -8,6 +8,10 @@ namespace {
 std::string Q(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";  // Graphviz's line break
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -29,7 +33,7 @@ class DotWriter {
       std::string roles;
       for (size_t i = 0; i < s.by.size(); ++i) roles += (i ? "|" : "") + s.by[i].name;
       std::string label = (s.label.empty() ? s.name : s.label) + " (" + roles + ")";
-      if (s.guard) label += "\\n[" + s.guard->text + "]";
+      if (s.guard) label += "\n[" + s.guard->text + "]";
       for (const auto& f : s.from) {
         o_ << "  " << NodeOf(f.name) << " -> " << NodeOf(s.to.name) << " [label=" << Q(label);
         if (IsComposite(f.name)) o_ << ", ltail=" << Q("cluster_" + f.name);

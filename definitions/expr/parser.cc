@@ -392,6 +392,13 @@ std::string FieldPath(const Node& n) {
     std::string base = FieldPath(*n.kids[0]);
     return base.empty() ? "" : base + "." + n.name;
   }
+  if (n.kind == Node::Kind::kIndex) {
+    std::string base = FieldPath(*n.kids[0]);
+    if (base.empty()) return "";
+    const Node& i = *n.kids[1];
+    bool literal = i.kind == Node::Kind::kLiteral && i.literal.is_int();
+    return base + "[" + (literal ? std::to_string(i.literal.as_int()) : std::string()) + "]";
+  }
   return "";
 }
 
