@@ -98,6 +98,11 @@ class Checker {
 
   // Root, member and index chains; fills the read it amounts to.
   TypeInfo Chain(const Node& n, FieldRead* read, bool* ok) {
+    if (n.kind != Node::Kind::kRoot && n.kind != Node::Kind::kMember && n.kind != Node::Kind::kIndex) {
+      // Indexing or reading a member of a computed value: not a field read.
+      *ok = false;
+      return Visit(n);
+    }
     if (n.kind == Node::Kind::kRoot) {
       read->root = n.name;
       read->offset = n.offset;
@@ -125,8 +130,10 @@ class Checker {
       return Of(K::kAny);
     }
     // Member.
+    bool computed = n.kids[0]->kind != Node::Kind::kRoot && n.kids[0]->kind != Node::Kind::kMember &&
+                    n.kids[0]->kind != Node::Kind::kIndex;
     TypeInfo base = Chain(*n.kids[0], read, ok);
-    if (!*ok) return Of(K::kAny);
+    if (!*ok && !computed) return Of(K::kAny);
     if (n.kids[0]->kind == Node::Kind::kRoot || !read->path.empty()) read->path.push_back(n.name);
     if (base.kind == K::kAny) return Of(K::kAny);
     if (base.kind != K::kObject) {

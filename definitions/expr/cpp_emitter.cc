@@ -80,8 +80,12 @@ class CppEmitter {
            << Indent(d) << "const ::treaty::Value* " << p << " = *" << r << ";\n";
         return p;
       }
-      default:
-        return "nullptr";
+      default: {
+        // Indexing or reading a member of a computed value.
+        std::string v = Operand(n, d);
+        o_ << Indent(d) << "const ::treaty::Value* " << p << " = &" << v << ";\n";
+        return p;
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 // The expression interpreter: the reference machine's way to run guards
 // and assignments. Every operation goes through ops.h, like the emitted C++.
+#include <deque>
+
 #include "definitions/expr/ast.h"
 #include "definitions/expr/ops.h"
 
@@ -29,8 +31,13 @@ class Evaluator {
         if (!idx.ok()) return idx.status();
         return ops::Index(*base, *idx, Path(n).c_str());
       }
-      default:
-        return Status::Internal("not a field reference");
+      default: {
+        // Indexing or reading a member of a computed value.
+        auto v = Operand(n);
+        if (!v.ok()) return v.status();
+        scratch_.push_back(std::move(v).value());
+        return &scratch_.back();
+      }
     }
   }
 
@@ -122,6 +129,7 @@ class Evaluator {
 
   const EvalContext& ctx_;
   Value chain_;
+  std::deque<Value> scratch_;  // computed bases; deque keeps addresses stable
 };
 
 }  // namespace

@@ -69,7 +69,7 @@ Result<const Value*> Member(const Value* base, std::string_view name, const char
 Result<const Value*> Index(const Value* base, const Value& index, const char* path) {
   if (base == nullptr || base->is_null()) return static_cast<const Value*>(nullptr);
   if (base->is_redacted() || index.is_redacted()) return NotVisible(path);
-  if (!base->is_list()) return TypeError(std::string("cannot index a ") + KindOf(*base) + " in " + path);
+  if (!base->is_list()) return TypeError("only arrays can be indexed, not " + KindOf(*base) + " (" + path + ")");
   if (!index.is_int()) return TypeError(std::string("list index must be an integer, got ") + KindOf(index));
   int64_t i = index.as_int();
   const auto& l = base->as_list();

@@ -213,3 +213,19 @@ TEST(Expr, EmittedCppCallsTheSharedOperations) {
 
 }  // namespace
 }  // namespace treaty::expr
+
+namespace treaty::expr {
+namespace {
+
+// Found by the fuzzer: indexing and member access on computed values.
+TEST(Expr, ComputedBases) {
+  EXPECT_EQ(Show("[10, 20][1]"), "20");
+  EXPECT_EQ(Show("[input.qty][0] + 1"), "4");
+  EXPECT_EQ(Show("0[0]"), "INVALID_ARGUMENT: only arrays can be indexed, not integer (value)");
+  auto p = Parse("i[0[0]].y");
+  ASSERT_TRUE(p.node);
+  EXPECT_FALSE(Check(*p.node, TestEnv()).problems.empty());
+}
+
+}  // namespace
+}  // namespace treaty::expr
