@@ -1,0 +1,49 @@
+// Ledger: the ordering layer every party follows. Members submit batches
+// of pins; the ledger orders them into blocks; every member reads the same
+// blocks in the same order from any height. Implementations: `local`
+// (embedded, chain/local), later `sequencer` and `ethereum`.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "definitions/base/sha256.h"
+#include "definitions/base/status.h"
+
+namespace treaty::chain {
+
+// A sealed batch: its pins are masked hashes, meaningless to outsiders.
+struct Batch {
+  std::string id;      // unique; a resubmitted batch is not ordered twice
+  std::string author;  // submitting party
+  std::vector<Digest> pins;
+};
+
+struct Block {
+  uint64_t height = 0;  // from 1
+  int64_t time_ms = 0;  // the ledger's timestamp: chain.time for every pin in it
+  Digest prev_hash{};
+  Digest hash{};        // sha256(prev_hash, height, time, batches)
+  std::vector<Batch> batches;
+};
+
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+  // Orders the batch. Idempotent by batch id: OK if the ledger already has it.
+  virtual Status Submit(const Batch& batch) = 0;
+  // Blocks with height >= from, at most max of them, in order.
+  virtual Result<std::vector<Block>> Read(uint64_t from, size_t max) = 0;
+  virtual uint64_t Height() = 0;
+  // Waits until Height() > after or the timeout passes; returns Height().
+  virtual uint64_t WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) = 0;
+  virtual std::string Describe() const = 0;
+};
+
+Digest BlockHash(const Block& b);
+
+}  // namespace treaty::chain

@@ -1,0 +1,136 @@
+#include "chain/local/local_ledger.h"
+
+#include <nlohmann/json.hpp>
+
+namespace treaty::chain {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Encode(const Block& b) {
+  nlohmann::json j;
+  j["batches"] = nlohmann::json::array();
+  for (const auto& batch : b.batches) {
+    nlohmann::json pins = nlohmann::json::array();
+    for (const auto& p : batch.pins) pins.push_back(ToHex(p));
+    j["batches"].push_back({{"id", batch.id}, {"author", batch.author}, {"pins", pins}});
+  }
+  return j.dump();
+}
+
+Status Decode(const std::string& text, Block* b) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.contains("batches")) return Status::DataLoss("corrupt block body");
+  for (const auto& jb : j["batches"]) {
+    Batch batch;
+    batch.id = jb.value("id", "");
+    batch.author = jb.value("author", "");
+    for (const auto& p : jb["pins"]) {
+      std::string raw;
+      if (!p.is_string() || !FromHex(p.get<std::string>(), &raw) || raw.size() != 32)
+        return Status::DataLoss("corrupt pin in block");
+      Digest d;
+      std::copy(raw.begin(), raw.end(), d.begin());
+      batch.pins.push_back(d);
+    }
+    b->batches.push_back(std::move(batch));
+  }
+  return Status::Ok();
+}
+
+Digest DigestFromHex(const std::string& hex) {
+  std::string raw;
+  Digest d{};
+  if (FromHex(hex, &raw) && raw.size() == 32) std::copy(raw.begin(), raw.end(), d.begin());
+  return d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const std::string& path) {
+  std::unique_ptr<LocalLedger> l(new LocalLedger());
+  l->path_ = path;
+  TREATY_RETURN_IF_ERROR(l->db_.Open(path));
+  TREATY_RETURN_IF_ERROR(l->db_.Exec(
+      "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, "
+      "prev_hash TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS batch_ids (id TEXT PRIMARY KEY, height INTEGER NOT NULL);"));
+  Stmt s = l->db_.Prepare("SELECT height, time_ms, hash FROM blocks ORDER BY height DESC LIMIT 1");
+  if (s.Step()) {
+    l->height_ = static_cast<uint64_t>(s.Int(0));
+    l->last_time_ms_ = s.Int(1);
+    l->last_hash_ = DigestFromHex(s.Text(2));
+  }
+  TREATY_RETURN_IF_ERROR(s.status());
+  return l;
+}
+
+Status LocalLedger::Submit(const Batch& batch) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt dup = db_.Prepare("SELECT height FROM batch_ids WHERE id = ?");
+    dup.Bind(1, batch.id);
+    if (dup.Step()) return Status::Ok();
+    TREATY_RETURN_IF_ERROR(dup.status());
+    Block b;
+    b.height = height_ + 1;
+    b.time_ms = std::max(NowMs(), last_time_ms_);  // ledger time never goes back
+    b.prev_hash = last_hash_;
+    b.batches.push_back(batch);
+    b.hash = BlockHash(b);
+    TREATY_RETURN_IF_ERROR(db_.Begin());
+    Stmt ins = db_.Prepare("INSERT INTO blocks (height, time_ms, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)");
+    ins.Bind(1, static_cast<int64_t>(b.height)).Bind(2, b.time_ms).Bind(3, ToHex(b.prev_hash)).Bind(4, ToHex(b.hash));
+    ins.Bind(5, Encode(b));
+    Status st = ins.Run();
+    if (st.ok()) {
+      Stmt id = db_.Prepare("INSERT INTO batch_ids (id, height) VALUES (?, ?)");
+      id.Bind(1, batch.id).Bind(2, static_cast<int64_t>(b.height));
+      st = id.Run();
+    }
+    if (st.ok()) st = db_.Commit();
+    if (!st.ok()) {
+      db_.Rollback();
+      return st;
+    }
+    height_ = b.height;
+    last_time_ms_ = b.time_ms;
+    last_hash_ = b.hash;
+  }
+  grew_.notify_all();
+  return Status::Ok();
+}
+
+Result<std::vector<Block>> LocalLedger::Read(uint64_t from, size_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Block> out;
+  Stmt s = db_.Prepare("SELECT height, time_ms, prev_hash, hash, body FROM blocks WHERE height >= ? ORDER BY height LIMIT ?");
+  s.Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(max));
+  while (s.Step()) {
+    Block b;
+    b.height = static_cast<uint64_t>(s.Int(0));
+    b.time_ms = s.Int(1);
+    b.prev_hash = DigestFromHex(s.Text(2));
+    b.hash = DigestFromHex(s.Text(3));
+    TREATY_RETURN_IF_ERROR(Decode(s.Text(4), &b));
+    out.push_back(std::move(b));
+  }
+  TREATY_RETURN_IF_ERROR(s.status());
+  return out;
+}
+
+uint64_t LocalLedger::Height() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return height_;
+}
+
+uint64_t LocalLedger::WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  grew_.wait_for(lock, timeout, [&] { return height_ > after; });
+  return height_;
+}
+
+}  // namespace treaty::chain

@@ -1,0 +1,653 @@
+#include "engine/node.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <random>
+
+#include "definitions/schema.h"
+
+namespace treaty::engine {
+namespace {
+
+using chain::Stmt;
+using json = nlohmann::json;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string RandomHex(size_t bytes) {
+  static thread_local std::random_device rd;
+  std::string raw(bytes, '\0');
+  for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
+  return ToHex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+}
+
+void Log(const std::string& line) { std::fprintf(stderr, "treatyd: %s\n", line.c_str()); }
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') return false;
+  return true;
+}
+
+std::string JsonList(const std::vector<std::string>& v) {
+  ValueList l;
+  for (const auto& s : v) l.push_back(Value::Str(s));
+  return Value::List(std::move(l)).ToCanonicalJson();
+}
+
+Status RejectStatus(const runtime::ApplyResult& r) {
+  return Status(StatusForReject(runtime::RejectCodeName(r.code)), r.reason);
+}
+
+// Parses an input or data JSON object, with the size limit.
+Result<Value> ParseObject(const std::string& text, size_t max_bytes, const char* what) {
+  if (text.size() > max_bytes)
+    return Status::ResourceExhausted(std::string(what) + " is " + std::to_string(text.size()) +
+                                     " bytes; the limit is " + std::to_string(max_bytes));
+  if (text.empty()) return Value::Object();
+  auto v = Value::FromJson(text);
+  if (!v.ok()) return Status::InvalidArgument(std::string(what) + ": " + v.status().message());
+  if (!v->is_object()) return Status::InvalidArgument(std::string(what) + " must be a JSON object");
+  return v;
+}
+
+std::vector<std::string> RolesOf(const std::string& roles_json, const std::string& party) {
+  std::vector<std::string> out;
+  auto j = json::parse(roles_json, nullptr, false);
+  if (j.is_object())
+    for (auto& [role, p] : j.items())
+      if (p.is_string() && p.get<std::string>() == party) out.push_back(role);
+  return out;
+}
+
+}  // namespace
+
+StatusCode StatusForReject(const std::string& code) {
+  if (code == "UNKNOWN_STEP" || code == "UNKNOWN_INSTANCE") return StatusCode::kNotFound;
+  if (code == "WRONG_ROLE") return StatusCode::kPermissionDenied;
+  if (code == "INVALID_INPUT" || code == "INVALID_DATA") return StatusCode::kInvalidArgument;
+  if (code == "ALREADY_EXISTS") return StatusCode::kAlreadyExists;
+  return StatusCode::kFailedPrecondition;  // NOT_FROM_STATE, GUARD_FALSE, FIELD_NOT_VISIBLE, EVAL_ERROR, ...
+}
+
+Digest Pin(const std::string& salt_hex, const std::string& author, int64_t nonce) {
+  Sha256 h;
+  h.UpdateField("treaty.pin.v1");
+  std::string salt;
+  FromHex(salt_hex, &salt);
+  h.UpdateField(salt);
+  h.UpdateField(author);
+  h.UpdateField(std::to_string(nonce));
+  return h.Finish();
+}
+
+Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::Registry* registry)
+    : opts_(std::move(opts)), store_(store), ledger_(ledger), registry_(registry) {}
+
+Node::~Node() { Stop(); }
+
+void Node::Start() {
+  batcher_ = std::thread([this] { BatcherLoop(); });
+  applier_ = std::thread([this] { ApplierLoop(); });
+}
+
+void Node::Stop() {
+  if (stop_.exchange(true)) return;
+  proposed_.notify_all();
+  applied_.notify_all();
+  if (batcher_.joinable()) batcher_.join();
+  if (applier_.joinable()) applier_.join();
+}
+
+// ---------------------------------------------------------------- proposing
+
+Result<ProposalRow> Node::StartProcess(const StartArgs& a) {
+  auto def = registry_->Find(a.definition, a.version);
+  if (!def)
+    return Status::NotFound("no definition '" + a.definition + "'" +
+                            (a.version ? " version " + std::to_string(a.version) : std::string()) + " is loaded");
+  std::string id = a.instance_id.empty() ? RandomHex(16) : a.instance_id;
+  if (!ValidId(id))
+    return Status::InvalidArgument("instance id '" + id + "' must be 1-128 characters of letters, digits, - _ . :");
+  json roles = json::object();
+  for (const auto& [role, party] : a.roles) {
+    if (!def->model().HasRole(role))
+      return Status::InvalidArgument("process '" + def->name() + "' has no role '" + role + "'");
+    if (party.empty()) return Status::InvalidArgument("role '" + role + "' is bound to an empty party");
+    roles[role] = party;
+  }
+  for (const auto& r : def->model().roles)
+    if (!roles.contains(r.name)) roles[r.name] = opts_.party;  // a single node plays unbound roles
+  TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, opts_.max_input_bytes, "input_json"));
+  Status data_ok = defs::CheckData(def->model(), input);
+  if (!data_ok.ok()) return Status::InvalidArgument("initial data: " + data_ok.message());
+
+  ProposalRow p;
+  p.id = RandomHex(16);
+  p.kind = "start";
+  p.instance = id;
+  p.step = "$start";
+  p.input_json = input.ToCanonicalJson();
+  p.author = opts_.party;
+  p.status = "pending";
+  p.proposed_ms = NowMs();
+  json extra = {{"definition", def->name()}, {"version", def->version()}, {"hash", ToHex(def->hash())},
+                {"roles", roles}, {"salt", RandomHex(32)}};
+  p.extra_json = extra.dump();
+  std::string request = json{{"start", def->name()}, {"version", a.version}, {"id", a.instance_id},
+                             {"roles", roles}, {"input", p.input_json}}
+                            .dump();
+  {
+    // The id must be free: no instance and no start in flight.
+    std::lock_guard<std::mutex> lock(store_->mu());
+    bool replay = false;
+    if (!a.idempotency_key.empty()) {
+      Stmt s = store_->db().Prepare("SELECT 1 FROM idempotency WHERE key = ?");
+      s.Bind(1, a.idempotency_key);
+      replay = s.Step();
+    }
+    if (!replay && !a.instance_id.empty()) {
+      if (store_->GetInstanceLocked(id)) return Status::AlreadyExists("instance '" + id + "' already exists");
+      Stmt s = store_->db().Prepare(
+          "SELECT 1 FROM proposals WHERE kind = 'start' AND instance = ? AND status IN ('pending', 'sealed')");
+      s.Bind(1, id);
+      if (s.Step()) return Status::AlreadyExists("instance '" + id + "' is already being started");
+    }
+  }
+  return Submit(std::move(p), a.idempotency_key, request, a.wait);
+}
+
+Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
+  if (a.instance_id.empty()) return Status::InvalidArgument("instance_id is required");
+  if (a.step.empty()) return Status::InvalidArgument("step is required");
+  TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, opts_.max_input_bytes, "input_json"));
+  std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", input.ToCanonicalJson()}}.dump();
+
+  // A retry with a known key skips the preflight: it gets the original result.
+  if (!a.idempotency_key.empty()) {
+    std::string known_id, known_request;
+    {
+      std::lock_guard<std::mutex> lock(store_->mu());
+      Stmt s = store_->db().Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
+      s.Bind(1, a.idempotency_key);
+      if (s.Step()) {
+        known_id = s.Text(0);
+        known_request = s.Text(1);
+      }
+    }
+    if (!known_id.empty()) {
+      if (known_request != request)
+        return Status::AlreadyExists("idempotency key '" + a.idempotency_key + "' was used for a different request");
+      return WaitApplied(known_id, a.wait);
+    }
+  }
+
+  auto inst = store_->GetInstance(a.instance_id);
+  if (!inst) return Status::NotFound("no instance '" + a.instance_id + "'");
+  std::string raw;
+  FromHex(inst->def_hash, &raw);
+  Digest hash{};
+  std::copy(raw.begin(), raw.end(), hash.begin());
+  auto def = registry_->FindByHash(hash);
+  if (!def)
+    return Status::FailedPrecondition("instance '" + a.instance_id + "' runs definition " + inst->definition +
+                                      " with hash " + inst->def_hash + ", which this node has not loaded");
+  // Preflight on a scratch copy: fast errors for the caller; the commit is
+  // the applier's, in ledger order.
+  auto snap = runtime::Snapshot::FromJson(inst->snapshot_json);
+  if (!snap.ok()) return snap.status();
+  auto machine = def->Restore(*snap);
+  if (!machine.ok()) return machine.status();
+  std::vector<std::string> roles = RolesOf(inst->roles_json, opts_.party);
+  runtime::StepCall call;
+  call.step = a.step;
+  call.party = opts_.party;
+  call.roles = &roles;
+  call.input = &input;
+  call.chain_time_ms = std::max(NowMs(), inst->updated_ms);
+  runtime::ApplyResult r = (*machine)->Apply(call);
+  if (!r.accepted()) return RejectStatus(r);
+
+  ProposalRow p;
+  p.id = RandomHex(16);
+  p.kind = "step";
+  p.instance = a.instance_id;
+  p.step = a.step;
+  p.input_json = input.ToCanonicalJson();
+  p.author = opts_.party;
+  p.status = "pending";
+  p.proposed_ms = NowMs();
+  p.extra_json = "{}";
+  return Submit(std::move(p), a.idempotency_key, request, a.wait);
+}
+
+Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait) {
+  {
+    std::lock_guard<std::mutex> lock(store_->mu());
+    auto& db = store_->db();
+    TREATY_RETURN_IF_ERROR(db.Begin());
+    if (!key.empty()) {
+      Stmt s = db.Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
+      s.Bind(1, key);
+      if (s.Step()) {  // lost a race with a concurrent retry
+        std::string id = s.Text(0), req = s.Text(1);
+        db.Rollback();
+        if (req != request)
+          return Status::AlreadyExists("idempotency key '" + key + "' was used for a different request");
+        p.id = id;
+        goto wait_for_it;
+      }
+      Stmt ins = db.Prepare("INSERT INTO idempotency (key, proposal, request) VALUES (?, ?, ?)");
+      ins.Bind(1, key).Bind(2, p.id).Bind(3, request);
+      Status st = ins.Run();
+      if (!st.ok()) {
+        db.Rollback();
+        return st;
+      }
+    }
+    {
+      Status st = store_->PutProposal(p);
+      if (st.ok()) st = db.Commit();
+      if (!st.ok()) {
+        db.Rollback();
+        return st;
+      }
+    }
+  }
+  proposed_.notify_one();
+wait_for_it:
+  return WaitApplied(p.id, wait);
+}
+
+Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
+  auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
+  for (;;) {
+    uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gen = applied_generation_;
+    }
+    auto p = store_->GetProposal(id);
+    if (!p) return Status::Internal("proposal " + id + " vanished");
+    if (!wait || p->status == "confirmed" || p->status == "rejected") return *p;
+    if (stop_ || std::chrono::steady_clock::now() >= deadline) return *p;
+    std::unique_lock<std::mutex> lock(mu_);
+    applied_.wait_until(lock, deadline, [&] { return applied_generation_ != gen || stop_; });
+  }
+}
+
+void Node::WaitForEvents(int64_t offset, std::chrono::milliseconds timeout) {
+  if (store_->LastEventOffset() > offset) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t gen = applied_generation_;
+  applied_.wait_for(lock, timeout, [&] { return applied_generation_ != gen || stop_; });
+}
+
+// ---------------------------------------------------------------- batching
+
+void Node::BatcherLoop() {
+  while (!stop_) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      proposed_.wait_for(lock, opts_.batch_latency);
+    }
+    // A short linger lets concurrent proposals share a batch; under load
+    // the batch fills to batch_max before the latency passes.
+    bool sealed = false;
+    Status st = SealPending(&sealed);
+    if (!st.ok()) Log("sealing failed: " + st.ToString());
+    st = SubmitUnsent();
+    if (!st.ok()) {
+      Log("ledger submit failed, will retry: " + st.ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+Status Node::SealPending(bool* sealed_any) {
+  std::lock_guard<std::mutex> lock(store_->mu());
+  auto& db = store_->db();
+  std::vector<ProposalRow> pending;
+  {
+    Stmt s = db.Prepare(
+        "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, "
+        "proposed_ms, applied_ms, extra FROM proposals WHERE status = 'pending' ORDER BY seq LIMIT ?");
+    s.Bind(1, static_cast<int64_t>(opts_.batch_max));
+    while (s.Step()) pending.push_back(NodeStore::ReadProposal(s));
+    TREATY_RETURN_IF_ERROR(s.status());
+  }
+  if (pending.empty()) return Status::Ok();
+  TREATY_RETURN_IF_ERROR(db.Begin());
+  std::string batch_id = RandomHex(16);
+  json pins = json::array();
+  Status st;
+  for (auto& p : pending) {
+    std::string salt;
+    if (p.kind == "start") {
+      salt = json::parse(p.extra_json).value("salt", "");
+    } else if (auto inst = store_->GetInstanceLocked(p.instance)) {
+      salt = inst->salt_hex;
+    }
+    Stmt n = db.Prepare("SELECT next FROM nonces WHERE instance = ? AND author = ?");
+    n.Bind(1, p.instance).Bind(2, p.author);
+    int64_t nonce = n.Step() ? n.Int(0) : 0;
+    Stmt up = db.Prepare(
+        "INSERT INTO nonces (instance, author, next) VALUES (?, ?, ?) ON CONFLICT(instance, author) DO UPDATE SET "
+        "next = excluded.next");
+    up.Bind(1, p.instance).Bind(2, p.author).Bind(3, nonce + 1);
+    if (!(st = up.Run()).ok()) break;
+    p.nonce = nonce;
+    p.pin_hex = ToHex(Pin(salt, p.author, nonce));
+    p.status = "sealed";
+    p.batch = batch_id;
+    if (!(st = store_->PutProposal(p)).ok()) break;
+    if (p.kind == "start") {
+      // The first pin of a new instance: known to us because we hold the salt.
+      Stmt e = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
+      e.Bind(1, p.pin_hex).Bind(2, p.instance).Bind(3, p.author).Bind(4, nonce);
+      if (!(st = e.Run()).ok()) break;
+    }
+    pins.push_back(p.pin_hex);
+  }
+  if (st.ok()) {
+    Stmt b = db.Prepare("INSERT INTO batches (id, pins, submitted) VALUES (?, ?, 0)");
+    b.Bind(1, batch_id).Bind(2, pins.dump());
+    st = b.Run();
+  }
+  if (st.ok()) st = db.Commit();
+  if (!st.ok()) {
+    db.Rollback();
+    return st;
+  }
+  *sealed_any = true;
+  return Status::Ok();
+}
+
+Status Node::SubmitUnsent() {
+  std::vector<chain::Batch> unsent;
+  {
+    std::lock_guard<std::mutex> lock(store_->mu());
+    Stmt s = store_->db().Prepare("SELECT id, pins FROM batches WHERE submitted = 0 ORDER BY rowid");
+    while (s.Step()) {
+      chain::Batch b;
+      b.id = s.Text(0);
+      b.author = opts_.party;
+      for (const auto& pin : json::parse(s.Text(1))) {
+        std::string raw;
+        FromHex(pin.get<std::string>(), &raw);
+        Digest d{};
+        std::copy(raw.begin(), raw.end(), d.begin());
+        b.pins.push_back(d);
+      }
+      unsent.push_back(std::move(b));
+    }
+    TREATY_RETURN_IF_ERROR(s.status());
+  }
+  for (const auto& b : unsent) {
+    // Retried until the ledger has it; never re-sealed with new pins.
+    TREATY_RETURN_IF_ERROR(ledger_->Submit(b));
+    std::lock_guard<std::mutex> lock(store_->mu());
+    Stmt s = store_->db().Prepare("UPDATE batches SET submitted = 1 WHERE id = ?");
+    s.Bind(1, b.id);
+    TREATY_RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- applying
+
+void Node::ApplierLoop() {
+  uint64_t cursor = static_cast<uint64_t>(store_->Cursor());
+  while (!stop_) {
+    uint64_t height = ledger_->WaitForHeight(cursor, std::chrono::milliseconds(200));
+    if (height <= cursor) continue;
+    auto blocks = ledger_->Read(cursor + 1, 64);
+    if (!blocks.ok()) {
+      Log("reading the ledger failed, will retry: " + blocks.status().ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    for (const auto& b : *blocks) {
+      if (b.height != cursor + 1) {
+        Log("ledger returned block " + std::to_string(b.height) + " after " + std::to_string(cursor));
+        break;
+      }
+      Status st = ApplyBlock(b);
+      if (!st.ok()) {
+        Log("applying block " + std::to_string(b.height) + " failed, will retry: " + st.ToString());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        break;
+      }
+      cursor = b.height;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++applied_generation_;
+    }
+    applied_.notify_all();
+  }
+}
+
+Status Node::ApplyBlock(const chain::Block& b) {
+  std::lock_guard<std::mutex> lock(store_->mu());
+  auto& db = store_->db();
+  TREATY_RETURN_IF_ERROR(db.Begin());
+  auto fail = [&](Status st) {
+    db.Rollback();
+    return st;
+  };
+  for (const auto& batch : b.batches) {
+    for (const auto& pin : batch.pins) {
+      std::string pin_hex = ToHex(pin);
+      Stmt e = db.Prepare("SELECT instance, author, nonce FROM expected_pins WHERE pin = ?");
+      e.Bind(1, pin_hex);
+      if (!e.Step()) continue;  // someone else's pin
+      std::string instance = e.Text(0), author = e.Text(1);
+      int64_t nonce = e.Int(2);
+      std::string sql = "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, "
+                        "reason, height, proposed_ms, applied_ms, extra FROM proposals WHERE pin = ?";
+      Stmt ps = db.Prepare(sql.c_str());
+      ps.Bind(1, pin_hex);
+      if (!ps.Step()) {
+        // Recognised but its data has not arrived: the instance waits here.
+        Log("pin " + pin_hex.substr(0, 12) + " of instance " + instance + " has no proposal yet");
+        continue;
+      }
+      ProposalRow p = NodeStore::ReadProposal(ps);
+      Stmt del = db.Prepare("DELETE FROM expected_pins WHERE pin = ?");
+      del.Bind(1, pin_hex);
+      if (Status st = del.Run(); !st.ok()) return fail(st);
+      Status st = p.kind == "start" ? ApplyStart(&p, b) : ApplyStep(&p, b);
+      if (!st.ok()) return fail(st);
+      // Precompute this author's next pin in the instance.
+      std::string salt;
+      if (auto inst = store_->GetInstanceLocked(instance)) salt = inst->salt_hex;
+      if (!salt.empty()) {
+        Stmt next = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
+        next.Bind(1, ToHex(Pin(salt, author, nonce + 1))).Bind(2, instance).Bind(3, author).Bind(4, nonce + 1);
+        if (Status s2 = next.Run(); !s2.ok()) return fail(s2);
+      }
+      p.height = static_cast<int64_t>(b.height);
+      p.applied_ms = b.time_ms;
+      if (Status s3 = store_->PutProposal(p); !s3.ok()) return fail(s3);
+    }
+  }
+  if (Status st = store_->SetCursor(static_cast<int64_t>(b.height)); !st.ok()) return fail(st);
+  return db.Commit();
+}
+
+void Node::Reject(ProposalRow* p, const std::string& code, const std::string& reason) {
+  p->status = "rejected";
+  p->reject_code = code;
+  p->reason = reason;
+}
+
+Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
+  json extra = json::parse(p->extra_json, nullptr, false);
+  std::string hash_hex = extra.value("hash", "");
+  std::string raw;
+  FromHex(hash_hex, &raw);
+  Digest hash{};
+  if (raw.size() == 32) std::copy(raw.begin(), raw.end(), hash.begin());
+  auto def = registry_->FindByHash(hash);
+  EventRow ev;
+  ev.instance = p->instance;
+  ev.definition = extra.value("definition", "");
+  ev.step = "$start";
+  ev.time_ms = b.time_ms;
+  ev.height = static_cast<int64_t>(b.height);
+  HistoryRow h;
+  h.proposal = p->id;
+  h.step = "$start";
+  h.proposer = p->author;
+  h.input_json = p->input_json;
+  h.height = static_cast<int64_t>(b.height);
+  h.proposed_ms = p->proposed_ms;
+  h.applied_ms = b.time_ms;
+
+  if (store_->GetInstanceLocked(p->instance)) {
+    Reject(p, "ALREADY_EXISTS", "instance '" + p->instance + "' already exists");
+    ev.type = "start_rejected";
+    ev.payload_json = json{{"reason", p->reason}}.dump();
+    return store_->AppendEvent(ev);
+  }
+  std::unique_ptr<runtime::Machine> machine;
+  if (!def) {
+    Reject(p, "DEFINITION_MISSING",
+           "definition " + ev.definition + " with hash " + hash_hex + " is not loaded on this node");
+  } else {
+    machine = def->NewMachine(b.time_ms);
+    auto input = Value::FromJson(p->input_json);
+    if (input.ok() && input->is_object() && !input->as_object().empty()) {
+      runtime::Snapshot s = machine->Save();
+      s.data = *input;
+      Status ok = defs::CheckData(def->model(), s.data);
+      if (!ok.ok()) {
+        Reject(p, "INVALID_DATA", "initial data: " + ok.message());
+      } else {
+        auto m2 = def->Restore(s);
+        if (!m2.ok()) return m2.status();
+        machine = std::move(m2).value();
+      }
+    }
+  }
+  if (p->status == "rejected") {
+    ev.type = "start_rejected";
+    ev.payload_json = json{{"reason", p->reason}, {"code", p->reject_code}}.dump();
+    return store_->AppendEvent(ev);
+  }
+  InstanceRow r;
+  r.id = p->instance;
+  r.definition = def->name();
+  r.version = def->version();
+  r.def_hash = hash_hex;
+  r.salt_hex = extra.value("salt", "");
+  r.roles_json = extra["roles"].dump();
+  r.snapshot_json = machine->Save().ToJson();
+  r.states_json = JsonList(machine->ActiveStates());
+  r.data_json = machine->Data().ToCanonicalJson();
+  r.final = machine->IsFinal();
+  r.height = static_cast<int64_t>(b.height);
+  r.state_hash = ToHex(machine->StateHash());
+  r.created_ms = r.updated_ms = b.time_ms;
+  TREATY_RETURN_IF_ERROR(store_->PutInstance(r));
+  p->status = "confirmed";
+  h.outcome = "CONFIRMED";
+  h.states_json = r.states_json;
+  h.state_hash = r.state_hash;
+  TREATY_RETURN_IF_ERROR(store_->AppendHistory(r.id, h));
+  ev.type = "instance_started";
+  ev.payload_json = json{{"states", json::parse(r.states_json)}, {"data", json::parse(r.data_json)}}.dump();
+  return store_->AppendEvent(ev);
+}
+
+Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
+  auto inst = store_->GetInstanceLocked(p->instance);
+  EventRow ev;
+  ev.instance = p->instance;
+  ev.step = p->step;
+  ev.time_ms = b.time_ms;
+  ev.height = static_cast<int64_t>(b.height);
+  HistoryRow h;
+  h.proposal = p->id;
+  h.step = p->step;
+  h.proposer = p->author;
+  h.input_json = p->input_json;
+  h.height = static_cast<int64_t>(b.height);
+  h.proposed_ms = p->proposed_ms;
+  h.applied_ms = b.time_ms;
+  if (!inst) {
+    Reject(p, "UNKNOWN_INSTANCE", "no instance '" + p->instance + "'");
+    return Status::Ok();
+  }
+  ev.definition = inst->definition;
+  std::string raw;
+  FromHex(inst->def_hash, &raw);
+  Digest hash{};
+  if (raw.size() == 32) std::copy(raw.begin(), raw.end(), hash.begin());
+  auto def = registry_->FindByHash(hash);
+  runtime::ApplyResult result;
+  std::unique_ptr<runtime::Machine> machine;
+  if (!def) {
+    result = runtime::ApplyResult::Reject(runtime::RejectCode::kEvalError, "");
+    Reject(p, "DEFINITION_MISSING", "definition hash " + inst->def_hash + " is not loaded on this node");
+  } else {
+    auto snap = runtime::Snapshot::FromJson(inst->snapshot_json);
+    if (!snap.ok()) return snap.status();
+    auto m = def->Restore(*snap);
+    if (!m.ok()) return m.status();
+    machine = std::move(m).value();
+    auto input = Value::FromJson(p->input_json);
+    Value in = input.ok() ? *input : Value::Object();
+    std::vector<std::string> roles = RolesOf(inst->roles_json, p->author);
+    runtime::StepCall call;
+    call.step = p->step;
+    call.party = p->author;
+    call.roles = &roles;
+    call.input = &in;
+    call.chain_time_ms = b.time_ms;
+    result = machine->Apply(call);
+    if (!result.accepted()) Reject(p, runtime::RejectCodeName(result.code), result.reason);
+  }
+  if (p->status == "rejected") {
+    h.outcome = "REJECTED";
+    h.reject_code = p->reject_code;
+    h.reason = p->reason;
+    h.states_json = inst->states_json;
+    h.state_hash = inst->state_hash;
+    TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
+    ev.type = "step_rejected";
+    ev.payload_json = json{{"code", p->reject_code}, {"reason", p->reason}, {"proposal", p->id}}.dump();
+    return store_->AppendEvent(ev);
+  }
+  p->status = "confirmed";
+  inst->snapshot_json = machine->Save().ToJson();
+  inst->states_json = JsonList(machine->ActiveStates());
+  inst->data_json = machine->Data().ToCanonicalJson();
+  inst->final = machine->IsFinal();
+  inst->position += 1;
+  inst->height = static_cast<int64_t>(b.height);
+  inst->state_hash = ToHex(machine->StateHash());
+  inst->updated_ms = b.time_ms;
+  TREATY_RETURN_IF_ERROR(store_->PutInstance(*inst));
+  h.outcome = "CONFIRMED";
+  h.states_json = inst->states_json;
+  h.state_hash = inst->state_hash;
+  TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
+  ev.type = "step_confirmed";
+  ev.payload_json = json{{"states", json::parse(inst->states_json)}, {"proposal", p->id}}.dump();
+  TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
+  if (inst->final) {
+    ev.type = "instance_completed";
+    ev.payload_json = json{{"states", json::parse(inst->states_json)}}.dump();
+    TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
+  }
+  return Status::Ok();
+}
+
+}  // namespace treaty::engine

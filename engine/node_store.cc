@@ -1,0 +1,282 @@
+#include "engine/node_store.h"
+
+namespace treaty::engine {
+
+using chain::Stmt;
+
+Status NodeStore::Open(const std::string& path, const std::string& party) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TREATY_RETURN_IF_ERROR(db_.Open(path));
+  TREATY_RETURN_IF_ERROR(db_.Exec(R"SQL(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (
+  id TEXT PRIMARY KEY, definition TEXT NOT NULL, version INTEGER NOT NULL, def_hash TEXT NOT NULL,
+  salt TEXT NOT NULL, roles TEXT NOT NULL, snapshot TEXT NOT NULL, states TEXT NOT NULL, data TEXT NOT NULL,
+  final INTEGER NOT NULL, position INTEGER NOT NULL, height INTEGER NOT NULL, state_hash TEXT NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS instances_by_definition ON instances(definition, created_ms);
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances(created_ms, id);
+CREATE INDEX IF NOT EXISTS instances_by_updated ON instances(updated_ms, id);
+CREATE TABLE IF NOT EXISTS proposals (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, instance TEXT NOT NULL, step TEXT NOT NULL, input TEXT NOT NULL,
+  author TEXT NOT NULL, nonce INTEGER NOT NULL, pin TEXT, status TEXT NOT NULL, batch TEXT,
+  reject_code TEXT NOT NULL, reason TEXT NOT NULL, height INTEGER NOT NULL, proposed_ms INTEGER NOT NULL,
+  applied_ms INTEGER NOT NULL, extra TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS proposals_by_status ON proposals(status, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS proposals_by_pin ON proposals(pin) WHERE pin IS NOT NULL;
+CREATE TABLE IF NOT EXISTS nonces (instance TEXT NOT NULL, author TEXT NOT NULL, next INTEGER NOT NULL,
+  PRIMARY KEY (instance, author));
+CREATE TABLE IF NOT EXISTS expected_pins (pin TEXT PRIMARY KEY, instance TEXT NOT NULL, author TEXT NOT NULL,
+  nonce INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, pins TEXT NOT NULL, submitted INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+  instance TEXT NOT NULL, seq INTEGER NOT NULL, proposal TEXT NOT NULL, step TEXT NOT NULL, proposer TEXT NOT NULL,
+  input TEXT NOT NULL, outcome TEXT NOT NULL, reject_code TEXT NOT NULL, reason TEXT NOT NULL,
+  height INTEGER NOT NULL, proposed_ms INTEGER NOT NULL, applied_ms INTEGER NOT NULL, states TEXT NOT NULL,
+  state_hash TEXT NOT NULL, PRIMARY KEY (instance, seq));
+CREATE TABLE IF NOT EXISTS events (
+  "offset" INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, instance TEXT NOT NULL, definition TEXT NOT NULL,
+  step TEXT NOT NULL, payload TEXT NOT NULL, time_ms INTEGER NOT NULL, height INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY, acked INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, proposal TEXT NOT NULL, request TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL);
+INSERT OR IGNORE INTO cursor (id, height) VALUES (1, 0);
+)SQL"));
+  Stmt get = db_.Prepare("SELECT key, value FROM meta");
+  std::string version, stored_party;
+  while (get.Step()) {
+    if (get.Text(0) == "schema_version") version = get.Text(1);
+    if (get.Text(0) == "party") stored_party = get.Text(1);
+  }
+  TREATY_RETURN_IF_ERROR(get.status());
+  if (version.empty()) {
+    Stmt put = db_.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('party', ?)");
+    put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
+    return put.Run();
+  }
+  if (version != std::to_string(kSchemaVersion))
+    return Status::FailedPrecondition(path + " was written by an incompatible version (schema " + version +
+                                      ", this treatyd uses " + std::to_string(kSchemaVersion) + ")");
+  if (stored_party != party)
+    return Status::FailedPrecondition(path + " belongs to party '" + stored_party + "', not '" + party + "'");
+  return Status::Ok();
+}
+
+InstanceRow NodeStore::ReadInstance(Stmt& s) {
+  InstanceRow r;
+  r.id = s.Text(0);
+  r.definition = s.Text(1);
+  r.version = s.Int(2);
+  r.def_hash = s.Text(3);
+  r.salt_hex = s.Text(4);
+  r.roles_json = s.Text(5);
+  r.snapshot_json = s.Text(6);
+  r.states_json = s.Text(7);
+  r.data_json = s.Text(8);
+  r.final = s.Int(9) != 0;
+  r.position = s.Int(10);
+  r.height = s.Int(11);
+  r.state_hash = s.Text(12);
+  r.created_ms = s.Int(13);
+  r.updated_ms = s.Int(14);
+  return r;
+}
+
+static const char* kInstanceCols =
+    "id, definition, version, def_hash, salt, roles, snapshot, states, data, final, position, height, state_hash, "
+    "created_ms, updated_ms";
+
+std::optional<InstanceRow> NodeStore::GetInstanceLocked(const std::string& id) {
+  std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?";
+  Stmt s = db_.Prepare(sql.c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadInstance(s);
+}
+
+std::optional<InstanceRow> NodeStore::GetInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return GetInstanceLocked(id);
+}
+
+Status NodeStore::PutInstance(const InstanceRow& r) {
+  std::string sql = std::string("INSERT OR REPLACE INTO instances (") + kInstanceCols +
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  Stmt s = db_.Prepare(sql.c_str());
+  s.Bind(1, r.id).Bind(2, r.definition).Bind(3, r.version).Bind(4, r.def_hash).Bind(5, r.salt_hex);
+  s.Bind(6, r.roles_json).Bind(7, r.snapshot_json).Bind(8, r.states_json).Bind(9, r.data_json);
+  s.Bind(10, static_cast<int64_t>(r.final)).Bind(11, r.position).Bind(12, r.height).Bind(13, r.state_hash);
+  s.Bind(14, r.created_ms).Bind(15, r.updated_ms);
+  return s.Run();
+}
+
+static const char* kProposalCols =
+    "id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, proposed_ms, "
+    "applied_ms, extra";
+
+ProposalRow NodeStore::ReadProposal(Stmt& s) {
+  ProposalRow r;
+  r.id = s.Text(0);
+  r.kind = s.Text(1);
+  r.instance = s.Text(2);
+  r.step = s.Text(3);
+  r.input_json = s.Text(4);
+  r.author = s.Text(5);
+  r.nonce = s.Int(6);
+  r.pin_hex = s.Text(7);
+  r.status = s.Text(8);
+  r.batch = s.Text(9);
+  r.reject_code = s.Text(10);
+  r.reason = s.Text(11);
+  r.height = s.Int(12);
+  r.proposed_ms = s.Int(13);
+  r.applied_ms = s.Int(14);
+  r.extra_json = s.Text(15);
+  return r;
+}
+
+std::optional<ProposalRow> NodeStore::GetProposalLocked(const std::string& id) {
+  std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE id = ?";
+  Stmt s = db_.Prepare(sql.c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadProposal(s);
+}
+
+std::optional<ProposalRow> NodeStore::GetProposal(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return GetProposalLocked(id);
+}
+
+Status NodeStore::PutProposal(const ProposalRow& r) {
+  std::string sql = std::string("INSERT OR REPLACE INTO proposals (") + kProposalCols +
+                    ", seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "COALESCE((SELECT seq FROM proposals WHERE id = ?1), (SELECT IFNULL(MAX(seq), 0) + 1 FROM proposals)))";
+  Stmt s = db_.Prepare(sql.c_str());
+  s.Bind(1, r.id).Bind(2, r.kind).Bind(3, r.instance).Bind(4, r.step).Bind(5, r.input_json).Bind(6, r.author);
+  s.Bind(7, r.nonce);
+  if (r.pin_hex.empty()) {
+    s.BindNull(8);
+  } else {
+    s.Bind(8, r.pin_hex);
+  }
+  s.Bind(9, r.status);
+  if (r.batch.empty()) {
+    s.BindNull(10);
+  } else {
+    s.Bind(10, r.batch);
+  }
+  s.Bind(11, r.reject_code).Bind(12, r.reason).Bind(13, r.height).Bind(14, r.proposed_ms).Bind(15, r.applied_ms);
+  s.Bind(16, r.extra_json);
+  return s.Run();
+}
+
+Status NodeStore::AppendEvent(const EventRow& e) {
+  Stmt s = db_.Prepare(
+      "INSERT INTO events (type, instance, definition, step, payload, time_ms, height) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  s.Bind(1, e.type).Bind(2, e.instance).Bind(3, e.definition).Bind(4, e.step).Bind(5, e.payload_json);
+  s.Bind(6, e.time_ms).Bind(7, e.height);
+  return s.Run();
+}
+
+Status NodeStore::AppendHistory(const std::string& instance, const HistoryRow& h) {
+  Stmt s = db_.Prepare(
+      "INSERT INTO history (instance, seq, proposal, step, proposer, input, outcome, reject_code, reason, height, "
+      "proposed_ms, applied_ms, states, state_hash) VALUES (?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM history WHERE "
+      "instance = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.Bind(1, instance).Bind(2, h.proposal).Bind(3, h.step).Bind(4, h.proposer).Bind(5, h.input_json);
+  s.Bind(6, h.outcome).Bind(7, h.reject_code).Bind(8, h.reason).Bind(9, h.height).Bind(10, h.proposed_ms);
+  s.Bind(11, h.applied_ms).Bind(12, h.states_json).Bind(13, h.state_hash);
+  return s.Run();
+}
+
+std::vector<HistoryRow> NodeStore::History(const std::string& instance) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<HistoryRow> out;
+  Stmt s = db_.Prepare(
+      "SELECT seq, proposal, step, proposer, input, outcome, reject_code, reason, height, proposed_ms, applied_ms, "
+      "states, state_hash FROM history WHERE instance = ? ORDER BY seq");
+  s.Bind(1, instance);
+  while (s.Step()) {
+    HistoryRow h;
+    h.seq = s.Int(0);
+    h.proposal = s.Text(1);
+    h.step = s.Text(2);
+    h.proposer = s.Text(3);
+    h.input_json = s.Text(4);
+    h.outcome = s.Text(5);
+    h.reject_code = s.Text(6);
+    h.reason = s.Text(7);
+    h.height = s.Int(8);
+    h.proposed_ms = s.Int(9);
+    h.applied_ms = s.Int(10);
+    h.states_json = s.Text(11);
+    h.state_hash = s.Text(12);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::vector<EventRow> NodeStore::Events(int64_t after, size_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<EventRow> out;
+  Stmt s = db_.Prepare(
+      "SELECT \"offset\", type, instance, definition, step, payload, time_ms, height FROM events WHERE \"offset\" > ? "
+      "ORDER BY \"offset\" LIMIT ?");
+  s.Bind(1, after).Bind(2, static_cast<int64_t>(max));
+  while (s.Step()) {
+    EventRow e;
+    e.offset = s.Int(0);
+    e.type = s.Text(1);
+    e.instance = s.Text(2);
+    e.definition = s.Text(3);
+    e.step = s.Text(4);
+    e.payload_json = s.Text(5);
+    e.time_ms = s.Int(6);
+    e.height = s.Int(7);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+int64_t NodeStore::LastEventOffset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s = db_.Prepare("SELECT IFNULL(MAX(\"offset\"), 0) FROM events");
+  return s.Step() ? s.Int(0) : 0;
+}
+
+int64_t NodeStore::Cursor() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s = db_.Prepare("SELECT height FROM cursor WHERE id = 1");
+  return s.Step() ? s.Int(0) : 0;
+}
+
+Status NodeStore::SetCursor(int64_t height) {
+  Stmt s = db_.Prepare("UPDATE cursor SET height = ? WHERE id = 1");
+  s.Bind(1, height);
+  return s.Run();
+}
+
+int64_t NodeStore::Acked(const std::string& subscription) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s = db_.Prepare("SELECT acked FROM subscriptions WHERE name = ?");
+  s.Bind(1, subscription);
+  return s.Step() ? s.Int(0) : 0;
+}
+
+Status NodeStore::Ack(const std::string& subscription, int64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s = db_.Prepare(
+      "INSERT INTO subscriptions (name, acked) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET acked = "
+      "MAX(acked, excluded.acked)");
+  s.Bind(1, subscription).Bind(2, offset);
+  return s.Run();
+}
+
+int64_t NodeStore::PendingProposals() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s = db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
+  return s.Step() ? s.Int(0) : 0;
+}
+
+}  // namespace treaty::engine

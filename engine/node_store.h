@@ -1,0 +1,82 @@
+// NodeStore: the node's SQLite database (WAL, one file): instances,
+// proposals, batches, nonces, expected pins, history, events,
+// subscriptions, idempotency keys and the ledger cursor. The applier
+// commits each block in one transaction through it, so a crash at any
+// point resumes exactly at the last committed block.
+//
+// Thread-safety: every method locks the store's mutex; Transaction holds it
+// for its lifetime.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chain/sqlite_db.h"
+#include "definitions/base/status.h"
+
+namespace treaty::engine {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct InstanceRow {
+  std::string id, definition, def_hash, salt_hex, roles_json, snapshot_json, states_json, data_json, state_hash;
+  int64_t version = 0;
+  bool final = false;
+  int64_t position = 0, height = 0, created_ms = 0, updated_ms = 0;
+};
+
+struct ProposalRow {
+  std::string id, kind, instance, step, input_json, author, pin_hex, status, batch, reject_code, reason, extra_json;
+  int64_t nonce = -1, height = 0, proposed_ms = 0, applied_ms = 0;
+};
+
+struct EventRow {
+  int64_t offset = 0;
+  std::string type, instance, definition, step, payload_json;
+  int64_t time_ms = 0, height = 0;
+};
+
+struct HistoryRow {
+  int64_t seq = 0;
+  std::string proposal, step, proposer, input_json, outcome, reject_code, reason, states_json, state_hash;
+  int64_t height = 0, proposed_ms = 0, applied_ms = 0;
+};
+
+class NodeStore {
+ public:
+  // Creates the schema or checks that an existing file has this version.
+  Status Open(const std::string& path, const std::string& party);
+
+  std::mutex& mu() { return mu_; }
+  chain::Db& db() { return db_; }  // callers hold mu()
+
+  // All of these lock mu().
+  std::optional<InstanceRow> GetInstance(const std::string& id);
+  std::optional<ProposalRow> GetProposal(const std::string& id);
+  std::vector<HistoryRow> History(const std::string& instance);
+  std::vector<EventRow> Events(int64_t after, size_t max);
+  int64_t LastEventOffset();
+  int64_t Cursor();
+  int64_t Acked(const std::string& subscription);
+  Status Ack(const std::string& subscription, int64_t offset);
+  int64_t PendingProposals();
+
+  // Lock mu() yourself.
+  static InstanceRow ReadInstance(chain::Stmt& s);
+  static ProposalRow ReadProposal(chain::Stmt& s);
+  Status PutInstance(const InstanceRow& r);
+  Status PutProposal(const ProposalRow& r);
+  std::optional<ProposalRow> GetProposalLocked(const std::string& id);
+  std::optional<InstanceRow> GetInstanceLocked(const std::string& id);
+  Status AppendEvent(const EventRow& e);
+  Status AppendHistory(const std::string& instance, const HistoryRow& h);
+  Status SetCursor(int64_t height);
+
+ private:
+  std::mutex mu_;
+  chain::Db db_;
+};
+
+}  // namespace treaty::engine

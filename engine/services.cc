@@ -1,0 +1,284 @@
+#include "engine/services.h"
+
+#include <nlohmann/json.hpp>
+
+#include "definitions/canonical.h"
+#include "definitions/dot.h"
+#include "engine/instance_query.h"
+#include "treaty/v1/treaty.grpc.pb.h"
+
+namespace treaty::engine {
+namespace {
+
+namespace pb = ::treaty::v1;
+using grpc::ServerContext;
+using json = nlohmann::json;
+
+grpc::Status ToGrpc(const Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), st.message());
+}
+
+std::vector<std::string> JsonStrings(const std::string& text) {
+  std::vector<std::string> out;
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_array())
+    for (const auto& e : j)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+void FillInstance(const InstanceRow& r, pb::Instance* out) {
+  out->set_instance_id(r.id);
+  out->set_definition(r.definition);
+  out->set_version(r.version);
+  out->set_definition_hash(r.def_hash);
+  for (const auto& s : JsonStrings(r.states_json)) out->add_states(s);
+  out->set_data_json(r.data_json);
+  out->set_final(r.final);
+  out->set_position(static_cast<uint64_t>(r.position));
+  out->set_ledger_height(static_cast<uint64_t>(r.height));
+  auto roles = json::parse(r.roles_json, nullptr, false);
+  if (roles.is_object())
+    for (auto& [role, party] : roles.items()) {
+      auto* b = out->add_roles();
+      b->set_role(role);
+      b->set_party(party.is_string() ? party.get<std::string>() : "");
+    }
+  out->set_state_hash(r.state_hash);
+  out->set_created_ms(r.created_ms);
+  out->set_updated_ms(r.updated_ms);
+}
+
+pb::Outcome OutcomeOf(const std::string& status) {
+  if (status == "confirmed") return pb::CONFIRMED;
+  if (status == "rejected") return pb::REJECTED;
+  return pb::PENDING;
+}
+
+const char* kInstanceColumns =
+    "id, definition, version, def_hash, salt, roles, snapshot, states, data, final, position, height, state_hash, "
+    "created_ms, updated_ms";
+
+class ProcessesService final : public pb::Processes::Service {
+ public:
+  explicit ProcessesService(Node* node) : node_(node) {}
+
+  grpc::Status StartProcess(ServerContext*, const pb::StartProcessRequest* req, pb::StartProcessResponse* resp) override {
+    StartArgs a;
+    a.definition = req->definition();
+    a.version = req->version();
+    a.instance_id = req->instance_id();
+    for (const auto& b : req->roles()) a.roles[b.role()] = b.party();
+    a.input_json = req->input_json();
+    a.idempotency_key = req->idempotency_key();
+    a.wait = !req->no_wait();
+    if (a.definition.empty()) return grpc::Status(grpc::INVALID_ARGUMENT, "definition is required");
+    auto p = node_->StartProcess(a);
+    if (!p.ok()) return ToGrpc(p.status());
+    resp->set_instance_id(p->instance);
+    resp->set_proposal_id(p->id);
+    resp->set_outcome(OutcomeOf(p->status));
+    if (p->status == "rejected")
+      return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)), p->reason);
+    if (p->status == "confirmed")
+      if (auto inst = node_->store()->GetInstance(p->instance)) FillInstance(*inst, resp->mutable_instance());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status TriggerStep(ServerContext*, const pb::TriggerStepRequest* req, pb::TriggerStepResponse* resp) override {
+    StepArgs a;
+    a.instance_id = req->instance_id();
+    a.step = req->step();
+    a.input_json = req->input_json();
+    a.idempotency_key = req->idempotency_key();
+    a.wait = !req->no_wait();
+    auto p = node_->TriggerStep(a);
+    if (!p.ok()) return ToGrpc(p.status());
+    resp->set_proposal_id(p->id);
+    resp->set_outcome(OutcomeOf(p->status));
+    resp->set_ledger_height(static_cast<uint64_t>(p->height));
+    if (p->status == "rejected") {
+      // The ledger ordered a conflicting step first: same reason at every party.
+      return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)),
+                          p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")");
+    }
+    if (p->status == "confirmed")
+      if (auto inst = node_->store()->GetInstance(p->instance)) FillInstance(*inst, resp->mutable_instance());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetInstance(ServerContext*, const pb::GetInstanceRequest* req, pb::Instance* resp) override {
+    auto inst = node_->store()->GetInstance(req->instance_id());
+    if (!inst) return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    FillInstance(*inst, resp);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListInstances(ServerContext*, const pb::ListInstancesRequest* req,
+                             pb::ListInstancesResponse* resp) override {
+    int64_t size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 1000);
+    int64_t offset = 0;
+    if (!req->page_token().empty()) {
+      char* end = nullptr;
+      offset = std::strtoll(req->page_token().c_str(), &end, 10);
+      if (*end != '\0' || offset < 0) return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
+    }
+    auto q = CompileInstanceQuery(kInstanceColumns, req->definition(), req->state(), req->where(), req->order_by());
+    if (!q.ok()) return ToGrpc(q.status());
+    std::lock_guard<std::mutex> lock(node_->store()->mu());
+    chain::Stmt s = node_->store()->db().Prepare(q->sql.c_str());
+    BindQuery(s, *q, size + 1, offset);
+    int64_t n = 0;
+    while (s.Step()) {
+      if (n++ == size) {
+        resp->set_next_page_token(std::to_string(offset + size));
+        break;
+      }
+      FillInstance(NodeStore::ReadInstance(s), resp->add_instances());
+    }
+    return ToGrpc(s.status());
+  }
+
+  grpc::Status GetHistory(ServerContext*, const pb::GetHistoryRequest* req, pb::GetHistoryResponse* resp) override {
+    if (!node_->store()->GetInstance(req->instance_id()))
+      return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    for (const auto& h : node_->store()->History(req->instance_id())) {
+      auto* e = resp->add_entries();
+      e->set_seq(static_cast<uint64_t>(h.seq));
+      e->set_proposal_id(h.proposal);
+      e->set_step(h.step);
+      e->set_proposer(h.proposer);
+      e->set_input_json(h.input_json);
+      e->set_outcome(h.outcome == "CONFIRMED" ? pb::CONFIRMED : pb::REJECTED);
+      e->set_reject_code(h.reject_code);
+      e->set_reason(h.reason);
+      e->set_ledger_height(static_cast<uint64_t>(h.height));
+      e->set_proposed_ms(h.proposed_ms);
+      e->set_applied_ms(h.applied_ms);
+      for (const auto& s : JsonStrings(h.states_json)) e->add_states_after(s);
+      e->set_state_hash(h.state_hash);
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  Node* node_;
+};
+
+class EventsService final : public pb::Events::Service {
+ public:
+  explicit EventsService(Node* node) : node_(node) {}
+
+  grpc::Status Subscribe(ServerContext* ctx, const pb::SubscribeRequest* req, grpc::ServerWriter<pb::Event>* w) override {
+    int64_t after = 0;
+    if (!req->subscription().empty()) {
+      after = node_->store()->Acked(req->subscription());
+    } else if (req->from_now()) {
+      after = node_->store()->LastEventOffset();
+    } else if (req->from_offset() > 0) {
+      after = static_cast<int64_t>(req->from_offset()) - 1;
+    }
+    std::set<std::string> types(req->types().begin(), req->types().end());
+    while (!ctx->IsCancelled()) {
+      auto events = node_->store()->Events(after, 256);
+      for (const auto& e : events) {
+        after = e.offset;
+        if (!req->definition().empty() && e.definition != req->definition()) continue;
+        if (!req->instance_id().empty() && e.instance != req->instance_id()) continue;
+        if (!types.empty() && !types.count(e.type)) continue;
+        pb::Event out;
+        out.set_offset(static_cast<uint64_t>(e.offset));
+        out.set_type(e.type);
+        out.set_instance_id(e.instance);
+        out.set_definition(e.definition);
+        out.set_step(e.step);
+        out.set_payload_json(e.payload_json);
+        out.set_time_ms(e.time_ms);
+        out.set_ledger_height(static_cast<uint64_t>(e.height));
+        if (!w->Write(out)) return grpc::Status::OK;  // client went away
+      }
+      if (events.empty()) node_->WaitForEvents(after, std::chrono::milliseconds(250));
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Ack(ServerContext*, const pb::AckRequest* req, pb::AckResponse* resp) override {
+    if (req->subscription().empty()) return grpc::Status(grpc::INVALID_ARGUMENT, "subscription is required");
+    if (static_cast<int64_t>(req->offset()) > node_->store()->LastEventOffset())
+      return grpc::Status(grpc::OUT_OF_RANGE, "offset " + std::to_string(req->offset()) + " has not been delivered");
+    Status st = node_->store()->Ack(req->subscription(), static_cast<int64_t>(req->offset()));
+    if (!st.ok()) return ToGrpc(st);
+    resp->set_acked_offset(static_cast<uint64_t>(node_->store()->Acked(req->subscription())));
+    return grpc::Status::OK;
+  }
+
+ private:
+  Node* node_;
+};
+
+class DefinitionsService final : public pb::Definitions::Service {
+ public:
+  explicit DefinitionsService(Node* node) : node_(node) {}
+
+  static void Fill(const runtime::DefinitionRuntime& d, pb::Definition* out) {
+    out->set_name(d.name());
+    out->set_version(d.version());
+    out->set_hash(ToHex(d.hash()));
+    out->set_runtime(d.kind());
+    for (const auto& r : d.model().roles) out->add_roles(r.name);
+    for (const auto& s : d.model().steps) out->add_steps(s.name);
+  }
+
+  grpc::Status ListDefinitions(ServerContext*, const pb::ListDefinitionsRequest*,
+                               pb::ListDefinitionsResponse* resp) override {
+    for (const auto& d : node_->registry()->List()) Fill(*d, resp->add_definitions());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetDefinition(ServerContext*, const pb::GetDefinitionRequest* req, pb::Definition* resp) override {
+    auto d = node_->registry()->Find(req->name(), req->version());
+    if (!d) return grpc::Status(grpc::NOT_FOUND, "no definition '" + req->name() + "' is loaded");
+    Fill(*d, resp);
+    resp->set_canonical_json(defs::CanonicalJson(d->model()));
+    resp->set_graph_dot(defs::ToDot(d->model()));
+    return grpc::Status::OK;
+  }
+
+ private:
+  Node* node_;
+};
+
+class NodeService final : public pb::Node::Service {
+ public:
+  NodeService(Node* node, std::string version) : node_(node), version_(std::move(version)) {}
+
+  grpc::Status Status(ServerContext*, const pb::StatusRequest*, pb::StatusResponse* resp) override {
+    uint64_t height = node_->ledger()->Height(), applied = node_->AppliedHeight();
+    resp->set_party(node_->options().party);
+    resp->set_ledger_height(height);
+    resp->set_applied_height(applied);
+    resp->set_lag(height > applied ? height - applied : 0);
+    resp->set_version(version_);
+    resp->set_ledger(node_->ledger()->Describe());
+    resp->set_pending_proposals(static_cast<uint64_t>(node_->store()->PendingProposals()));
+    return grpc::Status::OK;
+  }
+
+ private:
+  Node* node_;
+  std::string version_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version) {
+  std::vector<std::unique_ptr<grpc::Service>> out;
+  out.push_back(std::make_unique<ProcessesService>(node));
+  out.push_back(std::make_unique<EventsService>(node));
+  out.push_back(std::make_unique<DefinitionsService>(node));
+  out.push_back(std::make_unique<NodeService>(node, version));
+  return out;
+}
+
+}  // namespace treaty::engine

@@ -1,0 +1,23 @@
+// The gRPC services of the public API (proto/treaty/v1/treaty.proto) over a
+// Node: Processes, Events, Definitions and Node. Every error is a gRPC
+// status with a message a person understands; nothing is changed by a
+// failed call.
+//
+// Thread-safety: gRPC calls these from many threads; they share only the
+// Node, which is thread-safe.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include "engine/node.h"
+
+namespace treaty::engine {
+
+// The services, ready to register on a grpc::ServerBuilder.
+std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version);
+
+}  // namespace treaty::engine
