@@ -561,6 +561,8 @@ Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
   h.states_json = r.states_json;
   h.state_hash = r.state_hash;
   TREATY_RETURN_IF_ERROR(store_->AppendHistory(r.id, h));
+  Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
+      std::to_string(b.height));
   ev.type = "instance_started";
   ev.payload_json = json{{"states", json::parse(r.states_json)}, {"data", json::parse(r.data_json)}}.dump();
   return store_->AppendEvent(ev);
@@ -621,6 +623,7 @@ Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
     h.states_json = inst->states_json;
     h.state_hash = inst->state_hash;
     TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
+    Log("step " + p->step + " of " + inst->id + " rejected at height " + std::to_string(b.height) + ": " + p->reason);
     ev.type = "step_rejected";
     ev.payload_json = json{{"code", p->reject_code}, {"reason", p->reason}, {"proposal", p->id}}.dump();
     return store_->AppendEvent(ev);
@@ -643,6 +646,7 @@ Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
   ev.payload_json = json{{"states", json::parse(inst->states_json)}, {"proposal", p->id}}.dump();
   TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
   if (inst->final) {
+    Log("instance " + inst->id + " completed in " + inst->states_json);
     ev.type = "instance_completed";
     ev.payload_json = json{{"states", json::parse(inst->states_json)}}.dump();
     TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
