@@ -63,12 +63,12 @@ void Stmt::Reset() {
 
 Db::~Db() { sqlite3_close(db_); }
 
-Status Db::Open(const std::string& path) {
+Status Db::Open(const std::string& path, bool full_sync) {
   if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)
     return Status::Unavailable("cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
   sqlite3_busy_timeout(db_, 5000);
   TREATY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-  TREATY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  TREATY_RETURN_IF_ERROR(Exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   return Exec("PRAGMA foreign_keys=ON");
 }
 

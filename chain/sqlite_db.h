@@ -52,9 +52,12 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  // Opens (creating) the file in WAL mode with synchronous=FULL, so a
-  // committed transaction survives a crash of the process or the machine.
-  Status Open(const std::string& path);
+  // Opens (creating) the file in WAL mode. With full_sync
+  // (synchronous=FULL) a committed transaction survives a power loss; with
+  // synchronous=NORMAL it survives a crash of the process (kill -9) and
+  // the database never corrupts, but the last commits before a power loss
+  // may be lost. See docs/node.md.
+  Status Open(const std::string& path, bool full_sync = true);
   Status Exec(const std::string& sql);
   sqlite3* raw() const { return db_; }
   Stmt Prepare(const char* sql) { return Stmt(db_, sql); }

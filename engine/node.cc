@@ -259,26 +259,37 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
       }
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    proposal_waiting_ = true;
+  }
   proposed_.notify_one();
 wait_for_it:
   return WaitApplied(p.id, wait);
 }
 
 Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
-  auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
-  for (;;) {
-    uint64_t gen;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      gen = applied_generation_;
-    }
-    auto p = store_->GetProposal(id);
-    if (!p) return Status::Internal("proposal " + id + " vanished");
-    if (!wait || p->status == "confirmed" || p->status == "rejected") return *p;
-    if (stop_ || std::chrono::steady_clock::now() >= deadline) return *p;
-    std::unique_lock<std::mutex> lock(mu_);
-    applied_.wait_until(lock, deadline, [&] { return applied_generation_ != gen || stop_; });
+  if (wait) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++waiting_[id];
   }
+  // Registered first, then read: an outcome applied in between is either in
+  // the store or handed over in finished_.
+  auto p = store_->GetProposal(id);
+  if (!p) return Status::Internal("proposal " + id + " vanished");
+  if (!wait) return *p;
+  auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (p->status != "confirmed" && p->status != "rejected") {
+    applied_.wait_until(lock, deadline, [&] { return finished_.count(id) > 0 || stop_; });
+    auto it = finished_.find(id);
+    if (it != finished_.end()) p = it->second;
+  }
+  if (--waiting_[id] == 0) {
+    waiting_.erase(id);
+    finished_.erase(id);
+  }
+  return *p;
 }
 
 void Node::WaitForEvents(int64_t offset, std::chrono::milliseconds timeout) {
@@ -293,11 +304,16 @@ void Node::WaitForEvents(int64_t offset, std::chrono::milliseconds timeout) {
 void Node::BatcherLoop() {
   while (!stop_) {
     {
+      // The flag, not the notification, carries the news: a proposal that
+      // arrives while we seal is not missed.
       std::unique_lock<std::mutex> lock(mu_);
-      proposed_.wait_for(lock, opts_.batch_latency);
+      proposed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return proposal_waiting_ || stop_; });
+      proposal_waiting_ = false;
     }
-    // A short linger lets concurrent proposals share a batch; under load
-    // the batch fills to batch_max before the latency passes.
+    // Linger so concurrent proposals share a batch (and a ledger block, and
+    // one applier transaction); a full batch goes at once.
+    if (store_->PendingCount() < static_cast<int64_t>(opts_.batch_max))
+      std::this_thread::sleep_for(opts_.batch_latency);
     bool sealed = false;
     Status st = SealPending(&sealed);
     if (!st.ok()) Log("sealing failed: " + st.ToString());
@@ -412,12 +428,13 @@ void Node::ApplierLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
+    std::vector<ProposalRow> applied_rows;
     for (const auto& b : *blocks) {
       if (b.height != cursor + 1) {
         Log("ledger returned block " + std::to_string(b.height) + " after " + std::to_string(cursor));
         break;
       }
-      Status st = ApplyBlock(b);
+      Status st = ApplyBlock(b, &applied_rows);
       if (!st.ok()) {
         Log("applying block " + std::to_string(b.height) + " failed, will retry: " + st.ToString());
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -428,16 +445,20 @@ void Node::ApplierLoop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++applied_generation_;
+      for (auto& r : applied_rows)
+        if (waiting_.count(r.id)) finished_[r.id] = std::move(r);
     }
     applied_.notify_all();
   }
 }
 
-Status Node::ApplyBlock(const chain::Block& b) {
+Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied) {
+  size_t first_new = applied->size();
   std::lock_guard<std::mutex> lock(store_->mu());
   auto& db = store_->db();
   TREATY_RETURN_IF_ERROR(db.Begin());
   auto fail = [&](Status st) {
+    applied->resize(first_new);  // nothing of a rolled-back block reaches waiters
     db.Rollback();
     return st;
   };
@@ -475,10 +496,16 @@ Status Node::ApplyBlock(const chain::Block& b) {
       p.height = static_cast<int64_t>(b.height);
       p.applied_ms = b.time_ms;
       if (Status s3 = store_->PutProposal(p); !s3.ok()) return fail(s3);
+      applied->push_back(std::move(p));
     }
   }
   if (Status st = store_->SetCursor(static_cast<int64_t>(b.height)); !st.ok()) return fail(st);
-  return db.Commit();
+  Status st = db.Commit();
+  if (!st.ok()) {
+    applied->resize(first_new);
+    db.Rollback();
+  }
+  return st;
 }
 
 void Node::Reject(ProposalRow* p, const std::string& code, const std::string& reason) {

@@ -30,7 +30,7 @@ namespace treaty::engine {
 struct NodeOptions {
   std::string party = "node";
   size_t batch_max = 256;                         // pins per batch
-  std::chrono::milliseconds batch_latency{3};     // oldest pending proposal waits at most this long
+  std::chrono::milliseconds batch_latency{2};     // a batch lingers this long for company
   std::chrono::milliseconds wait_timeout{30000};  // TriggerStep with wait
   size_t max_input_bytes = 1 << 20;
 };
@@ -83,7 +83,7 @@ class Node {
   void ApplierLoop();
   Status SealPending(bool* sealed_any);
   Status SubmitUnsent();
-  Status ApplyBlock(const chain::Block& b);
+  Status ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied);
   Status ApplyStart(ProposalRow* p, const chain::Block& b);
   Status ApplyStep(ProposalRow* p, const chain::Block& b);
   void Reject(ProposalRow* p, const std::string& code, const std::string& reason);
@@ -95,9 +95,14 @@ class Node {
 
   std::atomic<bool> stop_{false};
   std::thread batcher_, applier_;
-  std::mutex mu_;  // guards the wake-ups below, never held with the store's
+  std::mutex mu_;  // guards the wake-ups and waiters below, never held with the store's
   std::condition_variable proposed_, applied_;
   uint64_t applied_generation_ = 0;
+  bool proposal_waiting_ = false;
+  // Callers waiting for a proposal's outcome: the applier hands the applied
+  // row straight to them instead of every waiter re-reading the store.
+  std::map<std::string, int> waiting_;
+  std::map<std::string, ProposalRow> finished_;
 };
 
 // Maps a rejection code (runtime::RejectCodeName or the node's own) to a

@@ -4,9 +4,9 @@ namespace treaty::engine {
 
 using chain::Stmt;
 
-Status NodeStore::Open(const std::string& path, const std::string& party) {
+Status NodeStore::Open(const std::string& path, const std::string& party, bool full_sync) {
   std::lock_guard<std::mutex> lock(mu_);
-  TREATY_RETURN_IF_ERROR(db_.Open(path));
+  TREATY_RETURN_IF_ERROR(db_.Open(path, full_sync));
   TREATY_RETURN_IF_ERROR(db_.Exec(R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (
@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS proposals (
   reject_code TEXT NOT NULL, reason TEXT NOT NULL, height INTEGER NOT NULL, proposed_ms INTEGER NOT NULL,
   applied_ms INTEGER NOT NULL, extra TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS proposals_by_status ON proposals(status, seq);
+CREATE INDEX IF NOT EXISTS proposals_by_seq ON proposals(seq);
+CREATE INDEX IF NOT EXISTS proposals_by_instance ON proposals(instance, kind);
 CREATE UNIQUE INDEX IF NOT EXISTS proposals_by_pin ON proposals(pin) WHERE pin IS NOT NULL;
 CREATE TABLE IF NOT EXISTS nonces (instance TEXT NOT NULL, author TEXT NOT NULL, next INTEGER NOT NULL,
   PRIMARY KEY (instance, author));
@@ -276,6 +278,16 @@ Status NodeStore::Ack(const std::string& subscription, int64_t offset) {
 int64_t NodeStore::PendingProposals() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s = db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
+  return s.Step() ? s.Int(0) : 0;
+}
+
+}  // namespace treaty::engine
+
+namespace treaty::engine {
+
+int64_t NodeStore::PendingCount() {
+  std::lock_guard<std::mutex> lock(mu_);
+  chain::Stmt s = db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status = 'pending'");
   return s.Step() ? s.Int(0) : 0;
 }
 

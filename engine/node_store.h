@@ -47,7 +47,7 @@ struct HistoryRow {
 class NodeStore {
  public:
   // Creates the schema or checks that an existing file has this version.
-  Status Open(const std::string& path, const std::string& party);
+  Status Open(const std::string& path, const std::string& party, bool full_sync = true);
 
   std::mutex& mu() { return mu_; }
   chain::Db& db() { return db_; }  // callers hold mu()
@@ -62,6 +62,7 @@ class NodeStore {
   int64_t Acked(const std::string& subscription);
   Status Ack(const std::string& subscription, int64_t offset);
   int64_t PendingProposals();
+  int64_t PendingCount();  // proposals not yet sealed
 
   // Lock mu() yourself.
   static InstanceRow ReadInstance(chain::Stmt& s);

@@ -1,6 +1,7 @@
 // treatyd: one party's Treaty node.
 //
-//   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--config FILE]
+//   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
+//           [--config FILE]
 //
 // Listens on 127.0.0.1:7420 by default. Runs the definitions compiled into
 // it, the modules built by `treatyc build` (*.so) and YAML definitions
@@ -40,12 +41,13 @@ struct Options {
   std::string party = "node";
   std::string ledger = "local";
   std::string config;
+  std::string sync = "full";
 };
 
 int Usage(const std::string& why) {
   std::cerr << "treatyd: " << why << "\n"
             << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--ledger local] "
-               "[--config FILE]\n";
+               "[--sync full|normal] [--config FILE]\n";
   return 2;
 }
 
@@ -62,6 +64,7 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "definitions") o->definitions = v;
       else if (k == "party") o->party = v;
       else if (k == "ledger") o->ledger = v;
+      else if (k == "sync") o->sync = v;
       else {
         *err = path + ": unknown setting '" + k + "'";
         return false;
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
     else if (a == "--definitions") ok = value(&o.definitions);
     else if (a == "--party") ok = value(&o.party);
     else if (a == "--ledger") ok = value(&o.ledger);
+    else if (a == "--sync") ok = value(&o.sync);
     else if (a == "--config") {
       ok = value(&o.config);
       std::string err;
@@ -132,6 +136,8 @@ int main(int argc, char** argv) {
   }
   if (o.data.empty()) return Usage("--data DIR is required");
   if (o.ledger != "local") return Usage("ledger '" + o.ledger + "' is not available in this build; use local");
+  if (o.sync != "full" && o.sync != "normal") return Usage("--sync must be full or normal");
+  bool full_sync = o.sync == "full";
 
   std::error_code ec;
   std::filesystem::create_directories(o.data, ec);
@@ -160,12 +166,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   treaty::engine::NodeStore store;
-  st = store.Open(o.data + "/node.db", o.party);
+  st = store.Open(o.data + "/node.db", o.party, full_sync);
   if (!st.ok()) {
     Log("refusing to start: " + st.message());
     return 1;
   }
-  auto ledger = treaty::chain::LocalLedger::Open(o.data + "/ledger.db");
+  auto ledger = treaty::chain::LocalLedger::Open(o.data + "/ledger.db", full_sync);
   if (!ledger.ok()) {
     Log("cannot open the ledger: " + ledger.status().ToString());
     return 1;

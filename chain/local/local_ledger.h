@@ -16,7 +16,7 @@ namespace treaty::chain {
 
 class LocalLedger final : public Ledger {
  public:
-  static Result<std::unique_ptr<LocalLedger>> Open(const std::string& path);
+  static Result<std::unique_ptr<LocalLedger>> Open(const std::string& path, bool full_sync = true);
 
   Status Submit(const Batch& batch) override;
   Result<std::vector<Block>> Read(uint64_t from, size_t max) override;
