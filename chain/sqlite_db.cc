@@ -2,14 +2,36 @@
 
 namespace treaty::chain {
 
-Stmt::Stmt(sqlite3* db, const char* sql) : db_(db) {
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-    status_ = Status::Internal(std::string("sqlite prepare: ") + sqlite3_errmsg(db) + " in: " + sql);
-    stmt_ = nullptr;
-  }
+Stmt::Stmt(Db* db, const char* sql) : owner_(db), sql_(sql) {
+  stmt_ = owner_->Borrow(sql_);
+  if (stmt_ == nullptr)
+    status_ = Status::Internal(std::string("sqlite prepare: ") + sqlite3_errmsg(owner_->db_) + " in: " + sql);
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  if (stmt_ != nullptr) owner_->Return(sql_, stmt_);
+}
+
+sqlite3_stmt* Db::Borrow(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && !it->second.empty()) {
+    sqlite3_stmt* s = it->second.back();
+    it->second.pop_back();
+    return s;
+  }
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return nullptr;
+  }
+  return s;
+}
+
+void Db::Return(const std::string& sql, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  cache_[sql].push_back(stmt);
+}
 
 Stmt& Stmt::Bind(int i, int64_t v) {
   if (stmt_) sqlite3_bind_int64(stmt_, i, v);
@@ -36,7 +58,7 @@ bool Stmt::Step() {
   if (!stmt_) return false;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) status_ = Status::Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) status_ = Status::Internal(std::string("sqlite: ") + sqlite3_errmsg(owner_->db_));
   return false;
 }
 
@@ -61,7 +83,11 @@ void Stmt::Reset() {
   }
 }
 
-Db::~Db() { sqlite3_close(db_); }
+Db::~Db() {
+  for (auto& [sql, stmts] : cache_)
+    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+  sqlite3_close(db_);
+}
 
 Status Db::Open(const std::string& path, bool full_sync) {
   if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)

@@ -11,14 +11,21 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "definitions/base/status.h"
 
 namespace treaty::chain {
 
+class Db;
+
+// A prepared statement borrowed from its Db's cache: SQL text is compiled
+// once per connection, and the statement goes back to the cache, reset,
+// when the Stmt is destroyed.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql);
+  Stmt(Db* db, const char* sql);
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -40,7 +47,8 @@ class Stmt {
   void Reset();
 
  private:
-  sqlite3* db_;
+  Db* owner_;
+  std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
   Status status_;
 };
@@ -60,13 +68,18 @@ class Db {
   Status Open(const std::string& path, bool full_sync = true);
   Status Exec(const std::string& sql);
   sqlite3* raw() const { return db_; }
-  Stmt Prepare(const char* sql) { return Stmt(db_, sql); }
-  Status Begin() { return Exec("BEGIN IMMEDIATE"); }
-  Status Commit() { return Exec("COMMIT"); }
-  void Rollback() { (void)Exec("ROLLBACK"); }
+  Stmt Prepare(const char* sql) { return Stmt(this, sql); }
+  Status Begin() { return Prepare("BEGIN IMMEDIATE").Run(); }
+  Status Commit() { return Prepare("COMMIT").Run(); }
+  void Rollback() { (void)Prepare("ROLLBACK").Run(); }
 
  private:
+  friend class Stmt;
+  sqlite3_stmt* Borrow(const std::string& sql);
+  void Return(const std::string& sql, sqlite3_stmt* stmt);
+
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
 };
 
 }  // namespace treaty::chain

@@ -11,6 +11,6 @@
 
 namespace treaty::defs {
 
-std::string ToDot(const Definition& def);
+std::string GraphvizDot(const Definition& def);
 
 }  // namespace treaty::defs

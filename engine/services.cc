@@ -241,7 +241,7 @@ class DefinitionsService final : public pb::Definitions::Service {
     if (!d) return grpc::Status(grpc::NOT_FOUND, "no definition '" + req->name() + "' is loaded");
     Fill(*d, resp);
     resp->set_canonical_json(defs::CanonicalJson(d->model()));
-    resp->set_graph_dot(defs::ToDot(d->model()));
+    resp->set_graph_dot(defs::GraphvizDot(d->model()));
     return grpc::Status::OK;
   }
 

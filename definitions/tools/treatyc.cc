@@ -122,7 +122,7 @@ int Graph(const Args& a) {
   if (a.files.size() != 1) return Usage("graph needs one FILE");
   auto def = Load(a.files[0]);
   if (!def) return 1;
-  std::string dot = treaty::defs::ToDot(*def);
+  std::string dot = treaty::defs::GraphvizDot(*def);
   if (a.out.empty()) {
     std::cout << dot;
     return 0;

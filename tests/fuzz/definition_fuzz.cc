@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& d : diags.items()) (void)d.ToString();
   if (def) {
     (void)treaty::defs::CanonicalJson(*def);
-    (void)treaty::defs::ToDot(*def);
+    (void)treaty::defs::GraphvizDot(*def);
   }
   return 0;
 }

@@ -97,14 +97,14 @@ TEST(Canonical, RoundTripsThroughTheLoader) {
 
 TEST(Dot, ShowsStatesStepsRolesAndClusters) {
   Definition d = Load(ReadFile(std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml"));
-  std::string dot = ToDot(d);
+  std::string dot = GraphvizDot(d);
   EXPECT_EQ(dot.rfind("digraph \"insurance-claim v3\" {", 0), 0u) << dot;
   EXPECT_NE(dot.find("\"settled\" [label=\"settled\", shape=doublecircle"), std::string::npos) << dot;
   EXPECT_NE(dot.find("subgraph \"cluster_review\""), std::string::npos);
   EXPECT_NE(dot.find("subgraph \"cluster_checks_fraud\""), std::string::npos);
   EXPECT_NE(dot.find("label=\"assess (assessor|insurer)\\n[\\\"assessor\\\" in actor.roles"), std::string::npos) << dot;
   EXPECT_NE(dot.find("[shape=point"), std::string::npos);
-  EXPECT_EQ(dot, ToDot(d));
+  EXPECT_EQ(dot, GraphvizDot(d));
   EXPECT_EQ(dot.back(), '\n');
 }
 
