@@ -97,11 +97,17 @@ void Node::Start() {
 }
 
 void Node::Stop() {
-  if (stop_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_.exchange(true)) return;
+  }
   proposed_.notify_all();
   applied_.notify_all();
   if (batcher_.joinable()) batcher_.join();
   if (applier_.joinable()) applier_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& item : intake_) item->done.set_value(Status::Unavailable("the node is shutting down"));
+  intake_.clear();
 }
 
 // ---------------------------------------------------------------- proposing
@@ -227,45 +233,23 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
 }
 
 Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait) {
-  {
-    std::lock_guard<std::mutex> lock(store_->mu());
-    auto& db = store_->db();
-    TREATY_RETURN_IF_ERROR(db.Begin());
-    if (!key.empty()) {
-      Stmt s = db.Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
-      s.Bind(1, key);
-      if (s.Step()) {  // lost a race with a concurrent retry
-        std::string id = s.Text(0), req = s.Text(1);
-        db.Rollback();
-        if (req != request)
-          return Status::AlreadyExists("idempotency key '" + key + "' was used for a different request");
-        p.id = id;
-        goto wait_for_it;
-      }
-      Stmt ins = db.Prepare("INSERT INTO idempotency (key, proposal, request) VALUES (?, ?, ?)");
-      ins.Bind(1, key).Bind(2, p.id).Bind(3, request);
-      Status st = ins.Run();
-      if (!st.ok()) {
-        db.Rollback();
-        return st;
-      }
-    }
-    {
-      Status st = store_->PutProposal(p);
-      if (st.ok()) st = db.Commit();
-      if (!st.ok()) {
-        db.Rollback();
-        return st;
-      }
-    }
-  }
+  // Group commit: the batcher persists queued proposals and seals them in
+  // one transaction; this call returns once its proposal is durable.
+  auto item = std::make_shared<Intake>();
+  item->proposal = std::move(p);
+  item->key = key;
+  item->request = request;
+  std::future<Status> persisted = item->done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return Status::Unavailable("the node is shutting down");
+    intake_.push_back(item);
     proposal_waiting_ = true;
   }
   proposed_.notify_one();
-wait_for_it:
-  return WaitApplied(p.id, wait);
+  Status st = persisted.get();
+  if (!st.ok()) return st;
+  return WaitApplied(item->proposal.id, wait);
 }
 
 Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
@@ -312,11 +296,25 @@ void Node::BatcherLoop() {
     }
     // Linger so concurrent proposals share a batch (and a ledger block, and
     // one applier transaction); a full batch goes at once.
-    if (store_->PendingCount() < static_cast<int64_t>(opts_.batch_max))
-      std::this_thread::sleep_for(opts_.batch_latency);
+    size_t queued;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queued = intake_.size();
+    }
+    if (queued > 0 && queued < opts_.batch_max) std::this_thread::sleep_for(opts_.batch_latency);
+    std::vector<std::shared_ptr<Intake>> intake;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      intake.swap(intake_);
+    }
     bool sealed = false;
-    Status st = SealPending(&sealed);
+    Status st = SealPending(&intake, &sealed);
+    for (auto& item : intake) item->done.set_value(item->result.ok() ? st : item->result);
     if (!st.ok()) Log("sealing failed: " + st.ToString());
+    if (sealed) {
+      std::lock_guard<std::mutex> lock(mu_);
+      proposal_waiting_ = true;  // more may be pending than one batch holds
+    }
     st = SubmitUnsent();
     if (!st.ok()) {
       Log("ledger submit failed, will retry: " + st.ToString());
@@ -325,9 +323,38 @@ void Node::BatcherLoop() {
   }
 }
 
-Status Node::SealPending(bool* sealed_any) {
+Status Node::PersistIntake(std::vector<std::shared_ptr<Intake>>* intake) {
+  auto& db = store_->db();
+  for (auto& item : *intake) {
+    if (!item->key.empty()) {
+      Stmt s = db.Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
+      s.Bind(1, item->key);
+      if (s.Step()) {  // a concurrent retry with the same key got here first
+        if (s.Text(1) != item->request) {
+          item->result =
+              Status::AlreadyExists("idempotency key '" + item->key + "' was used for a different request");
+        } else {
+          item->proposal.id = s.Text(0);
+        }
+        continue;
+      }
+      Stmt ins = db.Prepare("INSERT INTO idempotency (key, proposal, request) VALUES (?, ?, ?)");
+      ins.Bind(1, item->key).Bind(2, item->proposal.id).Bind(3, item->request);
+      TREATY_RETURN_IF_ERROR(ins.Run());
+    }
+    TREATY_RETURN_IF_ERROR(store_->PutProposal(item->proposal));
+  }
+  return Status::Ok();
+}
+
+Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sealed_any) {
   std::lock_guard<std::mutex> lock(store_->mu());
   auto& db = store_->db();
+  TREATY_RETURN_IF_ERROR(db.Begin());
+  if (Status st = PersistIntake(intake); !st.ok()) {
+    db.Rollback();
+    return st;
+  }
   std::vector<ProposalRow> pending;
   {
     Stmt s = db.Prepare(
@@ -335,10 +362,12 @@ Status Node::SealPending(bool* sealed_any) {
         "proposed_ms, applied_ms, extra FROM proposals WHERE status = 'pending' ORDER BY seq LIMIT ?");
     s.Bind(1, static_cast<int64_t>(opts_.batch_max));
     while (s.Step()) pending.push_back(NodeStore::ReadProposal(s));
-    TREATY_RETURN_IF_ERROR(s.status());
+    if (!s.status().ok()) {
+      db.Rollback();
+      return s.status();
+    }
   }
-  if (pending.empty()) return Status::Ok();
-  TREATY_RETURN_IF_ERROR(db.Begin());
+  if (pending.empty()) return db.Commit();
   std::string batch_id = RandomHex(16);
   json pins = json::array();
   Status st;

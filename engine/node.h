@@ -16,6 +16,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
+#include <memory>
 #include <map>
 #include <mutex>
 #include <string>
@@ -81,7 +83,15 @@ class Node {
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait);
   void BatcherLoop();
   void ApplierLoop();
-  Status SealPending(bool* sealed_any);
+  // A proposal on its way to the store, with whoever waits for it.
+  struct Intake {
+    ProposalRow proposal;
+    std::string key, request;
+    Status result;  // per item: e.g. a reused idempotency key
+    std::promise<Status> done;
+  };
+  Status PersistIntake(std::vector<std::shared_ptr<Intake>>* intake);
+  Status SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sealed_any);
   Status SubmitUnsent();
   Status ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied);
   Status ApplyStart(ProposalRow* p, const chain::Block& b);
@@ -103,6 +113,7 @@ class Node {
   // row straight to them instead of every waiter re-reading the store.
   std::map<std::string, int> waiting_;
   std::map<std::string, ProposalRow> finished_;
+  std::vector<std::shared_ptr<Intake>> intake_;
 };
 
 // Maps a rejection code (runtime::RejectCodeName or the node's own) to a
