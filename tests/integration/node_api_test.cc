@@ -235,8 +235,11 @@ TEST_F(NodeApi, RacingConflictingStepsExactlyOneWins) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(confirmed.load(), 1) << id;
     EXPECT_EQ(rejected.load(), kRacers - 1) << id;
-    for (const auto& r : reasons)
-      if (!r.empty()) EXPECT_NE(r.find("is not allowed from state"), std::string::npos) << r;
+    for (const auto& r : reasons) {
+      if (!r.empty()) {
+        EXPECT_NE(r.find("is not allowed from state"), std::string::npos) << r;
+      }
+    }
     auto inst = client_->Get(id);
     EXPECT_EQ(inst.position(), 2u);
     // The losers that passed preflight are in the history, rejected, with the reason.

@@ -1,0 +1,183 @@
+// treatyd's definitions folder (YAML on the reference runtime, modules
+// built by `treatyc build`), the Definitions and Node services, the health
+// service, event filters, and the config file.
+#include <gtest/gtest.h>
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+
+#include "treaty/v1/treaty.grpc.pb.h"
+#include "treatyd_process.h"
+
+namespace treaty::testing {
+namespace {
+
+namespace pb = ::treaty::v1;
+namespace fs = std::filesystem;
+
+const char* kTiny = R"(process: tiny
+version: 2
+roles: [clerk]
+data:
+  n: { type: integer }
+states:
+  open: { initial: true }
+  closed: { final: true }
+steps:
+  close: { from: open, to: closed, by: clerk, input: { n: integer }, guard: "input.n > 0", set: { n: input.n } }
+)";
+
+TEST(NodeDefinitions, LoadsYamlAndModulesFromTheDefinitionsFolder) {
+  TempDir dir;
+  fs::create_directories(dir.path() + "/defs");
+  std::ofstream(dir.path() + "/defs/tiny.yaml") << kTiny;
+  std::string claims = std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml";
+  std::string cmd = std::string(TREATY_TREATYC) + " build " + claims + " -o " + dir.path() + "/defs/claims.so";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+
+  TreatydProcess node(dir.path() + "/node", {"--definitions", dir.path() + "/defs"});
+  ASSERT_TRUE(node.Start()) << node.Log();
+  auto defs = pb::Definitions::NewStub(node.channel());
+  pb::ListDefinitionsResponse list;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(defs->ListDefinitions(&ctx, pb::ListDefinitionsRequest(), &list).ok());
+  std::map<std::string, std::string> runtimes;
+  for (const auto& d : list.definitions()) runtimes[d.name()] = d.runtime();
+  EXPECT_EQ(runtimes["tiny"], "reference");
+  EXPECT_EQ(runtimes["insurance-claim"], "msm");
+  EXPECT_EQ(runtimes["purchase-order"], "msm");
+
+  pb::GetDefinitionRequest get;
+  get.set_name("tiny");
+  pb::Definition tiny;
+  grpc::ClientContext gctx;
+  ASSERT_TRUE(defs->GetDefinition(&gctx, get, &tiny).ok());
+  EXPECT_EQ(tiny.version(), 2);
+  EXPECT_NE(tiny.graph_dot().find("\"open\" -> \"closed\""), std::string::npos) << tiny.graph_dot();
+  EXPECT_NE(tiny.canonical_json().find("\"process\":\"tiny\""), std::string::npos);
+
+  // Both run instances.
+  auto p = pb::Processes::NewStub(node.channel());
+  for (const char* def : {"tiny", "insurance-claim"}) {
+    pb::StartProcessRequest req;
+    req.set_definition(def);
+    req.set_instance_id(std::string("i-") + def);
+    pb::StartProcessResponse resp;
+    grpc::ClientContext c;
+    ASSERT_TRUE(p->StartProcess(&c, req, &resp).ok()) << def;
+  }
+  pb::TriggerStepRequest step;
+  step.set_instance_id("i-tiny");
+  step.set_step("close");
+  step.set_input_json(R"({"n":0})");
+  pb::TriggerStepResponse sresp;
+  grpc::ClientContext c1;
+  auto st = p->TriggerStep(&c1, step, &sresp);
+  EXPECT_EQ(st.error_code(), grpc::FAILED_PRECONDITION);
+  EXPECT_EQ(st.error_message(), "guard of step 'close' is false: input.n > 0");
+  step.set_input_json(R"({"n":3})");
+  grpc::ClientContext c2;
+  ASSERT_TRUE(p->TriggerStep(&c2, step, &sresp).ok());
+  EXPECT_TRUE(sresp.instance().final());
+  EXPECT_EQ(sresp.instance().data_json(), R"({"n":3})");
+}
+
+TEST(NodeDefinitions, InvalidDefinitionInTheFolderStopsTheStart) {
+  TempDir dir;
+  fs::create_directories(dir.path() + "/defs");
+  std::ofstream(dir.path() + "/defs/bad.yaml") << "process: bad\nversion: 1\nroles: [a]\nstates: {}\nsteps: {}\n";
+  TreatydProcess node(dir.path() + "/node", {"--definitions", dir.path() + "/defs"});
+  EXPECT_FALSE(node.Start());
+  EXPECT_NE(node.Log().find("bad.yaml"), std::string::npos) << node.Log();
+}
+
+TEST(NodeDefinitions, ConfigFileHealthStatusAndEventFilters) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/treatyd.yaml") << "party: acme\nsync: normal\n";
+  TreatydProcess node(dir.path() + "/node", {"--config", dir.path() + "/treatyd.yaml"});
+  ASSERT_TRUE(node.Start()) << node.Log();
+
+  // grpc.health.v1.Health/Check through a generic stub (no generated code needed).
+  grpc::GenericStub generic(node.channel());
+  grpc::Slice no_bytes{std::string()};
+  grpc::ByteBuffer req(&no_bytes, 1), resp;
+  grpc::ClientContext hctx;
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status hst;
+  generic.UnaryCall(&hctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
+    std::lock_guard<std::mutex> l(m);
+    hst = s;
+    done = true;
+    cv.notify_one();
+  });
+  {
+    std::unique_lock<std::mutex> l(m);
+    cv.wait(l, [&] { return done; });
+  }
+  EXPECT_TRUE(hst.ok()) << hst.error_message();
+
+  auto n = pb::Node::NewStub(node.channel());
+  pb::StatusResponse status;
+  grpc::ClientContext sctx;
+  ASSERT_TRUE(n->Status(&sctx, pb::StatusRequest(), &status).ok());
+  EXPECT_EQ(status.party(), "acme");
+  EXPECT_EQ(status.version(), "0.1.0");
+
+  auto p = pb::Processes::NewStub(node.channel());
+  for (const char* id : {"a", "b"}) {
+    pb::StartProcessRequest r;
+    r.set_definition("purchase-order");
+    r.set_instance_id(id);
+    pb::StartProcessResponse sr;
+    grpc::ClientContext c;
+    ASSERT_TRUE(p->StartProcess(&c, r, &sr).ok());
+    EXPECT_EQ(sr.instance().roles(0).party(), "acme");
+  }
+  auto events = pb::Events::NewStub(node.channel());
+  auto collect = [&](pb::SubscribeRequest r, size_t n_events) {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    auto reader = events->Subscribe(&c, r);
+    std::vector<pb::Event> out;
+    pb::Event e;
+    while (out.size() < n_events && reader->Read(&e)) out.push_back(e);
+    c.TryCancel();
+    return out;
+  };
+  pb::SubscribeRequest by_instance;
+  by_instance.set_instance_id("b");
+  auto got = collect(by_instance, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].instance_id(), "b");
+  EXPECT_EQ(got[0].type(), "instance_started");
+  pb::SubscribeRequest from_offset;
+  from_offset.set_from_offset(2);
+  got = collect(from_offset, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].offset(), 2u);
+  // from_now sees only what happens after it subscribed.
+  pb::SubscribeRequest now;
+  now.set_from_now(true);
+  now.add_types("instance_started");
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    pb::StartProcessRequest r;
+    r.set_definition("purchase-order");
+    r.set_instance_id("c");
+    pb::StartProcessResponse sr;
+    grpc::ClientContext c;
+    (void)p->StartProcess(&c, r, &sr);
+  });
+  got = collect(now, 1);
+  later.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].instance_id(), "c");
+}
+
+}  // namespace
+}  // namespace treaty::testing
