@@ -178,8 +178,8 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   if (!a.idempotency_key.empty()) {
     std::string known_id, known_request;
     {
-      std::lock_guard<std::mutex> lock(store_->mu());
-      Stmt s = store_->db().Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
+      std::lock_guard<std::mutex> lock(store_->read_mu());
+      Stmt s = store_->read_db().Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
       s.Bind(1, a.idempotency_key);
       if (s.Step()) {
         known_id = s.Text(0);

@@ -51,6 +51,10 @@ INSERT OR IGNORE INTO cursor (id, height) VALUES (1, 0);
     if (get.Text(0) == "party") stored_party = get.Text(1);
   }
   TREATY_RETURN_IF_ERROR(get.status());
+  {
+    std::lock_guard<std::mutex> rlock(read_mu_);
+    TREATY_RETURN_IF_ERROR(read_db_.Open(path, full_sync));
+  }
   if (version.empty()) {
     Stmt put = db_.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('party', ?)");
     put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
@@ -97,8 +101,12 @@ std::optional<InstanceRow> NodeStore::GetInstanceLocked(const std::string& id) {
 }
 
 std::optional<InstanceRow> NodeStore::GetInstance(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return GetInstanceLocked(id);
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?";
+  Stmt s = read_db_.Prepare(sql.c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadInstance(s);
 }
 
 Status NodeStore::PutInstance(const InstanceRow& r) {
@@ -146,8 +154,12 @@ std::optional<ProposalRow> NodeStore::GetProposalLocked(const std::string& id) {
 }
 
 std::optional<ProposalRow> NodeStore::GetProposal(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return GetProposalLocked(id);
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE id = ?";
+  Stmt s = read_db_.Prepare(sql.c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadProposal(s);
 }
 
 Status NodeStore::PutProposal(const ProposalRow& r) {
@@ -193,9 +205,9 @@ Status NodeStore::AppendHistory(const std::string& instance, const HistoryRow& h
 }
 
 std::vector<HistoryRow> NodeStore::History(const std::string& instance) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<HistoryRow> out;
-  Stmt s = db_.Prepare(
+  Stmt s = read_db_.Prepare(
       "SELECT seq, proposal, step, proposer, input, outcome, reject_code, reason, height, proposed_ms, applied_ms, "
       "states, state_hash FROM history WHERE instance = ? ORDER BY seq");
   s.Bind(1, instance);
@@ -220,9 +232,9 @@ std::vector<HistoryRow> NodeStore::History(const std::string& instance) {
 }
 
 std::vector<EventRow> NodeStore::Events(int64_t after, size_t max) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<EventRow> out;
-  Stmt s = db_.Prepare(
+  Stmt s = read_db_.Prepare(
       "SELECT \"offset\", type, instance, definition, step, payload, time_ms, height FROM events WHERE \"offset\" > ? "
       "ORDER BY \"offset\" LIMIT ?");
   s.Bind(1, after).Bind(2, static_cast<int64_t>(max));
@@ -242,14 +254,14 @@ std::vector<EventRow> NodeStore::Events(int64_t after, size_t max) {
 }
 
 int64_t NodeStore::LastEventOffset() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s = db_.Prepare("SELECT IFNULL(MAX(\"offset\"), 0) FROM events");
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare("SELECT IFNULL(MAX(\"offset\"), 0) FROM events");
   return s.Step() ? s.Int(0) : 0;
 }
 
 int64_t NodeStore::Cursor() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s = db_.Prepare("SELECT height FROM cursor WHERE id = 1");
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare("SELECT height FROM cursor WHERE id = 1");
   return s.Step() ? s.Int(0) : 0;
 }
 
@@ -260,8 +272,8 @@ Status NodeStore::SetCursor(int64_t height) {
 }
 
 int64_t NodeStore::Acked(const std::string& subscription) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s = db_.Prepare("SELECT acked FROM subscriptions WHERE name = ?");
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare("SELECT acked FROM subscriptions WHERE name = ?");
   s.Bind(1, subscription);
   return s.Step() ? s.Int(0) : 0;
 }
@@ -276,8 +288,8 @@ Status NodeStore::Ack(const std::string& subscription, int64_t offset) {
 }
 
 int64_t NodeStore::PendingProposals() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s = db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
   return s.Step() ? s.Int(0) : 0;
 }
 
@@ -286,8 +298,8 @@ int64_t NodeStore::PendingProposals() {
 namespace treaty::engine {
 
 int64_t NodeStore::PendingCount() {
-  std::lock_guard<std::mutex> lock(mu_);
-  chain::Stmt s = db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status = 'pending'");
+  std::lock_guard<std::mutex> lock(read_mu_);
+  chain::Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status = 'pending'");
   return s.Step() ? s.Int(0) : 0;
 }
 

@@ -4,8 +4,13 @@
 // commits each block in one transaction through it, so a crash at any
 // point resumes exactly at the last committed block.
 //
-// Thread-safety: every method locks the store's mutex; Transaction holds it
-// for its lifetime.
+// Two connections: the writer (mu(), db()) for every transaction, and a
+// reader (read_mu(), read_db()) for queries, so API reads do not queue
+// behind the applier's block transactions; WAL lets them run side by side
+// and the reader sees every committed transaction.
+//
+// Thread-safety: every method locks the mutex of the connection it uses;
+// the *Locked methods expect the caller to hold mu().
 #pragma once
 
 #include <mutex>
@@ -51,6 +56,8 @@ class NodeStore {
 
   std::mutex& mu() { return mu_; }
   chain::Db& db() { return db_; }  // callers hold mu()
+  std::mutex& read_mu() { return read_mu_; }
+  chain::Db& read_db() { return read_db_; }  // callers hold read_mu()
 
   // All of these lock mu().
   std::optional<InstanceRow> GetInstance(const std::string& id);
@@ -78,6 +85,8 @@ class NodeStore {
  private:
   std::mutex mu_;
   chain::Db db_;
+  std::mutex read_mu_;
+  chain::Db read_db_;
 };
 
 }  // namespace treaty::engine
