@@ -345,11 +345,9 @@ class ValueBuilder : public nlohmann::json_sax<nlohmann::json> {
     const auto& o = f.value.as_object();
     if (o.size() == 1 && o.begin()->first == "$redacted") {
       const Value& h = o.begin()->second;
-      std::string raw;
-      if (!h.is_string() || h.as_string().size() != 64 || !FromHex(h.as_string(), &raw))
-        return Fail("\"$redacted\" must hold a 64-digit hex digest");
       Digest d;
-      std::copy(raw.begin(), raw.end(), d.begin());
+      if (!h.is_string() || !DigestFromHex(h.as_string(), &d))
+        return Fail("\"$redacted\" must hold a 64-digit hex digest");
       return Put(Value::Hidden(d));
     }
     return Put(std::move(f.value));

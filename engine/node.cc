@@ -195,10 +195,8 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
 
   auto inst = store_->GetInstance(a.instance_id);
   if (!inst) return Status::NotFound("no instance '" + a.instance_id + "'");
-  std::string raw;
-  FromHex(inst->def_hash, &raw);
   Digest hash{};
-  std::copy(raw.begin(), raw.end(), hash.begin());
+  DigestFromHex(inst->def_hash, &hash);
   auto def = registry_->FindByHash(hash);
   if (!def)
     return Status::FailedPrecondition("instance '" + a.instance_id + "' runs definition " + inst->definition +
@@ -423,10 +421,8 @@ Status Node::SubmitUnsent() {
       b.id = s.Text(0);
       b.author = opts_.party;
       for (const auto& pin : json::parse(s.Text(1))) {
-        std::string raw;
-        FromHex(pin.get<std::string>(), &raw);
         Digest d{};
-        std::copy(raw.begin(), raw.end(), d.begin());
+        DigestFromHex(pin.get<std::string>(), &d);
         b.pins.push_back(d);
       }
       unsent.push_back(std::move(b));
@@ -546,10 +542,8 @@ void Node::Reject(ProposalRow* p, const std::string& code, const std::string& re
 Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
   json extra = json::parse(p->extra_json, nullptr, false);
   std::string hash_hex = extra.value("hash", "");
-  std::string raw;
-  FromHex(hash_hex, &raw);
   Digest hash{};
-  if (raw.size() == 32) std::copy(raw.begin(), raw.end(), hash.begin());
+  DigestFromHex(hash_hex, &hash);
   auto def = registry_->FindByHash(hash);
   EventRow ev;
   ev.instance = p->instance;
@@ -644,10 +638,8 @@ Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
     return Status::Ok();
   }
   ev.definition = inst->definition;
-  std::string raw;
-  FromHex(inst->def_hash, &raw);
   Digest hash{};
-  if (raw.size() == 32) std::copy(raw.begin(), raw.end(), hash.begin());
+  DigestFromHex(inst->def_hash, &hash);
   auto def = registry_->FindByHash(hash);
   runtime::ApplyResult result;
   std::unique_ptr<runtime::Machine> machine;

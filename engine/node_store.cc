@@ -92,21 +92,23 @@ static const char* kInstanceCols =
     "id, definition, version, def_hash, salt, roles, snapshot, states, data, final, position, height, state_hash, "
     "created_ms, updated_ms";
 
-std::optional<InstanceRow> NodeStore::GetInstanceLocked(const std::string& id) {
+namespace {
+
+std::optional<InstanceRow> QueryInstance(chain::Db& db, const std::string& id) {
   std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?";
-  Stmt s = db_.Prepare(sql.c_str());
+  Stmt s = db.Prepare(sql.c_str());
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
-  return ReadInstance(s);
+  return NodeStore::ReadInstance(s);
 }
+
+}  // namespace
+
+std::optional<InstanceRow> NodeStore::GetInstanceLocked(const std::string& id) { return QueryInstance(db_, id); }
 
 std::optional<InstanceRow> NodeStore::GetInstance(const std::string& id) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?";
-  Stmt s = read_db_.Prepare(sql.c_str());
-  s.Bind(1, id);
-  if (!s.Step()) return std::nullopt;
-  return ReadInstance(s);
+  return QueryInstance(read_db_, id);
 }
 
 Status NodeStore::PutInstance(const InstanceRow& r) {
@@ -145,21 +147,23 @@ ProposalRow NodeStore::ReadProposal(Stmt& s) {
   return r;
 }
 
-std::optional<ProposalRow> NodeStore::GetProposalLocked(const std::string& id) {
+namespace {
+
+std::optional<ProposalRow> QueryProposal(chain::Db& db, const std::string& id) {
   std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE id = ?";
-  Stmt s = db_.Prepare(sql.c_str());
+  Stmt s = db.Prepare(sql.c_str());
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
-  return ReadProposal(s);
+  return NodeStore::ReadProposal(s);
 }
+
+}  // namespace
+
+std::optional<ProposalRow> NodeStore::GetProposalLocked(const std::string& id) { return QueryProposal(db_, id); }
 
 std::optional<ProposalRow> NodeStore::GetProposal(const std::string& id) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE id = ?";
-  Stmt s = read_db_.Prepare(sql.c_str());
-  s.Bind(1, id);
-  if (!s.Step()) return std::nullopt;
-  return ReadProposal(s);
+  return QueryProposal(read_db_, id);
 }
 
 Status NodeStore::PutProposal(const ProposalRow& r) {

@@ -29,11 +29,8 @@ Status Decode(const std::string& text, Block* b) {
     batch.id = jb.value("id", "");
     batch.author = jb.value("author", "");
     for (const auto& p : jb["pins"]) {
-      std::string raw;
-      if (!p.is_string() || !FromHex(p.get<std::string>(), &raw) || raw.size() != 32)
-        return Status::DataLoss("corrupt pin in block");
       Digest d;
-      std::copy(raw.begin(), raw.end(), d.begin());
+      if (!p.is_string() || !DigestFromHex(p.get<std::string>(), &d)) return Status::DataLoss("corrupt pin in block");
       batch.pins.push_back(d);
     }
     b->batches.push_back(std::move(batch));
@@ -41,10 +38,9 @@ Status Decode(const std::string& text, Block* b) {
   return Status::Ok();
 }
 
-Digest DigestFromHex(const std::string& hex) {
-  std::string raw;
+Digest HexDigest(const std::string& hex) {
   Digest d{};
-  if (FromHex(hex, &raw) && raw.size() == 32) std::copy(raw.begin(), raw.end(), d.begin());
+  DigestFromHex(hex, &d);
   return d;
 }
 
@@ -62,7 +58,7 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const std::string& path, 
   if (s.Step()) {
     l->height_ = static_cast<uint64_t>(s.Int(0));
     l->last_time_ms_ = s.Int(1);
-    l->last_hash_ = DigestFromHex(s.Text(2));
+    l->last_hash_ = HexDigest(s.Text(2));
   }
   TREATY_RETURN_IF_ERROR(s.status());
   return l;
@@ -113,8 +109,8 @@ Result<std::vector<Block>> LocalLedger::Read(uint64_t from, size_t max) {
     Block b;
     b.height = static_cast<uint64_t>(s.Int(0));
     b.time_ms = s.Int(1);
-    b.prev_hash = DigestFromHex(s.Text(2));
-    b.hash = DigestFromHex(s.Text(3));
+    b.prev_hash = HexDigest(s.Text(2));
+    b.hash = HexDigest(s.Text(3));
     TREATY_RETURN_IF_ERROR(Decode(s.Text(4), &b));
     out.push_back(std::move(b));
   }

@@ -81,4 +81,12 @@ bool FromHex(std::string_view hex, std::string* out) {
   return true;
 }
 
+bool DigestFromHex(std::string_view hex, Digest* out) {
+  std::string raw;
+  out->fill(0);
+  if (hex.size() != 64 || !FromHex(hex, &raw)) return false;
+  std::copy(raw.begin(), raw.end(), out->begin());
+  return true;
+}
+
 }  // namespace treaty

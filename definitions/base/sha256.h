@@ -38,5 +38,7 @@ Digest Sha256Of(std::string_view bytes);
 std::string ToHex(const uint8_t* data, size_t n);
 std::string ToHex(const Digest& d);
 bool FromHex(std::string_view hex, std::string* out);
+// 64 hex digits to a digest; false (and *out zeroed) otherwise.
+bool DigestFromHex(std::string_view hex, Digest* out);
 
 }  // namespace treaty

@@ -185,9 +185,7 @@ class MsmRuntime final : public DefinitionRuntime {
 
  private:
   explicit MsmRuntime(defs::Definition def) : def_(std::move(def)), index_(&def_) {
-    std::string raw;
-    FromHex(Gen::HashHex(), &raw);
-    std::copy(raw.begin(), raw.end(), hash_.begin());
+    DigestFromHex(Gen::HashHex(), &hash_);
   }
   defs::Definition def_;
   DefinitionIndex index_;

@@ -100,16 +100,24 @@ int Check(const Args& a) {
   return rc;
 }
 
+// Loads, validates and emits the machine; prints problems.
+std::optional<treaty::codegen::EmitResult> Emit(const std::string& file) {
+  auto def = Load(file);
+  if (!def) return std::nullopt;
+  treaty::codegen::EmitResult r;
+  Diagnostics diags(file);
+  if (!treaty::codegen::EmitMsm(*def, std::filesystem::path(file).filename().string(), &r, &diags)) {
+    Print(diags);
+    return std::nullopt;
+  }
+  return r;
+}
+
 int Compile(const Args& a) {
   if (a.files.size() != 1 || a.out.empty()) return Usage("compile needs one FILE and -o OUT.h");
-  auto def = Load(a.files[0]);
-  if (!def) return 1;
-  treaty::codegen::EmitResult r;
-  Diagnostics diags(a.files[0]);
-  if (!treaty::codegen::EmitMsm(*def, std::filesystem::path(a.files[0]).filename().string(), &r, &diags)) {
-    Print(diags);
-    return 1;
-  }
+  auto emitted = Emit(a.files[0]);
+  if (!emitted) return 1;
+  const treaty::codegen::EmitResult& r = *emitted;
   if (!WriteFile(a.out, r.header)) return 1;
   if (!a.registration.empty()) {
     std::string include = std::filesystem::absolute(a.out).string();
@@ -185,14 +193,9 @@ std::string EnvOr(const char* name, const char* fallback) {
 
 int Build(const Args& a) {
   if (a.files.size() != 1 || a.out.empty()) return Usage("build needs one FILE and -o OUT.so");
-  auto def = Load(a.files[0]);
-  if (!def) return 1;
-  treaty::codegen::EmitResult r;
-  Diagnostics diags(a.files[0]);
-  if (!treaty::codegen::EmitMsm(*def, std::filesystem::path(a.files[0]).filename().string(), &r, &diags)) {
-    Print(diags);
-    return 1;
-  }
+  auto emitted = Emit(a.files[0]);
+  if (!emitted) return 1;
+  const treaty::codegen::EmitResult& r = *emitted;
   std::error_code ec;
   auto dir = std::filesystem::temp_directory_path() / ("treatyc-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir, ec);
