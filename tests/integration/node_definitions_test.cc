@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <grpcpp/generic/generic_stub.h>
+#include <sqlite3.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -177,6 +178,36 @@ TEST(NodeDefinitions, ConfigFileHealthStatusAndEventFilters) {
   later.join();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].instance_id(), "c");
+}
+
+}  // namespace
+}  // namespace treaty::testing
+
+namespace treaty::testing {
+namespace {
+
+TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
+  TempDir dir;
+  {
+    TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
+    ASSERT_TRUE(node.Start()) << node.Log();
+    ASSERT_EQ(node.Stop(), 0);
+  }
+  {
+    TreatydProcess other(dir.path() + "/node", {"--party", "globex"});
+    EXPECT_FALSE(other.Start());
+    EXPECT_NE(other.Log().find("belongs to party 'acme', not 'globex'"), std::string::npos) << other.Log();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/node/node.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
+  EXPECT_FALSE(node.Start());
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 1)"),
+            std::string::npos)
+      << node.Log();
 }
 
 }  // namespace
