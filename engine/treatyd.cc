@@ -2,6 +2,9 @@
 //
 //   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
 //           [--config FILE]
+//   treatyd init --data DIR --party NAME [--endpoint tcp://HOST:PORT]
+//       creates the party's identity (secp256k1 signing key, CURVE key pair)
+//       in DIR/identity.json and prints its entry for the network file
 //
 // Listens on 127.0.0.1:7420 by default. Runs the definitions compiled into
 // it, the modules built by `treatyc build` (*.so) and YAML definitions
@@ -28,6 +31,7 @@
 #include "chain/local/local_ledger.h"
 #include "definitions/runtime/reference_machine.h"
 #include "definitions/validator.h"
+#include "engine/crypto/signing_key.h"
 #include "engine/services.h"
 
 namespace {
@@ -104,9 +108,55 @@ treaty::Status LoadDefinitions(const std::string& dir) {
   return treaty::Status::Ok();
 }
 
+// `treatyd init`: a party's keys. The secret file is created 0600 and never
+// overwritten.
+int Init(int argc, char** argv) {
+  std::string data, party, endpoint = "tcp://127.0.0.1:7421";
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--data") data = argv[i + 1];
+    else if (a == "--party") party = argv[i + 1];
+    else if (a == "--endpoint") endpoint = argv[i + 1];
+    else return Usage("init: unknown option " + a);
+  }
+  if (data.empty() || party.empty()) return Usage("init needs --data DIR and --party NAME");
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  std::string path = data + "/identity.json";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    Log(path + " already exists (or cannot be created); refusing to replace a party's keys");
+    return 1;
+  }
+  auto key = treaty::crypto::SigningKey::Generate();
+  auto curve = treaty::crypto::GenerateCurveKeyPair();
+  if (!key.ok() || !curve.ok()) {
+    close(fd);
+    std::filesystem::remove(path, ec);
+    Log("key generation failed: " + (key.ok() ? curve.status() : key.status()).ToString());
+    return 1;
+  }
+  std::string body = "{\"party\":\"" + party + "\",\"signing_secret\":\"" + key->SecretHex() +
+                     "\",\"signing_public\":\"" + treaty::crypto::Hex(key->public_key()) +
+                     "\",\"curve_secret\":\"" + curve->secret_z85 + "\",\"curve_public\":\"" +
+                     curve->public_z85 + "\",\"endpoint\":\"" + endpoint + "\"}\n";
+  bool ok = write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) && fsync(fd) == 0;
+  close(fd);
+  if (!ok) {
+    std::filesystem::remove(path, ec);
+    Log("cannot write " + path);
+    return 1;
+  }
+  // The public half, ready to paste into the network file.
+  std::cout << "- name: " << party << "\n  signing_key: " << treaty::crypto::Hex(key->public_key())
+            << "\n  curve_key: \"" << curve->public_z85 << "\"\n  endpoint: " << endpoint << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -212,3 +212,30 @@ TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
 
 }  // namespace
 }  // namespace treaty::testing
+
+namespace treaty::testing {
+namespace {
+
+TEST(NodeInit, CreatesAPrivateIdentityOnceAndPrintsTheNetworkEntry) {
+  TempDir dir;
+  std::string cmd = std::string(TREATY_TREATYD) + " init --data " + dir.path() + "/acme --party acme 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[1024];
+  std::string out;
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  ASSERT_EQ(pclose(p), 0) << out;
+  EXPECT_EQ(out.rfind("- name: acme\n  signing_key: 0", 0), 0u) << out;
+  std::string path = dir.path() + "/acme/identity.json";
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  std::ifstream f(path);
+  std::string identity((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(identity.find("\"signing_secret\":\""), std::string::npos);
+  // Never overwritten.
+  EXPECT_NE(std::system((std::string(TREATY_TREATYD) + " init --data " + dir.path() + "/acme --party acme 2>/dev/null").c_str()), 0);
+  std::ifstream again(path);
+  std::string same((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(same, identity);
+}
+
+}  // namespace
+}  // namespace treaty::testing
