@@ -6,6 +6,7 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,19 @@ class Diagnostics {
   const std::vector<Diagnostic>& items() const { return items_; }
   std::vector<Diagnostic>& mutable_items() { return items_; }
   const std::string& file() const { return file_; }
+  // By line, column, message; exact repeats dropped. Output is stable.
+  void Sort() {
+    std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      if (a.loc.line != b.loc.line) return a.loc.line < b.loc.line;
+      if (a.loc.col != b.loc.col) return a.loc.col < b.loc.col;
+      return a.message < b.message;
+    });
+    items_.erase(std::unique(items_.begin(), items_.end(),
+                             [](const Diagnostic& a, const Diagnostic& b) {
+                               return a.loc.line == b.loc.line && a.loc.col == b.loc.col && a.message == b.message;
+                             }),
+                 items_.end());
+  }
 
  private:
   std::string file_;

@@ -332,20 +332,6 @@ class Validator {
   std::vector<std::string> order_;
 };
 
-void Sort(Diagnostics* diags) {
-  auto& items = diags->mutable_items();
-  std::stable_sort(items.begin(), items.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    if (a.loc.line != b.loc.line) return a.loc.line < b.loc.line;
-    if (a.loc.col != b.loc.col) return a.loc.col < b.loc.col;
-    return a.message < b.message;
-  });
-  items.erase(std::unique(items.begin(), items.end(),
-                          [](const Diagnostic& a, const Diagnostic& b) {
-                            return a.loc.line == b.loc.line && a.loc.col == b.loc.col && a.message == b.message;
-                          }),
-              items.end());
-}
-
 }  // namespace
 
 void Validate(const Definition& def, Diagnostics* diags) { Validator(def, diags).Run(); }
@@ -353,7 +339,7 @@ void Validate(const Definition& def, Diagnostics* diags) { Validator(def, diags)
 std::optional<Definition> CheckText(std::string_view yaml, const std::string& file, Diagnostics* diags) {
   auto def = ParseDefinition(yaml, file, diags);
   if (def) Validate(*def, diags);
-  Sort(diags);
+  diags->Sort();
   if (!diags->empty()) return std::nullopt;
   return def;
 }
@@ -361,7 +347,7 @@ std::optional<Definition> CheckText(std::string_view yaml, const std::string& fi
 std::optional<Definition> CheckFile(const std::string& path, Diagnostics* diags) {
   auto def = LoadDefinitionFile(path, diags);
   if (def) Validate(*def, diags);
-  Sort(diags);
+  diags->Sort();
   if (!diags->empty()) return std::nullopt;
   return def;
 }

@@ -1,0 +1,138 @@
+#include "chain/network.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "definitions/base/suggest.h"
+
+namespace treaty::chain {
+namespace {
+
+defs::Loc LocOf(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  return m.line < 0 ? defs::Loc{1, 1} : defs::Loc{m.line + 1, m.column + 1};
+}
+
+bool Keys(const YAML::Node& n, const std::string& what, const std::vector<std::string>& allowed,
+          defs::Diagnostics* diags) {
+  if (!n.IsMap()) {
+    diags->Error(LocOf(n), what + " must be a mapping");
+    return false;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    std::string k = it->first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      diags->Error(LocOf(it->first), "unknown key '" + k + "' in " + what + DidYouMean(k, allowed));
+  }
+  return true;
+}
+
+bool ValidEndpoint(const std::string& e) {
+  if (e.rfind("tcp://", 0) != 0) return false;
+  auto colon = e.rfind(':');
+  if (colon == std::string::npos || colon <= 6 || colon + 1 >= e.size()) return false;
+  for (size_t i = colon + 1; i < e.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(e[i]))) return false;
+  int port = std::atoi(e.c_str() + colon + 1);
+  return port > 0 && port < 65536;
+}
+
+bool ValidZ85(const std::string& s) {
+  static const std::string kAlphabet =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  if (s.size() != 40) return false;
+  for (char c : s)
+    if (kAlphabet.find(c) == std::string::npos) return false;
+  return true;
+}
+
+}  // namespace
+
+const Member* Network::Find(const std::string& n) const {
+  for (const auto& m : members)
+    if (m.name == n) return &m;
+  return nullptr;
+}
+
+const Member* Network::FindBySigningKey(const crypto::PublicKey& key) const {
+  for (const auto& m : members)
+    if (m.signing_key == key) return &m;
+  return nullptr;
+}
+
+std::optional<Network> ParseNetwork(const std::string& yaml, const std::string& file, defs::Diagnostics* diags) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    diags->Error(defs::Loc{e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
+    return std::nullopt;
+  }
+  Network net;
+  try {
+    if (!Keys(root, "the network file", {"network", "members"}, diags)) return std::nullopt;
+    if (auto n = root["network"]) net.name = n.Scalar();
+    auto members = root["members"];
+    if (!members || !members.IsSequence() || members.size() == 0) {
+      diags->Error(members ? LocOf(members) : defs::Loc{1, 1}, "'members' must list at least one member");
+      return std::nullopt;
+    }
+    std::set<std::string> names, keys, curves;
+    for (const auto& m : members) {
+      if (!Keys(m, "a member", {"name", "signing_key", "curve_key", "endpoint"}, diags)) continue;
+      Member out;
+      for (const char* required : {"name", "signing_key", "curve_key", "endpoint"})
+        if (!m[required]) diags->Error(LocOf(m), std::string("member needs '") + required + "'");
+      if (auto n = m["name"]) {
+        out.name = n.Scalar();
+        if (out.name.empty()) diags->Error(LocOf(n), "member name is empty");
+        else if (!names.insert(out.name).second) diags->Error(LocOf(n), "duplicate member '" + out.name + "'");
+      }
+      if (auto k = m["signing_key"]) {
+        auto key = crypto::PublicKeyFromHex(k.Scalar());
+        if (!key.ok()) {
+          diags->Error(LocOf(k), "signing_key of '" + out.name + "': " + key.status().message());
+        } else {
+          out.signing_key = *key;
+          if (!keys.insert(k.Scalar()).second)
+            diags->Error(LocOf(k), "signing_key of '" + out.name + "' is already another member's");
+        }
+      }
+      if (auto c = m["curve_key"]) {
+        out.curve_key = c.Scalar();
+        if (!ValidZ85(out.curve_key))
+          diags->Error(LocOf(c), "curve_key of '" + out.name + "' must be 40 Z85 characters");
+        else if (!curves.insert(out.curve_key).second)
+          diags->Error(LocOf(c), "curve_key of '" + out.name + "' is already another member's");
+      }
+      if (auto e = m["endpoint"]) {
+        out.endpoint = e.Scalar();
+        if (!ValidEndpoint(out.endpoint))
+          diags->Error(LocOf(e), "endpoint of '" + out.name + "' must be tcp://HOST:PORT, not '" + out.endpoint + "'");
+      }
+      net.members.push_back(std::move(out));
+    }
+  } catch (const YAML::Exception& e) {
+    diags->Error(defs::Loc{1, 1}, std::string("invalid network file: ") + e.what());
+  }
+  (void)file;
+  diags->Sort();
+  if (!diags->empty()) return std::nullopt;
+  return net;
+}
+
+std::optional<Network> LoadNetworkFile(const std::string& path, defs::Diagnostics* diags) {
+  std::ifstream f(path);
+  if (!f) {
+    diags->Error(defs::Loc{1, 1}, "cannot read file");
+    return std::nullopt;
+  }
+  std::stringstream s;
+  s << f.rdbuf();
+  return ParseNetwork(s.str(), path, diags);
+}
+
+}  // namespace treaty::chain

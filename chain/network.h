@@ -1,0 +1,36 @@
+// The network file: who the members are. Each member has a name, a
+// secp256k1 signing key (verifies its proposals, batches and attestations),
+// a CURVE public key (authenticates its data-exchange connections) and an
+// endpoint. Every party loads the same file; docs/protocol.md shows it.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "definitions/source.h"
+#include "engine/crypto/signing_key.h"
+
+namespace treaty::chain {
+
+struct Member {
+  std::string name;
+  crypto::PublicKey signing_key{};
+  std::string curve_key;  // Z85, 40 characters
+  std::string endpoint;   // tcp://HOST:PORT
+};
+
+struct Network {
+  std::string name;
+  std::vector<Member> members;
+  const Member* Find(const std::string& name) const;
+  const Member* FindBySigningKey(const crypto::PublicKey& key) const;
+};
+
+// All problems go to `diags` as FILE:LINE:COL diagnostics; nullopt if any.
+std::optional<Network> LoadNetworkFile(const std::string& path, defs::Diagnostics* diags);
+std::optional<Network> ParseNetwork(const std::string& yaml, const std::string& file, defs::Diagnostics* diags);
+
+}  // namespace treaty::chain
