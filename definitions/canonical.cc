@@ -30,19 +30,23 @@ std::string List(const std::vector<std::string>& items, bool sort) {
   return out + "]";
 }
 
-std::string Field(const FieldSpec& f, bool is_data);
+// Which keys a field spec may have (the loader's rules).
+enum class Kind { kData, kInput, kProperty, kItems };
+
+std::string Field(const FieldSpec& f, Kind kind);
 
 // Fields are unordered: sorted by name.
-std::string Fields(const std::vector<FieldSpec>& fields, bool is_data) {
+std::string Fields(const std::vector<FieldSpec>& fields, Kind kind) {
   std::vector<const FieldSpec*> v;
   for (const auto& f : fields) v.push_back(&f);
   std::sort(v.begin(), v.end(), [](const FieldSpec* a, const FieldSpec* b) { return a->name < b->name; });
   Obj o;
-  for (const auto* f : v) o.Raw(f->name, Field(*f, is_data));
+  for (const auto* f : v) o.Raw(f->name, Field(*f, kind));
   return o.Done();
 }
 
-std::string Field(const FieldSpec& f, bool is_data) {
+std::string Field(const FieldSpec& f, Kind kind) {
+  bool is_data = kind == Kind::kData;
   Obj o;  // keys in sorted order
   o.Str("description", f.description);
   if (!f.enum_values.empty()) {
@@ -50,13 +54,13 @@ std::string Field(const FieldSpec& f, bool is_data) {
     for (size_t i = 0; i < f.enum_values.size(); ++i) e += (i ? "," : "") + f.enum_values[i].ToCanonicalJson();
     o.Raw("enum", e + "]");
   }
-  if (f.items) o.Raw("items", Field(*f.items, false));
+  if (f.items) o.Raw("items", Field(*f.items, Kind::kItems));
   if (f.max_length) o.Raw("max_length", std::to_string(*f.max_length));
   if (f.maximum) o.Raw("maximum", f.maximum->ToString());
   if (f.min_length) o.Raw("min_length", std::to_string(*f.min_length));
   if (f.minimum) o.Raw("minimum", f.minimum->ToString());
-  if (!f.properties.empty()) o.Raw("properties", Fields(f.properties, false));
-  if (!is_data && !f.required) o.Raw("required", "false");
+  if (!f.properties.empty()) o.Raw("properties", Fields(f.properties, Kind::kProperty));
+  if ((kind == Kind::kInput || kind == Kind::kProperty) && !f.required) o.Raw("required", "false");
   o.Raw("type", Q(FieldTypeName(f.type)));
   if (is_data) {
     o.Flag("unique", f.unique);
@@ -70,14 +74,16 @@ std::string States(const std::vector<StateSpec>& states);
 std::string State(const StateSpec& s) {
   Obj o;
   if (s.deadline_after_ms)
-    o.Raw("deadline", Obj().Raw("after", Q(std::to_string(*s.deadline_after_ms) + "ms")).Str("step", s.deadline_step).Done());
+    o.Raw("deadline",
+          Obj().Raw("after", Q(std::to_string(*s.deadline_after_ms) + "ms")).Str("step", s.deadline_step).Done());
   o.Str("description", s.description);
   o.Flag("final", s.final);
   o.Flag("initial", s.initial);
   o.Str("label", s.label);
   if (!s.regions.empty()) {
     Obj regions;  // regions keep their order: it is MSM's region order
-    for (const auto& r : s.regions) regions.Raw(r.name, Obj().Raw("states", States(r.states)).Done());
+    for (const auto& r : s.regions)
+      regions.Raw(r.name, Obj().Str("description", r.description).Raw("states", States(r.states)).Done());
     o.Raw("regions", regions.Done());
   }
   if (!s.states.empty()) o.Raw("states", States(s.states));
@@ -103,7 +109,7 @@ std::string Step(const StepSpec& s) {
   o.Str("description", s.description);
   o.Raw("from", List(Names(s.from), false));
   if (s.guard) o.Raw("guard", Q(s.guard->text));
-  if (!s.input.empty()) o.Raw("input", Fields(s.input, false));
+  if (!s.input.empty()) o.Raw("input", Fields(s.input, Kind::kInput));
   o.Str("label", s.label);
   if (!s.set.empty()) {
     std::vector<const Assignment*> v;
@@ -127,7 +133,7 @@ std::string Step(const StepSpec& s) {
 
 std::string CanonicalJson(const Definition& d) {
   Obj o;
-  if (!d.data.empty()) o.Raw("data", Fields(d.data, true));
+  if (!d.data.empty()) o.Raw("data", Fields(d.data, Kind::kData));
   o.Str("description", d.description);
   o.Raw("process", Q(d.process));
   o.Raw("roles", List(Names(d.roles), true));

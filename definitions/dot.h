@@ -1,8 +1,14 @@
-// Graphviz DOT rendering of a definition: states (initial marked by an
-// entry arrow, final as double circles), steps as edges labelled with the
-// step and its roles, composite states and parallel regions as clusters.
+// Graphviz DOT rendering of a definition (treatyc graph, the Definitions
+// service's graph): states as rounded boxes labelled with their label or
+// name, final states as double circles, the initial state of every level
+// marked by an arrow from a point, steps as edges labelled "name (roles)"
+// (then the step's label and its guard in brackets, when it has them),
+// composite states as clusters, parallel regions as dashed clusters inside
+// them. Edges to or from a composite state attach to its cluster.
 //
-// Thread-safety: pure function.
+// Deterministic: the same definition gives the same text, byte for byte.
+//
+// Thread-safety: pure functions.
 #pragma once
 
 #include <string>
@@ -11,6 +17,8 @@
 
 namespace treaty::defs {
 
+std::string ToDot(const Definition& def);
+// The same as ToDot (its earlier name).
 std::string GraphvizDot(const Definition& def);
 
 }  // namespace treaty::defs

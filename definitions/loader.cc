@@ -1,552 +1,821 @@
 #include "definitions/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "definitions/base/suggest.h"
+#include "definitions/scalar_positions.h"
 
 namespace treaty::defs {
 namespace {
 
 constexpr size_t kMaxFileBytes = 4 << 20;
+// Bounds on the YAML tree, aliases expanded: a definition is far smaller,
+// and an alias cycle or an alias bomb must not hang the loader.
+constexpr size_t kMaxNodes = 200000;
+constexpr int kMaxDepth = 64;
 
-Loc LocOf(const YAML::Node& n) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return Loc{0, 0};
-  return Loc{m.line + 1, m.column + 1};
-}
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-bool IsIdentifier(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+bool NameWith(std::string_view s, std::string_view extra) {
+  if (s.empty() || !IsAlpha(s[0])) return false;
   for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+    if (!IsAlpha(c) && !IsDigit(c) && extra.find(c) == std::string_view::npos) return false;
   return true;
 }
 
-bool IsProcessName(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return false;
+const std::vector<std::string>& TypeNames() {
+  static const std::vector<std::string> kNames = {"string", "integer", "decimal", "boolean", "object", "array", "any"};
+  return kNames;
+}
+
+std::optional<FieldType> TypeFromName(const std::string& s) {
+  static const FieldType kTypes[] = {FieldType::kString, FieldType::kInteger, FieldType::kDecimal, FieldType::kBoolean,
+                                     FieldType::kObject, FieldType::kArray,   FieldType::kAny};
+  for (size_t i = 0; i < TypeNames().size(); ++i)
+    if (TypeNames()[i] == s) return kTypes[i];
+  return std::nullopt;
+}
+
+// Counts nodes (aliases expanded) and nesting; false when over the bounds.
+bool WithinBounds(const YAML::Node& root, std::string* why) {
+  std::vector<std::pair<YAML::Node, int>> stack{{root, 1}};
+  size_t seen = 0;
+  while (!stack.empty()) {
+    auto [n, depth] = stack.back();
+    stack.pop_back();
+    if (++seen > kMaxNodes) {
+      *why = "the document has more than " + std::to_string(kMaxNodes) + " nodes (aliases expanded)";
+      return false;
+    }
+    if (depth > kMaxDepth) {
+      *why = "the document nests deeper than " + std::to_string(kMaxDepth) + " levels";
+      return false;
+    }
+    if (n.IsMap()) {
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        stack.emplace_back(it->first, depth + 1);
+        stack.emplace_back(it->second, depth + 1);
+      }
+    } else if (n.IsSequence()) {
+      for (auto it = n.begin(); it != n.end(); ++it) stack.emplace_back(*it, depth + 1);
+    }
+  }
   return true;
+}
+
+// One key of a mapping, in document order.
+struct Entry {
+  std::string name;
+  YAML::Node key;
+  YAML::Node value;
+};
+
+// A mapping with fixed keys, first occurrence of each.
+class Keys {
+ public:
+  void Add(Entry e) { entries_.push_back(std::move(e)); }
+  const Entry* Get(std::string_view k) const {
+    for (const auto& e : entries_)
+      if (e.name == k) return &e;
+    return nullptr;
+  }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+enum class FieldKind { kData, kInput, kProperty, kItems };
+
+// Finds where a second, non-empty YAML document starts. (yaml-cpp 0.7's
+// LoadAll loops forever on some malformed input, so documents are not
+// loaded that way: the first is loaded on its own, this only looks at the
+// second one's first node.)
+class SecondDocumentProbe : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> root;  // first node of the current document, unless null
+  bool seen = false;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { seen = true; }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { Node(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Node(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& m) {
+    if (!seen) root = m;
+    seen = true;
+  }
+};
+
+std::optional<Loc> SecondDocument(const std::string& text) {
+  // Another document needs a "---" or "..." marker first.
+  if (text.find("---") == std::string::npos && text.find("...") == std::string::npos) return std::nullopt;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  SecondDocumentProbe first, second;
+  if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second) || !second.root) return std::nullopt;
+  return Loc{second.root->line + 1, second.root->column + 1};
 }
 
 class Loader {
  public:
-  Loader(const std::string& file, Diagnostics* diags) : file_(file), diags_(diags) {}
+  Loader(std::string_view src, const std::string& file, Diagnostics* diags) : src_(src), file_(file), diags_(diags) {}
 
-  std::optional<Definition> Run(std::string_view text) {
+  std::optional<Definition> Run() {
     YAML::Node root;
+    std::optional<Loc> second;
     try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::ParserException& e) {
+      std::string text(src_);
+      root = YAML::Load(text);
+      if (root && !root.IsNull()) second = SecondDocument(text);
+    } catch (const YAML::Exception& e) {
       Loc loc{e.mark.line + 1, e.mark.column + 1};
       if (e.mark.line < 0) loc = Loc{1, 1};
-      diags_->Error(loc, "invalid YAML: " + e.msg);
+      Error(loc, "invalid YAML: " + e.msg);
       return std::nullopt;
-    } catch (const YAML::Exception& e) {
-      diags_->Error(Loc{1, 1}, std::string("invalid YAML: ") + e.what());
+    } catch (const std::exception& e) {
+      Error(Loc{1, 1}, std::string("invalid YAML: ") + e.what());
       return std::nullopt;
     }
+    Definition d;
+    d.file = file_;
     try {
-      Definition d;
-      d.file = file_;
+      if (!root || root.IsNull()) {
+        Error(Loc{1, 1}, "empty definition: expected process, version, roles, data, states and steps");
+        return std::nullopt;
+      }
+      if (second) Error(*second, "a definition file holds one YAML document; another one starts here");
+      std::string why;
+      if (!WithinBounds(root, &why)) {
+        Error(Loc{1, 1}, why);
+        return std::nullopt;
+      }
       Top(root, &d);
-      if (!diags_->empty()) return std::nullopt;
-      return d;
-    } catch (const YAML::Exception& e) {
-      diags_->Error(Loc{1, 1}, std::string("invalid definition: ") + e.what());
-      return std::nullopt;
+    } catch (const std::exception& e) {
+      // Not expected: every access above checks the node's kind first.
+      Error(Loc{1, 1}, std::string("cannot read the definition: ") + e.what());
     }
+    if (errors_ > 0) return std::nullopt;
+    return d;
   }
 
  private:
-  void Error(const YAML::Node& n, std::string m) { diags_->Error(LocOf(n), std::move(m)); }
+  // ---- reporting and positions ----
 
-  // Checks a mapping's keys against the allowed ones; reports unknown and
-  // duplicate keys. Returns false when `n` is not a mapping.
-  bool Keys(const YAML::Node& n, const std::string& what, const std::vector<std::string>& allowed) {
-    if (!n.IsMap()) {
-      Error(n, what + " must be a mapping");
-      return false;
-    }
-    std::set<std::string> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      std::string k = it->first.Scalar();
-      if (!seen.insert(k).second) Error(it->first, "duplicate key '" + k + "' in " + what);
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        Error(it->first, "unknown key '" + k + "' in " + what + DidYouMean(k, allowed));
-    }
-    return true;
+  Loc LocOf(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    if (m.line < 0 || m.column < 0) return Loc{1, 1};
+    return Loc{m.line + 1, m.column + 1};
   }
+  // A value's position; a missing or null value has none of its own (yaml-cpp
+  // marks it at the next token), so its key's is used.
+  Loc ValueLoc(const Entry& e) const { return e.value.IsNull() ? LocOf(e.key) : LocOf(e.value); }
 
-  // Entries of a user-named mapping (states, steps, fields) in document
-  // order, with duplicate and identifier checks.
-  std::vector<std::pair<YAML::Node, YAML::Node>> Entries(const YAML::Node& n, const std::string& what,
-                                                         const std::string& kind) {
-    std::vector<std::pair<YAML::Node, YAML::Node>> out;
-    if (!n || n.IsNull()) return out;
+  void Error(Loc loc, std::string m) {
+    ++errors_;
+    diags_->Error(loc, std::move(m));
+  }
+  void Error(const YAML::Node& n, std::string m) { Error(LocOf(n), std::move(m)); }
+
+  // ---- mappings ----
+
+  // Reads a mapping's keys in order, reporting keys that are not plain
+  // names and duplicates. `what` names the mapping in messages.
+  std::optional<std::vector<Entry>> Entries(const YAML::Node& n, Loc where, const std::string& what,
+                                            const std::string& shape) {
     if (!n.IsMap()) {
-      Error(n, what + " must be a mapping of " + kind + " names");
-      return out;
+      Error(n.IsNull() ? where : LocOf(n), what + " must be " + shape);
+      return std::nullopt;
     }
+    std::vector<Entry> out;
     std::set<std::string> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
-      std::string k = it->first.Scalar();
       if (!it->first.IsScalar()) {
-        Error(it->first, kind + " names must be plain names");
+        Error(it->first, "keys in " + what + " must be plain names, not " +
+                             (it->first.IsMap()        ? "mappings"
+                              : it->first.IsSequence() ? "lists"
+                                                       : "null"));
         continue;
       }
-      if (!IsIdentifier(k)) {
-        Error(it->first, "'" + k + "' is not a valid " + kind + " name (letters, digits and '_', not starting with a digit)");
-        continue;
-      }
+      std::string k = it->first.Scalar();
       if (!seen.insert(k).second) {
-        Error(it->first, "duplicate " + kind + " '" + k + "'");
+        Error(it->first, "duplicate key '" + k + "' in " + what);
         continue;
       }
-      out.emplace_back(it->first, it->second);
+      out.push_back({k, it->first, it->second});
     }
     return out;
   }
 
-  std::optional<std::string> Str(const YAML::Node& n, const std::string& what) {
-    if (!n.IsScalar()) {
-      Error(n, what + " must be a string");
+  // A mapping with a fixed set of keys.
+  std::optional<Keys> Fixed(const YAML::Node& n, Loc where, const std::string& what,
+                            const std::vector<std::string>& allowed) {
+    auto entries = Entries(n, where, what, "a mapping");
+    if (!entries) return std::nullopt;
+    Keys keys;
+    for (auto& e : *entries) {
+      if (std::find(allowed.begin(), allowed.end(), e.name) == allowed.end()) {
+        Error(e.key, "unknown key '" + e.name + "' in " + what + DidYouMean(e.name, allowed));
+        continue;
+      }
+      keys.Add(std::move(e));
+    }
+    return keys;
+  }
+
+  // A mapping from user-chosen names (states, steps, fields...) in
+  // document order; names that break `valid` are reported and skipped.
+  std::vector<Entry> Named(const YAML::Node& n, Loc where, const std::string& what, const std::string& kind,
+                           bool (*valid)(std::string_view), const std::string& rule) {
+    std::vector<Entry> out;
+    auto entries = Entries(n, where, what, "a mapping of " + kind + " names");
+    if (!entries) return out;
+    for (auto& e : *entries) {
+      if (!valid(e.name)) {
+        Error(e.key, "'" + e.name + "' is not a valid " + kind + " name: " + rule);
+        continue;
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  static constexpr const char* kNameRule =
+      "names start with a letter or '_' and go on with letters, digits, '_' or '-'";
+  static constexpr const char* kFieldRule =
+      "field names start with a letter or '_' and go on with letters, digits or '_'";
+
+  // ---- scalars ----
+
+  std::optional<std::string> Str(const Entry& e, const std::string& what) {
+    if (!e.value.IsScalar()) {
+      Error(ValueLoc(e), what + " must be a string");
       return std::nullopt;
     }
-    return n.Scalar();
+    return e.value.Scalar();
   }
 
-  std::optional<bool> Bool(const YAML::Node& n, const std::string& what) {
+  std::optional<bool> Bool(const YAML::Node& n, Loc where, const std::string& what) {
     if (n.IsScalar()) {
       const std::string& s = n.Scalar();
-      if (s == "true") return true;
-      if (s == "false") return false;
+      if (s == "true" || s == "True" || s == "TRUE") return true;
+      if (s == "false" || s == "False" || s == "FALSE") return false;
     }
-    Error(n, what + " must be true or false");
+    Error(n.IsNull() ? where : LocOf(n), what + " must be true or false");
     return std::nullopt;
   }
+  std::optional<bool> Bool(const Entry& e, const std::string& what) { return Bool(e.value, LocOf(e.key), what); }
 
-  std::optional<int64_t> Int(const YAML::Node& n, const std::string& what) {
+  std::optional<int64_t> Int(const YAML::Node& n, Loc where, const std::string& what) {
     if (n.IsScalar()) {
       const std::string& s = n.Scalar();
       char* end = nullptr;
       errno = 0;
       long long v = std::strtoll(s.c_str(), &end, 10);
-      if (!s.empty() && *end == '\0' && errno == 0) return v;
+      if (!s.empty() && (IsDigit(s[0]) || s[0] == '-' || s[0] == '+') && *end == '\0' && errno == 0) return v;
     }
-    Error(n, what + " must be an integer");
+    Error(n.IsNull() ? where : LocOf(n), what + " must be an integer");
     return std::nullopt;
   }
 
-  std::optional<Decimal> Number(const YAML::Node& n, const std::string& what) {
+  std::optional<Decimal> Number(const YAML::Node& n, Loc where, const std::string& what) {
     if (n.IsScalar()) {
       auto d = Decimal::Parse(n.Scalar());
       if (d.ok()) return *d;
     }
-    Error(n, what + " must be a number");
+    Error(n.IsNull() ? where : LocOf(n), what + " must be a number");
     return std::nullopt;
   }
 
-  // A list of names, or a single name.
-  std::vector<NamedRef> Names(const YAML::Node& n, const std::string& what) {
+  // A name or a list of names (from, by, visible_to). An empty list gives
+  // none; the caller decides whether that is an error.
+  std::vector<NamedRef> Refs(const Entry& e, const std::string& what, const std::string& kind) {
     std::vector<NamedRef> out;
-    auto one = [&](const YAML::Node& e) {
-      if (!e.IsScalar() || e.Scalar().empty()) {
-        Error(e, what + " must name " + (n.IsSequence() ? "items" : "something"));
+    auto one = [&](const YAML::Node& n, Loc where) {
+      if (!n.IsScalar() || n.Scalar().empty()) {
+        Error(n.IsNull() ? where : LocOf(n),
+              e.value.IsSequence() ? what + " must list " + kind + " names"
+                                   : what + " must be a " + kind + " name or a list of " + kind + " names");
         return;
       }
-      if (!IsIdentifier(e.Scalar())) {
-        Error(e, "'" + e.Scalar() + "' is not a valid name in " + what);
-        return;
-      }
-      out.push_back({e.Scalar(), LocOf(e)});
+      out.push_back({n.Scalar(), LocOf(n)});
     };
-    if (n.IsSequence()) {
-      for (const auto& e : n) one(e);
+    if (e.value.IsSequence()) {
+      for (auto it = e.value.begin(); it != e.value.end(); ++it) one(*it, LocOf(e.value));
     } else {
-      one(n);
+      one(e.value, LocOf(e.key));
     }
     return out;
   }
 
+  std::optional<Expression> Expr(const Entry& e, const std::string& what) {
+    if (!e.value.IsScalar()) {
+      Error(ValueLoc(e), what + " must be an expression string");
+      return std::nullopt;
+    }
+    Expression x;
+    x.text = e.value.Scalar();
+    YAML::Mark m = e.value.Mark();
+    x.loc = LocOf(e.value);
+    auto located = m.pos >= 0 ? LocateScalar(src_, static_cast<size_t>(m.pos), x.loc, x.text) : std::nullopt;
+    if (located) {
+      x.loc = located->start;
+      x.breaks = std::move(located->breaks);
+    } else if (m.pos >= 0 && static_cast<size_t>(m.pos) < src_.size() &&
+               (src_[static_cast<size_t>(m.pos)] == '"' || src_[static_cast<size_t>(m.pos)] == '\'')) {
+      x.loc.col += 1;  // the text starts after the opening quote
+    }
+    return x;
+  }
+
+  // ---- the definition ----
+
   void Top(const YAML::Node& root, Definition* d) {
-    if (!root || root.IsNull()) {
-      diags_->Error(Loc{1, 1}, "empty definition: expected process, version, roles, states and steps");
+    if (!root.IsMap()) {
+      Error(root, "a definition is a YAML mapping with process, version, roles, data, states and steps");
       return;
     }
-    if (!Keys(root, "the definition", {"process", "version", "description", "roles", "data", "states", "steps"}))
-      return;
-    if (auto n = root["process"]) {
-      d->process_loc = LocOf(n);
-      if (auto s = Str(n, "'process'")) {
+    Loc at = LocOf(root);
+    auto keys =
+        Fixed(root, at, "the definition", {"process", "version", "description", "roles", "data", "states", "steps"});
+    if (!keys) return;
+    if (const Entry* e = keys->Get("process")) {
+      d->process_loc = ValueLoc(*e);
+      if (auto s = Str(*e, "'process'")) {
         d->process = *s;
-        if (!IsProcessName(*s)) Error(n, "'" + *s + "' is not a valid process name (letters, digits, '_', '-', '.')");
+        if (!IsProcessName(*s))
+          Error(d->process_loc, "'" + *s +
+                                    "' is not a valid process name: it starts with a letter or '_' and goes "
+                                    "on with letters, digits, '_', '-' or '.'");
       }
     } else {
-      diags_->Error(Loc{1, 1}, "missing 'process': every definition names its process");
+      Error(at, "missing 'process': every definition names its process");
     }
-    if (auto n = root["version"]) {
-      d->version_loc = LocOf(n);
-      if (auto v = Int(n, "'version'")) {
+    if (const Entry* e = keys->Get("version")) {
+      d->version_loc = ValueLoc(*e);
+      if (auto v = Int(e->value, d->version_loc, "'version'")) {
         d->version = *v;
-        if (*v < 1) Error(n, "'version' must be 1 or more");
+        if (*v < 1) Error(d->version_loc, "'version' must be 1 or more");
       }
     } else {
-      diags_->Error(Loc{1, 1}, "missing 'version'");
+      Error(at, "missing 'version': every definition has a version, 1 or more");
     }
-    if (auto n = root["description"]) {
-      if (auto s = Str(n, "'description'")) d->description = *s;
+    if (const Entry* e = keys->Get("description")) d->description = Str(*e, "'description'").value_or("");
+    if (const Entry* e = keys->Get("roles")) {
+      Roles(*e, d);
+    } else {
+      Error(at, "missing 'roles': list the roles that take part");
     }
-    if (auto n = root["roles"]) {
-      if (!n.IsSequence()) {
-        Error(n, "'roles' must be a list of role names");
-      } else {
-        std::set<std::string> seen;
-        for (const auto& r : Names(n, "'roles'")) {
-          if (!seen.insert(r.name).second) {
-            diags_->Error(r.loc, "duplicate role '" + r.name + "'");
-            continue;
-          }
-          d->roles.push_back(r);
+    if (const Entry* e = keys->Get("data")) {
+      if (!e->value.IsNull()) {
+        for (const auto& f : Named(e->value, LocOf(e->key), "'data'", "field", IsFieldName, kFieldRule)) {
+          FieldSpec spec;
+          if (Field(f, FieldKind::kData, "data field '" + f.name + "'", &spec)) d->data.push_back(std::move(spec));
+        }
+      }
+    }
+    if (const Entry* e = keys->Get("states")) {
+      d->states = States(*e, "'states'");
+    } else {
+      Error(at, "missing 'states': a definition has at least an initial state");
+    }
+    if (const Entry* e = keys->Get("steps")) {
+      if (!e->value.IsNull()) {
+        for (const auto& s : Named(e->value, LocOf(e->key), "'steps'", "step", IsName, kNameRule)) {
+          StepSpec step;
+          if (Step(s, &step)) d->steps.push_back(std::move(step));
         }
       }
     } else {
-      diags_->Error(Loc{1, 1}, "missing 'roles': list the roles that take part");
-    }
-    for (auto& [k, v] : Entries(root["data"], "'data'", "field")) {
-      FieldSpec f;
-      if (Field(k, v, "data field '" + k.Scalar() + "'", /*is_data=*/true, &f)) d->data.push_back(std::move(f));
-    }
-    if (auto n = root["states"]) {
-      d->states = States(n, "'states'");
-    } else {
-      diags_->Error(Loc{1, 1}, "missing 'states'");
-    }
-    if (auto n = root["steps"]) {
-      for (auto& [k, v] : Entries(n, "'steps'", "step")) {
-        StepSpec s;
-        if (Step(k, v, &s)) d->steps.push_back(std::move(s));
-      }
-    } else {
-      diags_->Error(Loc{1, 1}, "missing 'steps'");
+      Error(at, "missing 'steps': write 'steps: {}' for a process without steps");
     }
   }
 
-  std::optional<FieldType> TypeName(const YAML::Node& n) {
-    static const std::vector<std::pair<std::string, FieldType>> kTypes = {
-        {"string", FieldType::kString}, {"integer", FieldType::kInteger}, {"decimal", FieldType::kDecimal},
-        {"boolean", FieldType::kBoolean}, {"object", FieldType::kObject}, {"array", FieldType::kArray},
-        {"any", FieldType::kAny}};
+  void Roles(const Entry& e, Definition* d) {
+    if (!e.value.IsSequence()) {
+      Error(ValueLoc(e), "'roles' must be a list of role names, e.g. [buyer, seller]");
+      return;
+    }
+    std::set<std::string> seen;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+      const YAML::Node& r = *it;
+      if (!r.IsScalar()) {
+        Error(r.IsNull() ? LocOf(e.value) : LocOf(r), "'roles' must list role names");
+        continue;
+      }
+      const std::string& name = r.Scalar();
+      if (!IsName(name)) {
+        Error(r, "'" + name + "' is not a valid role name: " + kNameRule);
+        continue;
+      }
+      if (!seen.insert(name).second) {
+        Error(r, "duplicate role '" + name + "'");
+        continue;
+      }
+      d->roles.push_back({name, LocOf(r)});
+    }
+  }
+
+  // ---- fields ----
+
+  std::optional<FieldType> Type(const YAML::Node& n, Loc where) {
     if (n.IsScalar())
-      for (const auto& [name, t] : kTypes)
-        if (n.Scalar() == name) return t;
-    std::vector<std::string> names;
-    for (const auto& [name, t] : kTypes) names.push_back(name);
-    Error(n, "unknown type '" + (n.IsScalar() ? n.Scalar() : std::string("?")) +
-                 "': expected string, integer, decimal, boolean, object, array or any" +
-                 (n.IsScalar() ? DidYouMean(n.Scalar(), names) : ""));
+      if (auto t = TypeFromName(n.Scalar())) return t;
+    const char* kExpected = "string, integer, decimal, boolean, object, array or any";
+    if (n.IsScalar())
+      Error(n, "unknown type '" + n.Scalar() + "': expected " + kExpected + DidYouMean(n.Scalar(), TypeNames()));
+    else
+      Error(n.IsNull() ? where : LocOf(n), std::string("a type must be one of ") + kExpected);
     return std::nullopt;
   }
 
-  // A field spec: `name: type` or `name: { type: ..., ... }`.
-  bool Field(const YAML::Node& key, const YAML::Node& v, const std::string& what, bool is_data, FieldSpec* f) {
-    f->name = key.IsScalar() ? key.Scalar() : "";
-    f->loc = LocOf(key);
-    if (is_data) f->required = false;
-    if (v.IsScalar()) {
-      auto t = TypeName(v);
+  // `name: TYPE` or `name: { type: TYPE, ... }`.
+  bool Field(const Entry& e, FieldKind kind, const std::string& what, FieldSpec* f) {
+    f->name = kind == FieldKind::kItems ? "" : e.name;
+    f->loc = LocOf(e.key);
+    f->required = kind != FieldKind::kData;  // data fields start unset; `required` is for input and properties
+    if (e.value.IsNull()) {
+      Error(e.key, what + " needs a type, e.g. '" + e.name + ": string'");
+      return false;
+    }
+    if (e.value.IsScalar()) {
+      auto t = Type(e.value, LocOf(e.key));
       if (!t) return false;
       f->type = *t;
       return true;
     }
-    std::vector<std::string> keys = {"type",       "description", "minimum", "maximum", "min_length",
-                                     "max_length", "enum",        "properties", "items"};
-    if (is_data) {
-      keys.push_back("visible_to");
-      keys.push_back("unique");
-    } else {
-      keys.push_back("required");
+    std::vector<std::string> allowed = {"type",       "description", "minimum",    "maximum", "min_length",
+                                        "max_length", "enum",        "properties", "items"};
+    if (kind == FieldKind::kData) {
+      allowed.push_back("visible_to");
+      allowed.push_back("unique");
     }
-    if (!Keys(v, what, keys)) return false;
-    bool ok = true;
-    if (auto t = v["type"]) {
-      auto ft = TypeName(t);
-      if (ft) {
+    if (kind == FieldKind::kInput || kind == FieldKind::kProperty) allowed.push_back("required");
+    size_t before = errors_;
+    auto keys = Fixed(e.value, LocOf(e.key), what, allowed);
+    if (!keys) return false;
+    bool typed = false;
+    if (const Entry* t = keys->Get("type")) {
+      if (auto ft = Type(t->value, LocOf(t->key))) {
         f->type = *ft;
-      } else {
-        ok = false;
+        typed = true;
       }
     } else {
-      Error(v, what + " needs a 'type'");
-      ok = false;
+      Error(e.value, what + " needs a 'type'");
     }
-    if (auto n = v["description"]) {
-      if (auto s = Str(n, "'description'")) f->description = *s;
-    }
+    if (const Entry* x = keys->Get("description")) f->description = Str(*x, "'description'").value_or("");
+    auto is = [&](std::initializer_list<FieldType> types) {
+      return std::find(types.begin(), types.end(), f->type) != types.end();
+    };
+    auto applies = [&](const Entry& x, bool ok, const std::string& to) {
+      if (typed && !ok)
+        Error(x.key, "'" + x.name + "' applies to " + to + " fields, not " + FieldTypeName(f->type) + " ones");
+    };
     auto numeric = [&](const char* key, std::optional<Decimal>* out) {
-      if (auto n = v[key]) {
-        if (f->type != FieldType::kInteger && f->type != FieldType::kDecimal)
-          Error(n, std::string("'") + key + "' applies to integer and decimal fields, not " + FieldTypeName(f->type));
-        *out = Number(n, std::string("'") + key + "'");
-        if (!*out) ok = false;
+      if (const Entry* x = keys->Get(key)) {
+        applies(*x, is({FieldType::kInteger, FieldType::kDecimal}), "integer and decimal");
+        *out = Number(x->value, LocOf(x->key), std::string("'") + key + "'");
       }
     };
     numeric("minimum", &f->minimum);
     numeric("maximum", &f->maximum);
     auto length = [&](const char* key, std::optional<int64_t>* out) {
-      if (auto n = v[key]) {
-        if (f->type != FieldType::kString && f->type != FieldType::kArray)
-          Error(n, std::string("'") + key + "' applies to string and array fields, not " + FieldTypeName(f->type));
-        *out = Int(n, std::string("'") + key + "'");
-        if (!*out) ok = false;
-        else if (**out < 0) Error(n, std::string("'") + key + "' must not be negative");
+      if (const Entry* x = keys->Get(key)) {
+        applies(*x, is({FieldType::kString, FieldType::kArray}), "string and array");
+        *out = Int(x->value, LocOf(x->key), std::string("'") + key + "'");
+        if (*out && **out < 0) Error(x->value, std::string("'") + key + "' must not be negative");
       }
     };
     length("min_length", &f->min_length);
     length("max_length", &f->max_length);
     if (f->minimum && f->maximum && Decimal::Compare(*f->minimum, *f->maximum) > 0)
-      Error(v["maximum"], "'maximum' is less than 'minimum'");
+      Error(keys->Get("maximum")->value, "'maximum' is less than 'minimum'");
     if (f->min_length && f->max_length && *f->min_length > *f->max_length)
-      Error(v["max_length"], "'max_length' is less than 'min_length'");
-    if (auto n = v["enum"]) {
-      if (!n.IsSequence() || n.size() == 0) {
-        Error(n, "'enum' must be a non-empty list of values");
-        ok = false;
-      } else {
-        for (const auto& e : n) {
-          if (!e.IsScalar()) {
-            Error(e, "'enum' values must be scalars");
-            ok = false;
-            continue;
-          }
-          Value val;
-          if (f->type == FieldType::kString || f->type == FieldType::kAny) {
-            val = Value::Str(e.Scalar());
-          } else if (f->type == FieldType::kInteger) {
-            auto i = Int(e, "an integer 'enum' value");
-            if (!i) continue;
-            val = Value::Int(*i);
-          } else if (f->type == FieldType::kDecimal) {
-            auto dv = Number(e, "a decimal 'enum' value");
-            if (!dv) continue;
-            val = Value::Dec(*dv);
-          } else if (f->type == FieldType::kBoolean) {
-            auto b = Bool(e, "a boolean 'enum' value");
-            if (!b) continue;
-            val = Value::Bool(*b);
-          } else {
-            Error(e, std::string("'enum' does not apply to ") + FieldTypeName(f->type) + " fields");
-            continue;
-          }
-          f->enum_values.push_back(std::move(val));
+      Error(keys->Get("max_length")->value, "'max_length' is less than 'min_length'");
+    if (const Entry* x = keys->Get("enum")) {
+      applies(*x, is({FieldType::kString, FieldType::kInteger, FieldType::kDecimal, FieldType::kBoolean}),
+              "string, integer, decimal and boolean");
+      if (typed) Enum(*x, f);
+    }
+    if (const Entry* x = keys->Get("properties")) {
+      applies(*x, is({FieldType::kObject}), "object");
+      if (!x->value.IsNull()) {
+        for (const auto& p :
+             Named(x->value, LocOf(x->key), "the properties of " + what, "field", IsFieldName, kFieldRule)) {
+          FieldSpec spec;
+          if (Field(p, FieldKind::kProperty, "property '" + p.name + "'", &spec))
+            f->properties.push_back(std::move(spec));
         }
       }
     }
-    if (auto n = v["properties"]) {
-      if (f->type != FieldType::kObject) Error(n, "'properties' applies to object fields");
-      for (auto& [k, pv] : Entries(n, "'properties'", "field")) {
-        FieldSpec p;
-        if (Field(k, pv, "property '" + k.Scalar() + "'", false, &p)) f->properties.push_back(std::move(p));
-        else ok = false;
-      }
-    }
-    if (auto n = v["items"]) {
-      if (f->type != FieldType::kArray) Error(n, "'items' applies to array fields");
+    if (const Entry* x = keys->Get("items")) {
+      applies(*x, is({FieldType::kArray}), "array");
       auto item = std::make_shared<FieldSpec>();
-      if (Field(n, n, "'items'", false, item.get())) {
-        item->name = "";
-        f->items = item;
-      } else {
-        ok = false;
+      if (Field(*x, FieldKind::kItems, "the items of " + what, item.get())) f->items = std::move(item);
+    }
+    if (const Entry* x = keys->Get("required")) f->required = Bool(*x, "'required'").value_or(f->required);
+    if (const Entry* x = keys->Get("visible_to")) {
+      f->visible_to_loc = ValueLoc(*x);
+      std::set<std::string> seen;
+      for (const auto& r : Refs(*x, "'visible_to'", "role")) {
+        if (!seen.insert(r.name).second) {
+          Error(r.loc, "'visible_to' of " + what + " names role '" + r.name + "' twice");
+          continue;
+        }
+        f->visible_to.push_back(r.name);
+        f->visible_to_locs.push_back(r.loc);
       }
+      if (x->value.IsSequence() && x->value.size() == 0)
+        Error(x->value, "'visible_to' must name at least one role (leave it out for a field every role sees)");
     }
-    if (auto n = v["required"]) {
-      if (auto b = Bool(n, "'required'")) f->required = *b;
-    }
-    if (auto n = v["visible_to"]) {
-      f->visible_to_loc = LocOf(n);
-      if (!n.IsSequence()) {
-        Error(n, "'visible_to' must be a list of roles");
-      } else {
-        for (const auto& r : Names(n, "'visible_to'")) f->visible_to.push_back(r.name);
-        if (f->visible_to.empty()) Error(n, "'visible_to' must name at least one role");
-      }
-    }
-    if (auto n = v["unique"]) {
-      if (auto b = Bool(n, "'unique'")) f->unique = *b;
-    }
-    return ok;
+    if (const Entry* x = keys->Get("unique")) f->unique = Bool(*x, "'unique'").value_or(false);
+    return errors_ == before;
   }
 
-  std::vector<StateSpec> States(const YAML::Node& n, const std::string& what) {
-    std::vector<StateSpec> out;
-    for (auto& [k, v] : Entries(n, what, "state")) {
-      StateSpec s;
-      s.name = k.Scalar();
-      s.loc = LocOf(k);
-      std::string w = "state '" + s.name + "'";
-      if (!v.IsNull() && Keys(v, w, {"initial", "final", "description", "label", "deadline", "states", "regions"})) {
-        if (auto x = v["initial"]) s.initial = Bool(x, "'initial'").value_or(false);
-        if (auto x = v["final"]) s.final = Bool(x, "'final'").value_or(false);
-        if (auto x = v["description"]) s.description = Str(x, "'description'").value_or("");
-        if (auto x = v["label"]) s.label = Str(x, "'label'").value_or("");
-        if (auto x = v["deadline"]) {
-          s.deadline_loc = LocOf(x);
-          if (Keys(x, "the deadline of " + w, {"after", "step"})) {
-            if (auto a = x["after"]) {
-              s.deadline_after_ms = a.IsScalar() ? ParseDuration(a.Scalar()) : std::nullopt;
-              if (!s.deadline_after_ms)
-                Error(a, "'after' must be a duration such as 48h, 30m, 10s, 500ms or 7d");
-            } else {
-              Error(x, "the deadline of " + w + " needs 'after'");
-            }
-            if (auto st = x["step"]) {
-              if (auto name = Str(st, "'step'")) s.deadline_step = *name;
-            } else {
-              Error(x, "the deadline of " + w + " needs 'step'");
-            }
-          }
-        }
-        if (auto x = v["states"]) s.states = States(x, "the states of " + w);
-        if (auto x = v["regions"]) {
-          if (v["states"]) Error(x, w + " has both 'states' and 'regions'; use one");
-          for (auto& [rk, rv] : Entries(x, "the regions of " + w, "region")) {
-            Region r;
-            r.name = rk.Scalar();
-            r.loc = LocOf(rk);
-            if (Keys(rv, "region '" + r.name + "'", {"states", "description"})) {
-              if (auto rs = rv["states"]) {
-                r.states = States(rs, "the states of region '" + r.name + "'");
-              } else {
-                Error(rv, "region '" + r.name + "' needs 'states'");
-              }
-            }
-            s.regions.push_back(std::move(r));
-          }
-        }
+  void Enum(const Entry& x, FieldSpec* f) {
+    if (!x.value.IsSequence() || x.value.size() == 0) {
+      Error(ValueLoc(x), "'enum' must be a non-empty list of values");
+      return;
+    }
+    for (auto it = x.value.begin(); it != x.value.end(); ++it) {
+      const YAML::Node& n = *it;
+      Loc where = LocOf(x.value);
+      std::optional<Value> v;
+      if (!n.IsScalar() && !n.IsNull()) {
+        Error(n, "'enum' values must be single values, not lists or mappings");
+        continue;
       }
-      out.push_back(std::move(s));
+      switch (f->type) {
+        case FieldType::kString:
+          if (n.IsScalar())
+            v = Value::Str(n.Scalar());
+          else
+            Error(where, "'enum' values of a string field must be strings");
+          break;
+        case FieldType::kInteger:
+          if (auto i = Int(n, where, "'enum' values of an integer field")) v = Value::Int(*i);
+          break;
+        case FieldType::kDecimal:
+          if (auto dv = Number(n, where, "'enum' values of a decimal field")) v = Value::Dec(*dv);
+          break;
+        case FieldType::kBoolean:
+          if (auto b = Bool(n, where, "'enum' values of a boolean field")) v = Value::Bool(*b);
+          break;
+        default: break;
+      }
+      if (!v) continue;
+      bool dup = false;
+      for (const auto& have : f->enum_values) dup = dup || have == *v;
+      if (dup) {
+        Error(n, "'enum' lists " + v->ToCanonicalJson() + " twice");
+        continue;
+      }
+      f->enum_values.push_back(std::move(*v));
+    }
+  }
+
+  // ---- states ----
+
+  std::vector<StateSpec> States(const Entry& e, const std::string& what) {
+    std::vector<StateSpec> out;
+    if (e.value.IsMap() && e.value.size() == 0) {
+      Error(e.value, what + " is empty: declare at least an initial state");
+      return out;
+    }
+    for (const auto& s : Named(e.value, LocOf(e.key), what, "state", IsName, kNameRule)) {
+      StateSpec state;
+      state.name = s.name;
+      state.loc = LocOf(s.key);
+      if (!s.value.IsNull()) State(s, &state);
+      out.push_back(std::move(state));
     }
     return out;
   }
 
-  bool Step(const YAML::Node& key, const YAML::Node& v, StepSpec* s) {
-    s->name = key.Scalar();
-    s->loc = LocOf(key);
-    std::string w = "step '" + s->name + "'";
-    if (!Keys(v, w, {"from", "to", "by", "label", "description", "input", "guard", "set", "task"})) return false;
-    if (auto x = v["from"]) {
-      s->from = Names(x, "'from'");
-    } else {
-      Error(v, w + " needs 'from'");
+  void State(const Entry& e, StateSpec* s) {
+    std::string what = "state '" + s->name + "'";
+    auto keys = Fixed(e.value, LocOf(e.key), what,
+                      {"initial", "final", "description", "label", "deadline", "states", "regions"});
+    if (!keys) return;
+    if (const Entry* x = keys->Get("initial")) s->initial = Bool(*x, "'initial'").value_or(false);
+    if (const Entry* x = keys->Get("final")) s->final = Bool(*x, "'final'").value_or(false);
+    if (const Entry* x = keys->Get("description")) s->description = Str(*x, "'description'").value_or("");
+    if (const Entry* x = keys->Get("label")) s->label = Str(*x, "'label'").value_or("");
+    if (const Entry* x = keys->Get("deadline")) Deadline(*x, what, s);
+    const Entry* sub = keys->Get("states");
+    const Entry* regions = keys->Get("regions");
+    if (sub && regions) {
+      Error(regions->key, what + " has both 'states' and 'regions': a composite state has one or the other");
+      return;
     }
-    if (auto x = v["to"]) {
-      auto names = Names(x, "'to'");
-      if (x.IsSequence()) Error(x, "'to' names one state");
-      if (!names.empty()) s->to = names[0];
-    } else {
-      Error(v, w + " needs 'to'");
-    }
-    if (auto x = v["by"]) {
-      s->by = Names(x, "'by'");
-    } else {
-      Error(v, w + " needs 'by': the role that may propose it");
-    }
-    if (auto x = v["label"]) s->label = Str(x, "'label'").value_or("");
-    if (auto x = v["description"]) s->description = Str(x, "'description'").value_or("");
-    if (auto x = v["input"]) {
-      for (auto& [k, fv] : Entries(x, "the input of " + w, "field")) {
-        FieldSpec f;
-        if (Field(k, fv, "input field '" + k.Scalar() + "'", false, &f)) s->input.push_back(std::move(f));
+    if (sub) s->states = States(*sub, "the states of " + what);
+    if (regions) {
+      if (regions->value.IsMap() && regions->value.size() == 0) {
+        Error(regions->value, "'regions' of " + what + " is empty: declare at least one region");
+        return;
+      }
+      for (const auto& r :
+           Named(regions->value, LocOf(regions->key), "the regions of " + what, "region", IsName, kNameRule)) {
+        Region region;
+        region.name = r.name;
+        region.loc = LocOf(r.key);
+        std::string rwhat = "region '" + r.name + "'";
+        if (auto rk = Fixed(r.value, LocOf(r.key), rwhat, {"states", "description"})) {
+          if (const Entry* x = rk->Get("description")) region.description = Str(*x, "'description'").value_or("");
+          if (const Entry* x = rk->Get("states")) {
+            region.states = States(*x, "the states of " + rwhat);
+          } else {
+            Error(r.key, rwhat + " needs 'states'");
+          }
+        }
+        s->regions.push_back(std::move(region));
       }
     }
-    if (auto x = v["guard"]) {
-      if (auto e = Expr(x, "'guard'")) s->guard = *e;
-    }
-    if (auto x = v["set"]) {
-      if (!x.IsMap()) {
-        Error(x, "'set' must map data fields to expressions");
+  }
+
+  void Deadline(const Entry& x, const std::string& what, StateSpec* s) {
+    s->deadline_loc = ValueLoc(x);
+    auto keys = Fixed(x.value, LocOf(x.key), "the deadline of " + what, {"after", "step"});
+    if (!keys) return;
+    if (const Entry* a = keys->Get("after")) {
+      std::optional<int64_t> ms = a->value.IsScalar() ? ParseDuration(a->value.Scalar()) : std::nullopt;
+      if (!ms || *ms <= 0) {
+        Error(ValueLoc(*a), "'after' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d");
       } else {
-        std::set<std::string> seen;
-        for (auto it = x.begin(); it != x.end(); ++it) {
-          std::string k = it->first.Scalar();
-          if (!seen.insert(k).second) {
-            Error(it->first, "duplicate key '" + k + "' in 'set'");
-            continue;
-          }
-          auto e = Expr(it->second, "a 'set' expression");
-          if (e) s->set.push_back({k, LocOf(it->first), *e});
+        s->deadline_after_ms = ms;
+      }
+    } else {
+      Error(x.key, "the deadline of " + what + " needs 'after', e.g. 'after: 48h'");
+    }
+    if (const Entry* st = keys->Get("step")) {
+      if (auto name = Str(*st, "'step'")) {
+        s->deadline_step = *name;
+        s->deadline_step_loc = ValueLoc(*st);
+      }
+    } else {
+      Error(x.key, "the deadline of " + what + " needs 'step': the step proposed once it passes");
+    }
+  }
+
+  // ---- steps ----
+
+  bool Step(const Entry& e, StepSpec* s) {
+    s->name = e.name;
+    s->loc = LocOf(e.key);
+    std::string what = "step '" + s->name + "'";
+    auto keys = Fixed(e.value, LocOf(e.key), what,
+                      {"from", "to", "by", "label", "description", "input", "guard", "set", "task"});
+    if (!keys) return false;
+    if (const Entry* x = keys->Get("from")) {
+      s->from = Refs(*x, "'from'", "state");
+      s->from_loc = ValueLoc(*x);
+    } else {
+      Error(e.key, what + " needs 'from': the state or states it leaves");
+    }
+    if (const Entry* x = keys->Get("to")) {
+      if (x->value.IsScalar() && !x->value.Scalar().empty()) {
+        s->to = {x->value.Scalar(), LocOf(x->value)};
+      } else {
+        Error(ValueLoc(*x), "'to' must name one state");
+      }
+    } else {
+      Error(e.key, what + " needs 'to': the state it enters");
+    }
+    if (const Entry* x = keys->Get("by")) {
+      s->by = Refs(*x, "'by'", "role");
+      s->by_loc = ValueLoc(*x);
+    } else {
+      Error(e.key, what + " needs 'by': the role or roles that may propose it");
+    }
+    if (const Entry* x = keys->Get("label")) s->label = Str(*x, "'label'").value_or("");
+    if (const Entry* x = keys->Get("description")) s->description = Str(*x, "'description'").value_or("");
+    if (const Entry* x = keys->Get("input")) {
+      if (!x->value.IsNull()) {
+        for (const auto& f : Named(x->value, LocOf(x->key), "the input of " + what, "field", IsFieldName, kFieldRule)) {
+          FieldSpec spec;
+          if (Field(f, FieldKind::kInput, "input field '" + f.name + "' of " + what, &spec))
+            s->input.push_back(std::move(spec));
         }
       }
     }
-    if (auto x = v["task"]) {
-      TaskSpec t;
-      t.loc = LocOf(x);
-      if (Keys(x, "'task'", {"human", "job"})) {
-        if (auto h = x["human"]) {
-          if (Keys(h, "'human'", {"queue"})) {
-            if (auto q = h["queue"]) t.human_queue = Str(q, "'queue'").value_or("");
-            else Error(h, "'human' needs a 'queue'");
-          }
+    if (const Entry* x = keys->Get("guard")) s->guard = Expr(*x, "'guard'");
+    if (const Entry* x = keys->Get("set")) {
+      if (auto entries =
+              Entries(x->value, LocOf(x->key), "'set' of " + what, "a mapping of data fields to expressions")) {
+        for (const auto& a : *entries) {
+          if (auto ex = Expr(a, "the 'set' of '" + a.name + "'")) s->set.push_back({a.name, LocOf(a.key), *ex});
         }
-        if (auto j = x["job"]) {
-          if (Keys(j, "'job'", {"type"})) {
-            if (auto ty = j["type"]) t.job_type = Str(ty, "'type'").value_or("");
-            else Error(j, "'job' needs a 'type'");
-          }
-        }
-        if (x["human"] && x["job"]) Error(x, "a task is either 'human' or 'job', not both");
       }
-      s->task = t;
     }
+    if (const Entry* x = keys->Get("task")) Task(*x, what, s);
     return true;
   }
 
-  std::optional<Expression> Expr(const YAML::Node& n, const std::string& what) {
-    if (!n.IsScalar()) {
-      Error(n, what + " must be an expression string");
-      return std::nullopt;
+  void Task(const Entry& x, const std::string& what, StepSpec* s) {
+    TaskSpec t;
+    t.loc = ValueLoc(x);
+    auto keys = Fixed(x.value, LocOf(x.key), "'task' of " + what, {"human", "job"});
+    if (!keys) return;
+    const Entry* human = keys->Get("human");
+    const Entry* job = keys->Get("job");
+    if (human && job) {
+      Error(job->key, "a task is either 'human' or 'job', not both");
+      return;
     }
-    Expression e;
-    e.text = n.Scalar();
-    e.loc = LocOf(n);
-    // A quoted scalar's mark is its opening quote; point at the text.
-    if (n.Tag() == "!") e.loc.col += 1;
-    return e;
+    if (!human && !job) {
+      Error(x.key, "'task' of " + what + " needs 'human: { queue: NAME }' or 'job: { type: NAME }'");
+      return;
+    }
+    const Entry* kind = human ? human : job;
+    const char* key = human ? "queue" : "type";
+    auto inner = Fixed(kind->value, LocOf(kind->key), "the '" + kind->name + "' task of " + what, {key});
+    if (!inner) return;
+    const Entry* v = inner->Get(key);
+    if (!v) {
+      Error(kind->key, "the '" + kind->name + "' task of " + what + " needs '" + key + "'");
+      return;
+    }
+    auto name = Str(*v, std::string("'") + key + "'");
+    if (!name) return;
+    if (name->empty()) {
+      Error(ValueLoc(*v), std::string("'") + key + "' must not be empty");
+      return;
+    }
+    (human ? t.human_queue : t.job_type) = *name;
+    s->task = t;
   }
 
+  std::string_view src_;
   std::string file_;
   Diagnostics* diags_;
+  size_t errors_ = 0;
 };
 
 }  // namespace
 
+bool IsName(std::string_view s) { return NameWith(s, "-"); }
+bool IsFieldName(std::string_view s) { return NameWith(s, ""); }
+bool IsProcessName(std::string_view s) { return NameWith(s, "-."); }
+
 std::optional<int64_t> ParseDuration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
   size_t i = 0;
-  int64_t n = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (n > (INT64_MAX - 9) / 10) return std::nullopt;
-    n = n * 10 + (text[i++] - '0');
+  while (i < text.size()) {
+    int64_t n = 0;
+    size_t digits = 0;
+    while (i < text.size() && IsDigit(text[i])) {
+      if (n > (INT64_MAX - 9) / 10) return std::nullopt;
+      n = n * 10 + (text[i++] - '0');
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+    size_t u = i;
+    while (i < text.size() && !IsDigit(text[i])) ++i;
+    std::string_view unit = text.substr(u, i - u);
+    int64_t mult;
+    if (unit == "ms")
+      mult = 1;
+    else if (unit == "s")
+      mult = 1000;
+    else if (unit == "m")
+      mult = 60 * 1000;
+    else if (unit == "h")
+      mult = 3600 * 1000;
+    else if (unit == "d")
+      mult = 24LL * 3600 * 1000;
+    else
+      return std::nullopt;
+    if (n > INT64_MAX / mult || total > INT64_MAX - n * mult) return std::nullopt;
+    total += n * mult;
   }
-  if (i == 0) return std::nullopt;
-  std::string_view unit = text.substr(i);
-  int64_t mult;
-  if (unit.empty() || unit == "ms") mult = 1;
-  else if (unit == "s") mult = 1000;
-  else if (unit == "m") mult = 60 * 1000;
-  else if (unit == "h") mult = 3600 * 1000;
-  else if (unit == "d") mult = 24LL * 3600 * 1000;
-  else return std::nullopt;
-  if (n > INT64_MAX / mult) return std::nullopt;
-  return n * mult;
+  return total;
 }
 
 std::optional<Definition> ParseDefinition(std::string_view yaml_text, const std::string& file, Diagnostics* diags) {
-  return Loader(file, diags).Run(yaml_text);
+  // yaml-cpp drops a UTF-8 byte order mark and counts positions after it.
+  if (yaml_text.substr(0, 3) == "\xEF\xBB\xBF") yaml_text.remove_prefix(3);
+  return Loader(yaml_text, file, diags).Run();
 }
 
 std::optional<Definition> LoadDefinitionFile(const std::string& path, Diagnostics* diags) {
@@ -558,6 +827,10 @@ std::optional<Definition> LoadDefinitionFile(const std::string& path, Diagnostic
   std::string text;
   text.resize(kMaxFileBytes + 1);
   f.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (f.bad()) {
+    diags->Error(Loc{1, 1}, "cannot read file");
+    return std::nullopt;
+  }
   text.resize(static_cast<size_t>(f.gcount()));
   if (text.size() > kMaxFileBytes) {
     diags->Error(Loc{1, 1}, "definition is larger than 4 MiB");

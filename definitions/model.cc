@@ -35,6 +35,32 @@ const FieldSpec* Definition::FindData(const std::string& n) const {
   return nullptr;
 }
 
+Loc Expression::At(int offset) const {
+  if (offset < 0) offset = 0;
+  Loc base = loc;
+  int start = 0;
+  for (const auto& [at, where] : breaks) {
+    if (at > offset) break;
+    start = at;
+    base = where;
+  }
+  return Loc{base.line, base.col + (offset - start)};
+}
+
+const StateSpec* Definition::FindState(const std::string& n) const {
+  std::function<const StateSpec*(const std::vector<StateSpec>&)> find =
+      [&](const std::vector<StateSpec>& states) -> const StateSpec* {
+    for (const auto& s : states) {
+      if (s.name == n) return &s;
+      if (const StateSpec* x = find(s.states)) return x;
+      for (const auto& r : s.regions)
+        if (const StateSpec* x = find(r.states)) return x;
+    }
+    return nullptr;
+  };
+  return find(states);
+}
+
 bool Definition::HasRole(const std::string& r) const {
   for (const auto& x : roles)
     if (x.name == r) return true;

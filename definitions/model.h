@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "definitions/source.h"
@@ -39,6 +40,7 @@ struct FieldSpec {
   // Data fields only.
   std::vector<std::string> visible_to;  // roles; empty = every role
   Loc visible_to_loc;
+  std::vector<Loc> visible_to_locs;     // one per entry of visible_to
   bool unique = false;
 
   const FieldSpec* FindProperty(const std::string& n) const;
@@ -57,7 +59,8 @@ struct StateSpec {
   // propose `deadline_step` (a step declared from this state).
   std::optional<int64_t> deadline_after_ms;
   std::string deadline_step;
-  Loc deadline_loc;
+  Loc deadline_loc;       // the `deadline:` mapping
+  Loc deadline_step_loc;  // its `step:` value
   // Composite state: either nested states (one region) or regions.
   std::vector<StateSpec> states;
   std::vector<Region> regions;
@@ -68,6 +71,7 @@ struct StateSpec {
 struct Region {
   std::string name;
   Loc loc;
+  std::string description;
   std::vector<StateSpec> states;
 };
 
@@ -79,6 +83,15 @@ struct NamedRef {
 struct Expression {
   std::string text;
   Loc loc;  // position of the first character of the expression text
+  // Where the text stops being a plain run of source bytes from `loc`
+  // (an escape in a quoted scalar, a line break in a multi-line one): from
+  // text offset `first` on, offsets count from source position `second`.
+  // Sorted by offset; empty when the text is one run (the usual case).
+  std::vector<std::pair<int, Loc>> breaks;
+
+  // Source position of byte `offset` of the text (offsets past the end
+  // count on from the last character).
+  Loc At(int offset) const;
 };
 
 struct Assignment {
@@ -99,8 +112,10 @@ struct StepSpec {
   std::string label;
   std::string description;
   std::vector<NamedRef> from;
+  Loc from_loc;  // the `from:` value
   NamedRef to;
   std::vector<NamedRef> by;  // roles allowed to propose
+  Loc by_loc;    // the `by:` value
   std::vector<FieldSpec> input;
   std::optional<Expression> guard;
   std::vector<Assignment> set;
@@ -122,6 +137,8 @@ struct Definition {
   const StepSpec* FindStep(const std::string& n) const;
   const FieldSpec* FindData(const std::string& n) const;
   bool HasRole(const std::string& r) const;
+  // Any state of the tree, by name; nullptr when there is none.
+  const StateSpec* FindState(const std::string& n) const;
 };
 
 // A flattened view of the state tree, for code that does not care about

@@ -1,12 +1,13 @@
-// The canonical form: a valid definition itself, independent of YAML
-// formatting, comments and key order, sensitive to every semantic change.
+// The canonical form: a valid definition itself (the round trip through
+// the loader keeps it byte for byte), independent of YAML formatting,
+// comments and key order, sensitive to every semantic change.
+#include "definitions/canonical.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "definitions/canonical.h"
-#include "definitions/dot.h"
 #include "definitions/loader.h"
 #include "definitions/validator.h"
 
@@ -16,16 +17,19 @@ namespace {
 Definition Load(const std::string& yaml) {
   Diagnostics d("c.yaml");
   auto def = CheckText(yaml, "c.yaml", &d);
+  EXPECT_TRUE(def.has_value()) << (d.empty() ? "" : d.items()[0].ToString()) << "\n" << yaml;
+  return def.value_or(Definition{});
+}
+
+Definition LoadFile(const std::string& path) {
+  Diagnostics d(path);
+  auto def = CheckFile(path, &d);
   EXPECT_TRUE(def.has_value()) << (d.empty() ? "" : d.items()[0].ToString());
   return def.value_or(Definition{});
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+const std::string kPurchaseOrder = std::string(TREATY_SOURCE_DIR) + "/examples/purchase-order/purchase-order.yaml";
+const std::string kValid = std::string(TREATY_TEST_DATA) + "/valid/";
 
 const char* kA = R"(process: p
 version: 2
@@ -40,26 +44,26 @@ steps:
   go: { from: s0, to: s1, by: buyer, input: { n: integer, m: string }, set: { total: input.n, note: input.m } }
 )";
 
-// Same definition: other key order, flow vs block style, comments.
+// Same definition: other key order, flow vs block style, quoting, comments.
 const char* kB = R"(# a comment
 version: 2
-process: p
+process: "p"
 roles: [buyer, seller]
 data:
   note: { visible_to: [buyer], type: string }
   total:
-    minimum: 1    # at least one
+    minimum: 1.0  # at least one
     type: integer
 states:
   s0: { initial: true }
   s1: { final: true }
 steps:
   go:
-    set: { note: input.m, total: input.n }
+    set: { note: 'input.m', total: input.n }
     by: [buyer]
-    input: { m: string, n: integer }
+    input: { m: string, n: { type: integer } }
     to: s1
-    from: s0
+    from: [s0]
 )";
 
 TEST(Canonical, IndependentOfFormattingAndKeyOrder) {
@@ -67,45 +71,161 @@ TEST(Canonical, IndependentOfFormattingAndKeyOrder) {
   EXPECT_EQ(DefinitionHash(Load(kA)), DefinitionHash(Load(kB)));
 }
 
-TEST(Canonical, SensitiveToSemanticChanges) {
-  Digest base = DefinitionHash(Load(kA));
-  std::string changed = kA;
-  changed.replace(changed.find("minimum: 1"), 10, "minimum: 2");
-  EXPECT_NE(DefinitionHash(Load(changed)), base);
-  changed = kA;
-  changed.replace(changed.find("version: 2"), 10, "version: 3");
-  EXPECT_NE(DefinitionHash(Load(changed)), base);
-  changed = kA;
-  changed.replace(changed.find("by: buyer"), 9, "by: seller");
-  EXPECT_NE(DefinitionHash(Load(changed)), base);
+TEST(Canonical, PurchaseOrderHashIgnoresKeyOrderAndComments) {
+  Definition po = LoadFile(kPurchaseOrder);
+  Definition variant = LoadFile(kValid + "purchase-order-variant.yaml");
+  EXPECT_EQ(CanonicalJson(po), CanonicalJson(variant));
+  EXPECT_EQ(DefinitionHash(po), DefinitionHash(variant));
+  EXPECT_EQ(DefinitionHash(po), Sha256Of(CanonicalJson(po)));
+}
+
+TEST(Canonical, Format) {
+  // Fixed keys sorted; fields, roles, by, visible_to and set sorted by
+  // name; states and steps in the order written; no defaults, comments or
+  // positions; deadlines in milliseconds.
+  Definition d = Load(R"(process: fmt
+version: 3
+description: "A \"quoted\" text"
+roles: [zed, amy]
+data:
+  z: { type: decimal, minimum: 0.50, description: last }
+  a: { type: string, visible_to: [zed, amy], unique: true, enum: [x, y] }
+states:
+  start: { initial: true, deadline: { after: 1h, step: later } }
+  box:
+    label: Box
+    regions:
+      r: { description: only, states: { inner: { initial: true, final: true } } }
+  end: { final: true }
+steps:
+  go: { from: start, to: box, by: [zed, amy], input: { q: { type: integer, required: false }, b: boolean }, guard: "input.b", set: { z: input.q, a: '"x"' } }
+  later: { from: start, to: end, by: amy, task: { job: { type: timer } }, label: Later }
+  out: { from: box, to: end, by: zed, task: { human: { queue: desk } } }
+)");
+  EXPECT_EQ(
+      CanonicalJson(d),
+      R"({"data":{"a":{"enum":["x","y"],"type":"string","unique":true,"visible_to":["amy","zed"]},)"
+      R"("z":{"description":"last","minimum":0.5,"type":"decimal"}},)"
+      R"("description":"A \"quoted\" text","process":"fmt","roles":["amy","zed"],)"
+      R"("states":{"start":{"deadline":{"after":"3600000ms","step":"later"},"initial":true},)"
+      R"("box":{"label":"Box","regions":{"r":{"description":"only","states":{"inner":{"final":true,"initial":true}}}}},)"
+      R"("end":{"final":true}},)"
+      R"("steps":{"go":{"by":["amy","zed"],"from":["start"],"guard":"input.b",)"
+      R"("input":{"b":{"type":"boolean"},"q":{"required":false,"type":"integer"}},)"
+      R"("set":{"a":"\"x\"","z":"input.q"},"to":"box"},)"
+      R"("later":{"by":["amy"],"from":["start"],"label":"Later","task":{"job":{"type":"timer"}},"to":"end"},)"
+      R"("out":{"by":["zed"],"from":["box"],"task":{"human":{"queue":"desk"}},"to":"end"}},)"
+      R"("version":3})");
+}
+
+TEST(Canonical, SensitiveToEverySemanticChange) {
+  const std::string base_yaml = R"(process: p
+version: 2
+description: about
+roles: [seller, buyer]
+data:
+  total: { type: integer, minimum: 1, description: sum }
+  note: { type: string, visible_to: [buyer], max_length: 9 }
+  code: { type: string, unique: true, enum: [a, b] }
+states:
+  s0: { initial: true, label: Start, deadline: { after: 2h, step: go } }
+  mid:
+    description: middle
+    states:
+      m0: { initial: true }
+      m1: {}
+  s1: { final: true }
+steps:
+  go: { from: s0, to: mid, by: buyer, input: { n: integer, m: { type: string, required: false } }, set: { total: input.n, note: input.m } }
+  on: { from: m0, to: m1, by: seller, guard: "data.total > 1", label: On }
+  end: { from: mid, to: s1, by: [seller, buyer], task: { human: { queue: q } }, description: finish }
+)";
+  const Digest base = DefinitionHash(Load(base_yaml));
+  const std::vector<std::pair<std::string, std::string>> changes = {
+      {"version: 2", "version: 4"},
+      {"description: about", "description: other"},
+      {"roles: [seller, buyer]", "roles: [seller, buyer, bank]"},
+      {"minimum: 1,", "minimum: 2,"},
+      {"description: sum", "description: total"},
+      {"visible_to: [buyer]", "visible_to: [buyer, seller]"},
+      {"max_length: 9", "max_length: 8"},
+      {"unique: true", "unique: false"},
+      {"enum: [a, b]", "enum: [b, a]"},
+      {"type: integer, minimum", "type: decimal, minimum"},
+      {"label: Start", "label: Begin"},
+      {"after: 2h", "after: 3h"},
+      {"description: middle", "description: centre"},
+      {"      m0: { initial: true }\n      m1: {}", "      m1: {}\n      m0: { initial: true }"},
+      {"m: { type: string, required: false }", "m: { type: string }"},
+      {"set: { total: input.n, note: input.m }", "set: { total: input.n + 0, note: input.m }"},
+      {"guard: \"data.total > 1\"", "guard: \"data.total >= 1\""},
+      {"label: On", "label: Onward"},
+      {"by: [seller, buyer]", "by: [seller]"},
+      {"queue: q", "queue: r"},
+      {"description: finish", "description: done"},
+      {"  end: { from: mid", "  end2: { from: mid"},
+  };
+  for (const auto& [from, to] : changes) {
+    std::string changed = base_yaml;
+    size_t at = changed.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+    EXPECT_NE(DefinitionHash(Load(changed)), base) << from << " -> " << to;
+  }
+  // Step order is semantic too.
+  std::string reordered = base_yaml;
+  std::string on_line = "  on: { from: m0, to: m1, by: seller, guard: \"data.total > 1\", label: On }\n";
+  reordered.erase(reordered.find(on_line), on_line.size());
+  reordered += on_line;
+  EXPECT_NE(DefinitionHash(Load(reordered)), base);
 }
 
 TEST(Canonical, RoundTripsThroughTheLoader) {
-  for (const char* f : {"/examples/purchase-order/purchase-order.yaml", "/examples/letter-of-credit/letter-of-credit.yaml",
-                        "/tests/data/machines/claims.yaml"}) {
-    Definition d = Load(ReadFile(std::string(TREATY_SOURCE_DIR) + f));
+  for (const std::string& f :
+       {kPurchaseOrder, std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml",
+        std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml", kValid + "minimal.yaml",
+        kValid + "composite.yaml", kValid + "parallel.yaml", kValid + "visibility.yaml",
+        kValid + "purchase-order-variant.yaml"}) {
+    Definition d = LoadFile(f);
     std::string json = CanonicalJson(d);
     Diagnostics diags("<canonical>");
-    auto back = CheckText(json, "<canonical>", &diags);
+    auto back = CheckText(json, "<canonical>", &diags);  // parses and validates clean
     ASSERT_TRUE(back.has_value()) << f << ": " << (diags.empty() ? "" : diags.items()[0].ToString());
     EXPECT_EQ(CanonicalJson(*back), json) << f;
-    // Order of states and steps is semantic and kept.
-    ASSERT_EQ(back->steps.size(), d.steps.size());
-    for (size_t i = 0; i < d.steps.size(); ++i) EXPECT_EQ(back->steps[i].name, d.steps[i].name);
+    EXPECT_EQ(DefinitionHash(*back), DefinitionHash(d)) << f;
+    // The order of states, regions and steps is kept.
+    auto names = [](const Definition& x) {
+      std::vector<std::string> out;
+      for (const auto& s : FlattenStates(x)) out.push_back(s.path);
+      for (const auto& s : x.steps) out.push_back(s.name);
+      return out;
+    };
+    EXPECT_EQ(names(*back), names(d)) << f;
   }
 }
 
-TEST(Dot, ShowsStatesStepsRolesAndClusters) {
-  Definition d = Load(ReadFile(std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml"));
-  std::string dot = GraphvizDot(d);
-  EXPECT_EQ(dot.rfind("digraph \"insurance-claim v3\" {", 0), 0u) << dot;
-  EXPECT_NE(dot.find("\"settled\" [label=\"settled\", shape=doublecircle"), std::string::npos) << dot;
-  EXPECT_NE(dot.find("subgraph \"cluster_review\""), std::string::npos);
-  EXPECT_NE(dot.find("subgraph \"cluster_checks_fraud\""), std::string::npos);
-  EXPECT_NE(dot.find("label=\"assess (assessor|insurer)\\n[\\\"assessor\\\" in actor.roles"), std::string::npos) << dot;
-  EXPECT_NE(dot.find("[shape=point"), std::string::npos);
-  EXPECT_EQ(dot, GraphvizDot(d));
-  EXPECT_EQ(dot.back(), '\n');
+TEST(Canonical, RoundTripKeepsExpressionTextsExactly) {
+  Definition d = Load(R"(process: p
+version: 1
+roles: [a]
+data: { s: string }
+states: { s0: { initial: true }, s1: { final: true } }
+steps:
+  go:
+    from: s0
+    to: s1
+    by: a
+    guard: |
+      "tab\t" != data.s &&
+        data.s != 'it\'s'
+    set: { s: "\"é\" + \"\\n\"" }
+)");
+  Diagnostics diags("<canonical>");
+  auto back = ParseDefinition(CanonicalJson(d), "<canonical>", &diags);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->steps[0].guard->text, d.steps[0].guard->text);
+  EXPECT_EQ(back->steps[0].guard->text, "\"tab\\t\" != data.s &&\n  data.s != 'it\\'s'\n");
+  EXPECT_EQ(back->steps[0].set[0].expr.text, "\"é\" + \"\\n\"");
 }
 
 }  // namespace
