@@ -18,4 +18,14 @@ Digest BlockHash(const Block& b) {
   return h.Finish();
 }
 
+Digest BatchDigest(const Batch& b) {
+  Sha256 h;
+  h.UpdateField("treaty.batch.v1");
+  h.UpdateField(b.id);
+  h.UpdateField(b.author);
+  h.UpdateField(std::to_string(b.pins.size()));
+  for (const auto& p : b.pins) h.Update(p.data(), p.size());
+  return h.Finish();
+}
+
 }  // namespace treaty::chain

@@ -21,6 +21,7 @@ struct Batch {
   std::string id;      // unique; a resubmitted batch is not ordered twice
   std::string author;  // submitting party
   std::vector<Digest> pins;
+  std::string signature;  // hex, the author's over BatchDigest; empty on `local`
 };
 
 struct Block {
@@ -29,6 +30,7 @@ struct Block {
   Digest prev_hash{};
   Digest hash{};        // sha256(prev_hash, height, time, batches)
   std::vector<Batch> batches;
+  std::string signature;  // hex, the sequencer's over `hash`; empty on `local`
 };
 
 class Ledger {
@@ -45,5 +47,8 @@ class Ledger {
 };
 
 Digest BlockHash(const Block& b);
+// What a batch's author signs: sha256 of fields "treaty.batch.v1", id,
+// author, number of pins, pins (raw, unframed). docs/protocol.md.
+Digest BatchDigest(const Batch& b);
 
 }  // namespace treaty::chain

@@ -73,8 +73,26 @@ std::optional<Network> ParseNetwork(const std::string& yaml, const std::string& 
   }
   Network net;
   try {
-    if (!Keys(root, "the network file", {"network", "members"}, diags)) return std::nullopt;
+    if (!Keys(root, "the network file", {"network", "members", "sequencer"}, diags)) return std::nullopt;
     if (auto n = root["network"]) net.name = n.Scalar();
+    if (auto sq = root["sequencer"]) {
+      if (Keys(sq, "the sequencer", {"signing_key", "endpoint"}, diags)) {
+        SequencerInfo out;
+        for (const char* required : {"signing_key", "endpoint"})
+          if (!sq[required]) diags->Error(LocOf(sq), std::string("sequencer needs '") + required + "'");
+        if (auto k = sq["signing_key"]) {
+          auto key = crypto::PublicKeyFromHex(k.Scalar());
+          if (!key.ok()) diags->Error(LocOf(k), "signing_key of the sequencer: " + key.status().message());
+          else out.signing_key = *key;
+        }
+        if (auto e = sq["endpoint"]) {
+          out.endpoint = e.Scalar();
+          if (!ValidEndpoint(out.endpoint))
+            diags->Error(LocOf(e), "endpoint of the sequencer must be tcp://HOST:PORT, not '" + out.endpoint + "'");
+        }
+        net.sequencer = out;
+      }
+    }
     auto members = root["members"];
     if (!members || !members.IsSequence() || members.size() == 0) {
       diags->Error(members ? LocOf(members) : defs::Loc{1, 1}, "'members' must list at least one member");

@@ -22,9 +22,16 @@ struct Member {
   std::string endpoint;   // tcp://HOST:PORT
 };
 
+// The ordering service of a `sequencer` network: its key signs every block.
+struct SequencerInfo {
+  crypto::PublicKey signing_key{};
+  std::string endpoint;  // tcp://HOST:PORT
+};
+
 struct Network {
   std::string name;
   std::vector<Member> members;
+  std::optional<SequencerInfo> sequencer;
   const Member* Find(const std::string& name) const;
   const Member* FindBySigningKey(const crypto::PublicKey& key) const;
 };

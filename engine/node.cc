@@ -6,33 +6,15 @@
 #include <random>
 
 #include "definitions/schema.h"
+#include "engine/node_internal.h"
 
 namespace treaty::engine {
 namespace {
 
+using namespace internal;  // NOLINT: the node's own helpers
+
 using chain::Stmt;
 using json = nlohmann::json;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string RandomHex(size_t bytes) {
-  static thread_local std::random_device rd;
-  std::string raw(bytes, '\0');
-  for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
-  return ToHex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
-}
-
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: %s\n", line.c_str()); }
-
-bool ValidId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') return false;
-  return true;
-}
 
 std::string JsonList(const std::vector<std::string>& v) {
   ValueList l;
@@ -56,15 +38,6 @@ Result<Value> ParseObject(const std::string& text, size_t max_bytes, const char*
   return v;
 }
 
-std::vector<std::string> RolesOf(const std::string& roles_json, const std::string& party) {
-  std::vector<std::string> out;
-  auto j = json::parse(roles_json, nullptr, false);
-  if (j.is_object())
-    for (auto& [role, p] : j.items())
-      if (p.is_string() && p.get<std::string>() == party) out.push_back(role);
-  return out;
-}
-
 }  // namespace
 
 StatusCode StatusForReject(const std::string& code) {
@@ -73,6 +46,18 @@ StatusCode StatusForReject(const std::string& code) {
   if (code == "INVALID_INPUT" || code == "INVALID_DATA") return StatusCode::kInvalidArgument;
   if (code == "ALREADY_EXISTS") return StatusCode::kAlreadyExists;
   return StatusCode::kFailedPrecondition;  // NOT_FROM_STATE, GUARD_FALSE, FIELD_NOT_VISIBLE, EVAL_ERROR, ...
+}
+
+Digest AttestationDigest(const std::string& instance, int64_t seq, const std::string& outcome,
+                         const std::string& state_hash, const std::string& party) {
+  Sha256 h;
+  h.UpdateField("treaty.attestation.v1");
+  h.UpdateField(instance);
+  h.UpdateField(std::to_string(seq));
+  h.UpdateField(outcome);
+  h.UpdateField(state_hash);
+  h.UpdateField(party);
+  return h.Finish();
 }
 
 Digest Pin(const std::string& salt_hex, const std::string& author, int64_t nonce) {
@@ -125,6 +110,8 @@ Result<ProposalRow> Node::StartProcess(const StartArgs& a) {
     if (!def->model().HasRole(role))
       return Status::InvalidArgument("process '" + def->name() + "' has no role '" + role + "'");
     if (party.empty()) return Status::InvalidArgument("role '" + role + "' is bound to an empty party");
+    if (multi_party() && opts_.network->Find(party) == nullptr)
+      return Status::InvalidArgument("role '" + role + "' is bound to '" + party + "', who is not a network member");
     roles[role] = party;
   }
   for (const auto& r : def->model().roles)
@@ -388,6 +375,9 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
     p.pin_hex = ToHex(Pin(salt, p.author, nonce));
     p.status = "sealed";
     p.batch = batch_id;
+    // Members get the signed proposal from the outbox, written in this
+    // same transaction: sealed and sent, or neither.
+    if (multi_party() && !(st = SendProposal(p, &p.extra_json)).ok()) break;
     if (!(st = store_->PutProposal(p)).ok()) break;
     if (p.kind == "start") {
       // The first pin of a new instance: known to us because we hold the salt.
@@ -408,6 +398,7 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
     return st;
   }
   *sealed_any = true;
+  if (multi_party() && outbox_wake_) outbox_wake_();
   return Status::Ok();
 }
 
@@ -444,8 +435,13 @@ Status Node::SubmitUnsent() {
 
 void Node::ApplierLoop() {
   uint64_t cursor = static_cast<uint64_t>(store_->Cursor());
+  auto next_resend_check = std::chrono::steady_clock::now();
   while (!stop_) {
     uint64_t height = ledger_->WaitForHeight(cursor, std::chrono::milliseconds(200));
+    if (multi_party() && std::chrono::steady_clock::now() >= next_resend_check) {
+      RequestResends();
+      next_resend_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     if (height <= cursor) continue;
     auto blocks = ledger_->Read(cursor + 1, 64);
     if (!blocks.ok()) {
@@ -467,14 +463,18 @@ void Node::ApplierLoop() {
       }
       cursor = b.height;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++applied_generation_;
-      for (auto& r : applied_rows)
-        if (waiting_.count(r.id)) finished_[r.id] = std::move(r);
-    }
-    applied_.notify_all();
+    NotifyApplied(&applied_rows);
   }
+}
+
+void Node::NotifyApplied(std::vector<ProposalRow>* rows) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++applied_generation_;
+    for (auto& r : *rows)
+      if (waiting_.count(r.id)) finished_[r.id] = std::move(r);
+  }
+  applied_.notify_all();
 }
 
 Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied) {
@@ -487,41 +487,71 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
     db.Rollback();
     return st;
   };
+  const Sequenced at{static_cast<int64_t>(b.height), b.time_ms};
+  int64_t idx = 0;
   for (const auto& batch : b.batches) {
     for (const auto& pin : batch.pins) {
+      ++idx;
       std::string pin_hex = ToHex(pin);
       Stmt e = db.Prepare("SELECT instance, author, nonce FROM expected_pins WHERE pin = ?");
       e.Bind(1, pin_hex);
-      if (!e.Step()) continue;  // someone else's pin
-      std::string instance = e.Text(0), author = e.Text(1);
-      int64_t nonce = e.Int(2);
-      std::string sql = "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, "
-                        "reason, height, proposed_ms, applied_ms, extra FROM proposals WHERE pin = ?";
-      Stmt ps = db.Prepare(sql.c_str());
-      ps.Bind(1, pin_hex);
-      if (!ps.Step()) {
-        // Recognised but its data has not arrived: the instance waits here.
-        Log("pin " + pin_hex.substr(0, 12) + " of instance " + instance + " has no proposal yet");
+      if (!e.Step()) {
+        // Someone else's pin, or one of ours whose start has not reached us yet.
+        if (multi_party()) {
+          Stmt u = db.Prepare("INSERT OR IGNORE INTO unmatched_pins (pin, height, idx, time_ms) VALUES (?, ?, ?, ?)");
+          u.Bind(1, pin_hex).Bind(2, at.height).Bind(3, idx).Bind(4, at.time_ms);
+          if (Status st = u.Run(); !st.ok()) return fail(st);
+        }
         continue;
       }
-      ProposalRow p = NodeStore::ReadProposal(ps);
+      std::string instance = e.Text(0), author = e.Text(1);
+      int64_t nonce = e.Int(2);
       Stmt del = db.Prepare("DELETE FROM expected_pins WHERE pin = ?");
       del.Bind(1, pin_hex);
       if (Status st = del.Run(); !st.ok()) return fail(st);
-      Status st = p.kind == "start" ? ApplyStart(&p, b) : ApplyStep(&p, b);
-      if (!st.ok()) return fail(st);
+      std::optional<ProposalRow> p;
+      {
+        Stmt ps = db.Prepare(
+            "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, "
+            "proposed_ms, applied_ms, extra FROM proposals WHERE pin = ?");
+        ps.Bind(1, pin_hex);
+        if (ps.Step()) p = NodeStore::ReadProposal(ps);
+      }
+      bool behind = false;
+      if (multi_party()) {
+        Stmt q = db.Prepare("SELECT 1 FROM queued_pins WHERE instance = ? LIMIT 1");
+        q.Bind(1, instance);
+        behind = q.Step();
+      }
+      if (!p || behind) {
+        // Recognised, but its data has not arrived (or an earlier pin of the
+        // instance waits): the instance is blocked here; others go on.
+        Stmt q = db.Prepare(
+            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms) VALUES (?, ?, ?, ?, ?, ?)");
+        q.Bind(1, instance).Bind(2, at.height).Bind(3, idx).Bind(4, pin_hex).Bind(5, at.time_ms).Bind(6, NowMs());
+        if (Status st = q.Run(); !st.ok()) return fail(st);
+        if (!behind) {
+          Log("instance " + instance + " blocked at height " + std::to_string(at.height) + ": pin " +
+              pin_hex.substr(0, 12) + " of " + author + " has no data yet");
+          EventRow ev;
+          ev.type = "instance_blocked";
+          ev.instance = instance;
+          ev.time_ms = at.time_ms;
+          ev.height = at.height;
+          ev.payload_json = json{{"pin", pin_hex}, {"author", author}}.dump();
+          if (Status st = store_->AppendEvent(ev); !st.ok()) return fail(st);
+        }
+      } else {
+        if (Status st = ApplyPin(&*p, at); !st.ok()) return fail(st);
+        applied->push_back(std::move(*p));
+      }
       // Precompute this author's next pin in the instance.
       std::string salt;
       if (auto inst = store_->GetInstanceLocked(instance)) salt = inst->salt_hex;
-      if (!salt.empty()) {
-        Stmt next = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
-        next.Bind(1, ToHex(Pin(salt, author, nonce + 1))).Bind(2, instance).Bind(3, author).Bind(4, nonce + 1);
-        if (Status s2 = next.Run(); !s2.ok()) return fail(s2);
-      }
-      p.height = static_cast<int64_t>(b.height);
-      p.applied_ms = b.time_ms;
-      if (Status s3 = store_->PutProposal(p); !s3.ok()) return fail(s3);
-      applied->push_back(std::move(p));
+      if (!salt.empty())
+        if (Status st = Expect(instance, author, nonce + 1, salt); !st.ok()) return fail(st);
+      if (multi_party())
+        if (Status st = Drain(instance, applied); !st.ok()) return fail(st);
     }
   }
   if (Status st = store_->SetCursor(static_cast<int64_t>(b.height)); !st.ok()) return fail(st);
@@ -529,8 +559,42 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   if (!st.ok()) {
     applied->resize(first_new);
     db.Rollback();
+  } else if (multi_party() && outbox_wake_) {
+    outbox_wake_();
   }
   return st;
+}
+
+Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
+  if (p->status == "refused") {
+    // Data that failed verification on arrival: rejected in ledger order
+    // like any other step, with the reason recorded then.
+    p->status = "rejected";
+    if (p->kind == "step") {
+      if (auto inst = store_->GetInstanceLocked(p->instance)) {
+        HistoryRow h;
+        h.proposal = p->id;
+        h.step = p->step;
+        h.proposer = p->author;
+        h.input_json = p->input_json;
+        h.outcome = "REJECTED";
+        h.reject_code = p->reject_code;
+        h.reason = p->reason;
+        h.height = at.height;
+        h.proposed_ms = p->proposed_ms;
+        h.applied_ms = at.time_ms;
+        h.states_json = inst->states_json;
+        h.state_hash = inst->state_hash;
+        TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
+        if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, "REJECTED", inst->state_hash));
+      }
+    }
+  } else {
+    TREATY_RETURN_IF_ERROR(p->kind == "start" ? ApplyStart(p, at) : ApplyStep(p, at));
+  }
+  p->height = at.height;
+  p->applied_ms = at.time_ms;
+  return store_->PutProposal(*p);
 }
 
 void Node::Reject(ProposalRow* p, const std::string& code, const std::string& reason) {
@@ -539,7 +603,7 @@ void Node::Reject(ProposalRow* p, const std::string& code, const std::string& re
   p->reason = reason;
 }
 
-Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
+Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   json extra = json::parse(p->extra_json, nullptr, false);
   std::string hash_hex = extra.value("hash", "");
   Digest hash{};
@@ -550,13 +614,13 @@ Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
   ev.definition = extra.value("definition", "");
   ev.step = "$start";
   ev.time_ms = b.time_ms;
-  ev.height = static_cast<int64_t>(b.height);
+  ev.height = b.height;
   HistoryRow h;
   h.proposal = p->id;
   h.step = "$start";
   h.proposer = p->author;
   h.input_json = p->input_json;
-  h.height = static_cast<int64_t>(b.height);
+  h.height = b.height;
   h.proposed_ms = p->proposed_ms;
   h.applied_ms = b.time_ms;
 
@@ -602,8 +666,8 @@ Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
   r.states_json = JsonList(machine->ActiveStates());
   r.data_json = machine->Data().ToCanonicalJson();
   r.final = machine->IsFinal();
-  r.height = static_cast<int64_t>(b.height);
-  r.state_hash = ToHex(machine->StateHash());
+  r.height = b.height;
+  r.state_hash = CommittedStateHash(*def, *machine, r.id, p->input_json, p->extra_json);
   r.created_ms = r.updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->PutInstance(r));
   p->status = "confirmed";
@@ -611,6 +675,12 @@ Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
   h.states_json = r.states_json;
   h.state_hash = r.state_hash;
   TREATY_RETURN_IF_ERROR(store_->AppendHistory(r.id, h));
+  if (multi_party()) {
+    // Every other member's first pin in the instance is now expected.
+    for (const auto& m : MembersOf(r.roles_json))
+      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex));
+    TREATY_RETURN_IF_ERROR(Attest(r.id, "CONFIRMED", r.state_hash));
+  }
   Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
       std::to_string(b.height));
   ev.type = "instance_started";
@@ -618,19 +688,19 @@ Status Node::ApplyStart(ProposalRow* p, const chain::Block& b) {
   return store_->AppendEvent(ev);
 }
 
-Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
+Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
   auto inst = store_->GetInstanceLocked(p->instance);
   EventRow ev;
   ev.instance = p->instance;
   ev.step = p->step;
   ev.time_ms = b.time_ms;
-  ev.height = static_cast<int64_t>(b.height);
+  ev.height = b.height;
   HistoryRow h;
   h.proposal = p->id;
   h.step = p->step;
   h.proposer = p->author;
   h.input_json = p->input_json;
-  h.height = static_cast<int64_t>(b.height);
+  h.height = b.height;
   h.proposed_ms = p->proposed_ms;
   h.applied_ms = b.time_ms;
   if (!inst) {
@@ -671,6 +741,7 @@ Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
     h.states_json = inst->states_json;
     h.state_hash = inst->state_hash;
     TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
+    if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, "REJECTED", inst->state_hash));
     Log("step " + p->step + " of " + inst->id + " rejected at height " + std::to_string(b.height) + ": " + p->reason);
     ev.type = "step_rejected";
     ev.payload_json = json{{"code", p->reject_code}, {"reason", p->reason}, {"proposal", p->id}}.dump();
@@ -682,14 +753,15 @@ Status Node::ApplyStep(ProposalRow* p, const chain::Block& b) {
   inst->data_json = machine->Data().ToCanonicalJson();
   inst->final = machine->IsFinal();
   inst->position += 1;
-  inst->height = static_cast<int64_t>(b.height);
-  inst->state_hash = ToHex(machine->StateHash());
+  inst->height = b.height;
+  inst->state_hash = CommittedStateHash(*def, *machine, inst->id, p->input_json, p->extra_json);
   inst->updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->PutInstance(*inst));
   h.outcome = "CONFIRMED";
   h.states_json = inst->states_json;
   h.state_hash = inst->state_hash;
   TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
+  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, "CONFIRMED", inst->state_hash));
   ev.type = "step_confirmed";
   ev.payload_json = json{{"states", json::parse(inst->states_json)}, {"proposal", p->id}}.dump();
   TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));

@@ -20,10 +20,17 @@
 #include <memory>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
 #include "chain/ledger.h"
+#include "chain/network.h"
+#include "engine/crypto/identity_file.h"
 #include "definitions/runtime/registry.h"
 #include "engine/node_store.h"
 
@@ -35,6 +42,11 @@ struct NodeOptions {
   std::chrono::milliseconds batch_latency{2};     // a batch lingers this long for company
   std::chrono::milliseconds wait_timeout{30000};  // TriggerStep with wait
   size_t max_input_bytes = 1 << 20;
+  // A member of a multi-party network when both are set (docs/protocol.md):
+  // proposals are signed and sent to the instance's members, pins of other
+  // authors are recognised, and every applied pin is attested.
+  const chain::Network* network = nullptr;
+  const crypto::Identity* identity = nullptr;
 };
 
 struct StartArgs {
@@ -78,6 +90,13 @@ class Node {
   // Waits until an event after `offset` may exist or the timeout passes.
   void WaitForEvents(int64_t offset, std::chrono::milliseconds timeout);
 
+  // Multi-party. Receive takes a message a member sent over the data
+  // exchange (DataExchange::Handler contract: OK = handled for good).
+  bool multi_party() const { return opts_.network != nullptr && opts_.identity != nullptr; }
+  Status Receive(const std::string& from, const std::string& kind, const nlohmann::json& body);
+  // Called after a transaction that added outbox rows.
+  void SetOutboxListener(std::function<void()> wake) { outbox_wake_ = std::move(wake); }
+
  private:
   Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait);
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait);
@@ -94,8 +113,31 @@ class Node {
   Status SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sealed_any);
   Status SubmitUnsent();
   Status ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied);
-  Status ApplyStart(ProposalRow* p, const chain::Block& b);
-  Status ApplyStep(ProposalRow* p, const chain::Block& b);
+  // Where and when a pin was sequenced.
+  struct Sequenced {
+    int64_t height = 0, time_ms = 0;
+  };
+  Status ApplyPin(ProposalRow* p, const Sequenced& at);
+  Status ApplyStart(ProposalRow* p, const Sequenced& at);
+  Status ApplyStep(ProposalRow* p, const Sequenced& at);
+  void NotifyApplied(std::vector<ProposalRow>* rows);
+  // Multi-party pieces (node_multiparty.cc); all expect store mu() held.
+  Status Expect(const std::string& instance, const std::string& author, int64_t nonce, const std::string& salt_hex);
+  Status Drain(const std::string& instance, std::vector<ProposalRow>* applied);
+  Status SendProposal(const ProposalRow& p, std::string* extra_json);
+  Status Attest(const std::string& instance, const std::string& outcome, const std::string& state_hash);
+  Status Refused(const std::string& instance, const std::string& from, const std::string& reason);
+  std::string CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
+                                 const std::string& instance, const std::string& input_json,
+                                 const std::string& extra_json);
+  std::vector<std::string> MembersOf(const std::string& roles_json) const;
+  Status ReceiveProposal(const std::string& from, const nlohmann::json& body, std::vector<ProposalRow>* applied);
+  Status ReceiveAttestation(const std::string& from, const nlohmann::json& body);
+  Status ReceiveResend(const std::string& from, const nlohmann::json& body);
+  // Asks members to resend the data of pins blocked for over a second.
+  void RequestResends();
+  std::set<std::string> HiddenFor(const runtime::DefinitionRuntime& def, const ProposalRow& p,
+                                  const std::string& roles_json, const std::string& member);
   void Reject(ProposalRow* p, const std::string& code, const std::string& reason);
 
   NodeOptions opts_;
@@ -114,11 +156,19 @@ class Node {
   std::map<std::string, int> waiting_;
   std::map<std::string, ProposalRow> finished_;
   std::vector<std::shared_ptr<Intake>> intake_;
+  std::function<void()> outbox_wake_;
+  // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
+  std::map<std::string, std::vector<std::string>> visibility_;
+  std::map<std::string, int64_t> resend_asked_;  // pin -> when; guarded by the store's mu()
 };
 
 // Maps a rejection code (runtime::RejectCodeName or the node's own) to a
 // gRPC-style status code.
 StatusCode StatusForReject(const std::string& code);
 Digest Pin(const std::string& salt_hex, const std::string& author, int64_t nonce);
+// What a member signs after applying a pin: fields "treaty.attestation.v1",
+// instance, history sequence number, outcome, state hash (hex), attester.
+Digest AttestationDigest(const std::string& instance, int64_t seq, const std::string& outcome,
+                         const std::string& state_hash, const std::string& party);
 
 }  // namespace treaty::engine

@@ -43,6 +43,22 @@ CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY, acked INTEGER N
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, proposal TEXT NOT NULL, request TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL);
 INSERT OR IGNORE INTO cursor (id, height) VALUES (1, 0);
+-- Multi-party (docs/protocol.md): recognised pins waiting for their data or
+-- behind a blocked pin of the same instance, in ledger order; pins nobody
+-- here recognises yet (a start proposal may still arrive); the outbox; the
+-- attestations of every member; salted commitments of restricted data.
+CREATE TABLE IF NOT EXISTS queued_pins (instance TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
+  pin TEXT NOT NULL, time_ms INTEGER NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY (instance, height, idx));
+CREATE TABLE IF NOT EXISTS unmatched_pins (pin TEXT PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, peer TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+  attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox(next_ms, seq);
+CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
+  outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (instance, seq, party));
+CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT NULL, commitment TEXT NOT NULL,
+  content TEXT NOT NULL,
+  PRIMARY KEY (instance, field));
 )SQL"));
   Stmt get = db_.Prepare("SELECT key, value FROM meta");
   std::string version, stored_party;
@@ -304,6 +320,47 @@ namespace treaty::engine {
 int64_t NodeStore::PendingCount() {
   std::lock_guard<std::mutex> lock(read_mu_);
   chain::Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status = 'pending'");
+  return s.Step() ? s.Int(0) : 0;
+}
+
+}  // namespace treaty::engine
+
+namespace treaty::engine {
+
+Status NodeStore::EnqueueOutbox(const std::string& id, const std::string& peer, const std::string& kind,
+                                const std::string& body, int64_t now_ms) {
+  Stmt s = db_.Prepare(
+      "INSERT OR IGNORE INTO outbox (id, peer, kind, body, attempts, next_ms, created_ms, seq) VALUES (?, ?, ?, ?, 0, "
+      "?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM outbox))");
+  s.Bind(1, id).Bind(2, peer).Bind(3, kind).Bind(4, body).Bind(5, now_ms).Bind(6, now_ms);
+  return s.Run();
+}
+
+std::vector<AttestationRow> NodeStore::Attestations(const std::string& instance) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<AttestationRow> out;
+  Stmt s = read_db_.Prepare(
+      "SELECT instance, seq, party, outcome, state_hash, signature FROM attestations WHERE instance = ? ORDER BY seq, "
+      "party");
+  s.Bind(1, instance);
+  while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  return out;
+}
+
+std::vector<BlockedRow> NodeStore::Blocked() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<BlockedRow> out;
+  Stmt s = read_db_.Prepare(
+      "SELECT q.instance, q.pin, q.height, q.since_ms, (SELECT COUNT(*) FROM queued_pins c WHERE c.instance = "
+      "q.instance) FROM queued_pins q WHERE NOT EXISTS (SELECT 1 FROM queued_pins e WHERE e.instance = q.instance AND "
+      "(e.height < q.height OR (e.height = q.height AND e.idx < q.idx))) ORDER BY q.since_ms");
+  while (s.Step()) out.push_back({s.Text(0), s.Text(1), s.Int(2), s.Int(3), s.Int(4)});
+  return out;
+}
+
+int64_t NodeStore::OutboxSize() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM outbox");
   return s.Step() ? s.Int(0) : 0;
 }
 

@@ -49,6 +49,18 @@ struct HistoryRow {
   int64_t height = 0, proposed_ms = 0, applied_ms = 0;
 };
 
+struct AttestationRow {
+  std::string instance;
+  int64_t seq = 0;
+  std::string party, outcome, state_hash, signature;
+};
+
+// An instance whose next recognised pin has no data yet.
+struct BlockedRow {
+  std::string instance, pin;
+  int64_t height = 0, since_ms = 0, waiting = 0;  // waiting: pins queued behind, this one included
+};
+
 class NodeStore {
  public:
   // Creates the schema or checks that an existing file has this version.
@@ -70,6 +82,9 @@ class NodeStore {
   Status Ack(const std::string& subscription, int64_t offset);
   int64_t PendingProposals();
   int64_t PendingCount();  // proposals not yet sealed
+  std::vector<AttestationRow> Attestations(const std::string& instance);
+  std::vector<BlockedRow> Blocked();
+  int64_t OutboxSize();
 
   // Lock mu() yourself.
   static InstanceRow ReadInstance(chain::Stmt& s);
@@ -81,6 +96,8 @@ class NodeStore {
   Status AppendEvent(const EventRow& e);
   Status AppendHistory(const std::string& instance, const HistoryRow& h);
   Status SetCursor(int64_t height);
+  Status EnqueueOutbox(const std::string& id, const std::string& peer, const std::string& kind,
+                       const std::string& body, int64_t now_ms);
 
  private:
   std::mutex mu_;

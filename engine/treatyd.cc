@@ -22,6 +22,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <iostream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -29,6 +30,10 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "chain/local/local_ledger.h"
+#include "chain/network.h"
+#include "chain/sequencer/sequencer_ledger.h"
+#include "engine/exchange/data_exchange.h"
+#include "engine/crypto/identity_file.h"
 #include "definitions/runtime/reference_machine.h"
 #include "definitions/validator.h"
 #include "engine/crypto/signing_key.h"
@@ -46,12 +51,13 @@ struct Options {
   std::string ledger = "local";
   std::string config;
   std::string sync = "full";
+  std::string network;  // a multi-party network file
 };
 
 int Usage(const std::string& why) {
   std::cerr << "treatyd: " << why << "\n"
-            << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--ledger local] "
-               "[--sync full|normal] [--config FILE]\n";
+            << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
+               "[--ledger local|sequencer[://HOST:PORT]] [--network FILE] [--sync full|normal] [--config FILE]\n";
   return 2;
 }
 
@@ -69,6 +75,7 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "party") o->party = v;
       else if (k == "ledger") o->ledger = v;
       else if (k == "sync") o->sync = v;
+      else if (k == "network") o->network = v;
       else {
         *err = path + ": unknown setting '" + k + "'";
         return false;
@@ -123,30 +130,14 @@ int Init(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   std::string path = data + "/identity.json";
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    Log(path + " already exists (or cannot be created); refusing to replace a party's keys");
+  auto id = treaty::crypto::NewIdentity(party, endpoint);
+  treaty::Status st = id.ok() ? treaty::crypto::WriteIdentityFile(path, *id) : id.status();
+  if (!st.ok()) {
+    Log(st.message());
     return 1;
   }
-  auto key = treaty::crypto::SigningKey::Generate();
-  auto curve = treaty::crypto::GenerateCurveKeyPair();
-  if (!key.ok() || !curve.ok()) {
-    close(fd);
-    std::filesystem::remove(path, ec);
-    Log("key generation failed: " + (key.ok() ? curve.status() : key.status()).ToString());
-    return 1;
-  }
-  std::string body = "{\"party\":\"" + party + "\",\"signing_secret\":\"" + key->SecretHex() +
-                     "\",\"signing_public\":\"" + treaty::crypto::Hex(key->public_key()) +
-                     "\",\"curve_secret\":\"" + curve->secret_z85 + "\",\"curve_public\":\"" +
-                     curve->public_z85 + "\",\"endpoint\":\"" + endpoint + "\"}\n";
-  bool ok = write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) && fsync(fd) == 0;
-  close(fd);
-  if (!ok) {
-    std::filesystem::remove(path, ec);
-    Log("cannot write " + path);
-    return 1;
-  }
+  const auto* key = &id->key;
+  const auto* curve = &id->curve;
   // The public half, ready to paste into the network file.
   std::cout << "- name: " << party << "\n  signing_key: " << treaty::crypto::Hex(key->public_key())
             << "\n  curve_key: \"" << curve->public_z85 << "\"\n  endpoint: " << endpoint << "\n";
@@ -172,6 +163,7 @@ int main(int argc, char** argv) {
     else if (a == "--party") ok = value(&o.party);
     else if (a == "--ledger") ok = value(&o.ledger);
     else if (a == "--sync") ok = value(&o.sync);
+    else if (a == "--network") ok = value(&o.network);
     else if (a == "--config") {
       ok = value(&o.config);
       std::string err;
@@ -185,7 +177,10 @@ int main(int argc, char** argv) {
     if (!ok) return Usage(a + " needs a value");
   }
   if (o.data.empty()) return Usage("--data DIR is required");
-  if (o.ledger != "local") return Usage("ledger '" + o.ledger + "' is not available in this build; use local");
+  bool on_sequencer = o.ledger == "sequencer" || o.ledger.rfind("sequencer://", 0) == 0;
+  if (o.ledger != "local" && !on_sequencer)
+    return Usage("ledger '" + o.ledger + "' is not available in this build; use local or sequencer://HOST:PORT");
+  if (on_sequencer && o.network.empty()) return Usage("--ledger " + o.ledger + " needs --network FILE");
   if (o.sync != "full" && o.sync != "normal") return Usage("--sync must be full or normal");
   bool full_sync = o.sync == "full";
 
@@ -215,20 +210,79 @@ int main(int argc, char** argv) {
     Log(st.ToString());
     return 1;
   }
+  // A network member: its identity, the network file, the data exchange.
+  std::optional<treaty::chain::Network> network;
+  std::optional<treaty::crypto::Identity> identity;
+  if (!o.network.empty()) {
+    treaty::defs::Diagnostics diags(o.network);
+    network = treaty::chain::LoadNetworkFile(o.network, &diags);
+    if (!network) {
+      for (const auto& d : diags.items()) std::cerr << d.ToString() << "\n";
+      return 1;
+    }
+    auto id = treaty::crypto::LoadIdentityFile(o.data + "/identity.json");
+    if (!id.ok()) {
+      Log("refusing to start: " + id.status().message());
+      return 1;
+    }
+    identity = std::move(id).value();
+    if (o.party == "node") o.party = identity->party;
+    if (identity->party != o.party) {
+      Log("refusing to start: identity.json belongs to '" + identity->party + "', not '" + o.party + "'");
+      return 1;
+    }
+    const treaty::chain::Member* me = network->Find(o.party);
+    if (me == nullptr || me->signing_key != identity->key.public_key()) {
+      Log("refusing to start: " + o.network + " does not list party '" + o.party + "' with this node's signing key");
+      return 1;
+    }
+  }
   treaty::engine::NodeStore store;
   st = store.Open(o.data + "/node.db", o.party, full_sync);
   if (!st.ok()) {
     Log("refusing to start: " + st.message());
     return 1;
   }
-  auto ledger = treaty::chain::LocalLedger::Open(o.data + "/ledger.db", full_sync);
-  if (!ledger.ok()) {
-    Log("cannot open the ledger: " + ledger.status().ToString());
-    return 1;
+  std::unique_ptr<treaty::chain::Ledger> ledger;
+  if (on_sequencer) {
+    std::string endpoint = o.ledger == "sequencer" ? (network->sequencer ? network->sequencer->endpoint : "")
+                                                   : "tcp://" + o.ledger.substr(std::string("sequencer://").size());
+    auto l = treaty::chain::SequencerLedger::Connect(endpoint, *network, &identity->key);
+    if (!l.ok()) {
+      Log("cannot use the sequencer: " + l.status().ToString());
+      return 1;
+    }
+    ledger = std::move(l).value();
+  } else {
+    auto l = treaty::chain::LocalLedger::Open(o.data + "/ledger.db", full_sync);
+    if (!l.ok()) {
+      Log("cannot open the ledger: " + l.status().ToString());
+      return 1;
+    }
+    ledger = std::move(l).value();
   }
   treaty::engine::NodeOptions nopts;
   nopts.party = o.party;
-  treaty::engine::Node node(nopts, &store, ledger->get(), &treaty::runtime::Registry::Global());
+  if (network) {
+    nopts.network = &*network;
+    nopts.identity = &*identity;
+  }
+  treaty::engine::Node node(nopts, &store, ledger.get(), &treaty::runtime::Registry::Global());
+  std::unique_ptr<treaty::engine::DataExchange> exchange;
+  if (network) {
+    exchange = std::make_unique<treaty::engine::DataExchange>(
+        &*identity, &*network, &store,
+        [&node](const std::string& from, const std::string& kind, const nlohmann::json& body) {
+          return node.Receive(from, kind, body);
+        });
+    treaty::engine::DataExchange* ex = exchange.get();
+    node.SetOutboxListener([ex] { ex->Wake(); });
+    st = exchange->Start();
+    if (!st.ok()) {
+      Log("refusing to start: " + st.message());
+      return 1;
+    }
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -245,13 +299,14 @@ int main(int argc, char** argv) {
   }
   node.Start();
   Log("party " + o.party + " listening on " + o.listen + " (port " + std::to_string(port) + "), data " + o.data +
-      ", ledger " + (*ledger)->Describe() + ", applied height " + std::to_string(node.AppliedHeight()));
+      ", ledger " + ledger->Describe() + (network ? ", network " + network->name : std::string()) + ", applied height " + std::to_string(node.AppliedHeight()));
 
   int sig = 0;
   sigwait(&signals, &sig);
   Log(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   node.Stop();
+  if (exchange) exchange->Stop();
   Log("stopped at applied height " + std::to_string(node.AppliedHeight()));
   return 0;
 }

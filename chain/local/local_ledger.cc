@@ -1,6 +1,6 @@
 #include "chain/local/local_ledger.h"
 
-#include <nlohmann/json.hpp>
+#include "chain/block_codec.h"
 
 namespace treaty::chain {
 namespace {
@@ -8,34 +8,6 @@ namespace {
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Encode(const Block& b) {
-  nlohmann::json j;
-  j["batches"] = nlohmann::json::array();
-  for (const auto& batch : b.batches) {
-    nlohmann::json pins = nlohmann::json::array();
-    for (const auto& p : batch.pins) pins.push_back(ToHex(p));
-    j["batches"].push_back({{"id", batch.id}, {"author", batch.author}, {"pins", pins}});
-  }
-  return j.dump();
-}
-
-Status Decode(const std::string& text, Block* b) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.contains("batches")) return Status::DataLoss("corrupt block body");
-  for (const auto& jb : j["batches"]) {
-    Batch batch;
-    batch.id = jb.value("id", "");
-    batch.author = jb.value("author", "");
-    for (const auto& p : jb["pins"]) {
-      Digest d;
-      if (!p.is_string() || !DigestFromHex(p.get<std::string>(), &d)) return Status::DataLoss("corrupt pin in block");
-      batch.pins.push_back(d);
-    }
-    b->batches.push_back(std::move(batch));
-  }
-  return Status::Ok();
 }
 
 Digest HexDigest(const std::string& hex) {
@@ -80,7 +52,7 @@ Status LocalLedger::Submit(const Batch& batch) {
     TREATY_RETURN_IF_ERROR(db_.Begin());
     Stmt ins = db_.Prepare("INSERT INTO blocks (height, time_ms, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)");
     ins.Bind(1, static_cast<int64_t>(b.height)).Bind(2, b.time_ms).Bind(3, ToHex(b.prev_hash)).Bind(4, ToHex(b.hash));
-    ins.Bind(5, Encode(b));
+    ins.Bind(5, BatchesToJson(b.batches).dump());
     Status st = ins.Run();
     if (st.ok()) {
       Stmt id = db_.Prepare("INSERT INTO batch_ids (id, height) VALUES (?, ?)");
@@ -111,7 +83,7 @@ Result<std::vector<Block>> LocalLedger::Read(uint64_t from, size_t max) {
     b.time_ms = s.Int(1);
     b.prev_hash = HexDigest(s.Text(2));
     b.hash = HexDigest(s.Text(3));
-    TREATY_RETURN_IF_ERROR(Decode(s.Text(4), &b));
+    TREATY_RETURN_IF_ERROR(BatchesFromJson(nlohmann::json::parse(s.Text(4), nullptr, false), &b.batches));
     out.push_back(std::move(b));
   }
   TREATY_RETURN_IF_ERROR(s.status());

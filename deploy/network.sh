@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A local multi-party Treaty network on loopback: one treaty-sequencer and
+# N treatyd nodes (default 3: buyer, seller, bank; a 4th and later are
+# party4, party5, ...), each with its own keys, data folder and SQLite.
+#
+#   deploy/network.sh up [N]     generate keys and the network file (once),
+#                                start the sequencer and the nodes
+#   deploy/network.sh status     which processes run; each node's status
+#   deploy/network.sh down       stop exactly the processes `up` started
+#
+# TREATY_NET_DIR (default build/network) holds keys, network.yaml, data,
+# logs and pid files; TREATY_NET_PORT (default 7400) is the first port:
+# sequencer PORT, node i gRPC PORT+10+i, data exchange PORT+30+i.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=${TREATY_BIN:-$root/build/bin}
+dir=${TREATY_NET_DIR:-$root/build/network}
+base=${TREATY_NET_PORT:-7400}
+cmd=${1:-status}
+n=${2:-}
+
+party_name() {
+  case $1 in 1) echo buyer ;; 2) echo seller ;; 3) echo bank ;; *) echo "party$1" ;; esac
+}
+
+alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_ready() {  # gRPC answers
+  local server=$1
+  for _ in $(seq 100); do
+    "$bin/treaty" --server "$server" status >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "network: node at $server did not come up" >&2
+  return 1
+}
+
+up() {
+  [[ -x $bin/treatyd && -x $bin/treaty-sequencer ]] || { echo "network: build first (deploy/build.sh)" >&2; exit 1; }
+  mkdir -p "$dir/pids" "$dir/logs"
+  if [[ -f $dir/size ]]; then
+    if [[ -n $n && $n != $(cat "$dir/size") ]]; then
+      echo "network: $dir holds a network of $(cat "$dir/size") nodes; run down and remove it for another size" >&2
+      exit 1
+    fi
+    n=$(cat "$dir/size")
+  fi
+  n=${n:-3}
+  [[ $n =~ ^[0-9]+$ && $n -ge 1 && $n -le 20 ]] || { echo "network: N must be 1-20" >&2; exit 1; }
+  if [[ ! -f $dir/network.yaml ]]; then
+    {
+      echo "network: local"
+      "$bin/treaty-sequencer" init --data "$dir/sequencer" --endpoint "tcp://127.0.0.1:$base"
+      echo "members:"
+      for i in $(seq "$n"); do
+        p=$(party_name "$i")
+        "$bin/treatyd" init --data "$dir/$p" --party "$p" --endpoint "tcp://127.0.0.1:$((base + 30 + i))" | sed 's/^/  /'
+      done
+    } > "$dir/network.yaml.tmp"
+    mv "$dir/network.yaml.tmp" "$dir/network.yaml"
+    echo "$n" > "$dir/size"
+  fi
+  if ! alive "$dir/pids/sequencer.pid"; then
+    "$bin/treaty-sequencer" --data "$dir/sequencer" --network "$dir/network.yaml" 2>>"$dir/logs/sequencer.log" &
+    echo $! > "$dir/pids/sequencer.pid"
+  fi
+  for i in $(seq "$n"); do
+    p=$(party_name "$i")
+    if ! alive "$dir/pids/$p.pid"; then
+      "$bin/treatyd" --data "$dir/$p" --party "$p" --listen "127.0.0.1:$((base + 10 + i))" \
+        --ledger sequencer --network "$dir/network.yaml" ${TREATY_NODE_ARGS:-} 2>>"$dir/logs/$p.log" &
+      echo $! > "$dir/pids/$p.pid"
+    fi
+  done
+  for i in $(seq "$n"); do wait_ready "127.0.0.1:$((base + 10 + i))"; done
+  echo "network: up in $dir: sequencer tcp://127.0.0.1:$base"
+  for i in $(seq "$n"); do echo "  $(party_name "$i"): treaty --server 127.0.0.1:$((base + 10 + i))"; done
+}
+
+down() {
+  local pids=()
+  for f in "$dir"/pids/*.pid; do
+    [[ -f $f ]] || continue
+    if alive "$f"; then pids+=("$(cat "$f")"); kill -TERM "$(cat "$f")" 2>/dev/null || true; fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -f "$dir"/pids/*.pid
+  echo "network: down (${#pids[@]} processes stopped)"
+}
+
+status() {
+  [[ -f $dir/size ]] || { echo "network: none in $dir"; return 0; }
+  local size; size=$(cat "$dir/size")
+  if alive "$dir/pids/sequencer.pid"; then echo "sequencer: running (pid $(cat "$dir/pids/sequencer.pid"))"
+  else echo "sequencer: stopped"; fi
+  for i in $(seq "$size"); do
+    p=$(party_name "$i")
+    if alive "$dir/pids/$p.pid"; then
+      echo "$p: running (pid $(cat "$dir/pids/$p.pid"))"
+      "$bin/treaty" --server "127.0.0.1:$((base + 10 + i))" status | sed 's/^/    /' || true
+    else
+      echo "$p: stopped"
+    fi
+  done
+}
+
+case $cmd in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: deploy/network.sh up [N] | status | down" >&2; exit 2 ;;
+esac

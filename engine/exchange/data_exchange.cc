@@ -1,0 +1,307 @@
+#include "engine/exchange/data_exchange.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <zmq.hpp>
+
+#include <cstdio>
+#include <map>
+
+namespace treaty::engine {
+namespace {
+
+using json = nlohmann::json;
+using chain::Stmt;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Log(const std::string& line) { std::fprintf(stderr, "treatyd: exchange: %s\n", line.c_str()); }
+
+// Resend delay after `attempts` sends without a receipt: 250 ms doubling
+// to 5 s, so a peer back after minutes is served within seconds.
+int64_t BackoffMs(int64_t attempts) { return std::min<int64_t>(5000, 250LL << std::min<int64_t>(attempts, 5)); }
+
+std::string Z85(const uint8_t* key32) {
+  char out[41] = {};
+  zmq_z85_encode(out, key32, 32);
+  return out;
+}
+
+}  // namespace
+
+Digest ReceiptDigest(const std::string& id, const std::string& receiver, const std::string& sender) {
+  Sha256 h;
+  h.UpdateField("treaty.receipt.v1");
+  h.UpdateField(id);
+  h.UpdateField(receiver);
+  h.UpdateField(sender);
+  return h.Finish();
+}
+
+struct DataExchange::Impl {
+  const crypto::Identity* self;
+  const chain::Network* network;
+  NodeStore* store;
+  Handler handler;
+  std::atomic<uint64_t>* refused;
+  std::atomic<bool> stop{false};
+  int wake_fd = -1;
+  zmq::context_t ctx{1};
+  std::unique_ptr<zmq::socket_t> zap, server;
+  std::map<std::string, std::unique_ptr<zmq::socket_t>> peers;
+  std::thread zap_thread, thread;
+
+  // ZAP (RFC 27): admits a CURVE client only if the network file lists its key.
+  void ZapLoop() {
+    while (!stop) {
+      zmq::pollitem_t items[] = {{zap->handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(100));
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
+      std::vector<zmq::message_t> frames;
+      while (true) {
+        zmq::message_t f;
+        if (!zap->recv(f)) break;
+        bool more = f.more();
+        frames.push_back(std::move(f));
+        if (!more) break;
+      }
+      if (frames.size() < 6) continue;
+      std::string version = frames[0].to_string(), request_id = frames[1].to_string();
+      std::string address = frames[3].to_string(), mechanism = frames[5].to_string();
+      std::string user, code = "400", text = "unknown peer";
+      if (mechanism == "CURVE" && frames.size() >= 7 && frames[6].size() == 32) {
+        std::string key = Z85(static_cast<const uint8_t*>(frames[6].data()));
+        for (const auto& m : network->members)
+          if (m.curve_key == key && m.name != self->party) {
+            user = m.name;
+            code = "200";
+            text = "OK";
+          }
+        if (code != "200") {
+          refused->fetch_add(1);
+          Log("refused a connection from " + address + ": CURVE key " + key + " is not a member's");
+        }
+      } else {
+        refused->fetch_add(1);
+        Log("refused a connection from " + address + " without CURVE");
+      }
+      std::vector<std::string> reply = {version, request_id, code, text, user, ""};
+      for (size_t i = 0; i < reply.size(); ++i)
+        zap->send(zmq::buffer(reply[i]), i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+
+  zmq::socket_t* Peer(const std::string& name) {
+    auto it = peers.find(name);
+    if (it != peers.end()) return it->second.get();
+    const chain::Member* m = network->Find(name);
+    if (m == nullptr) return nullptr;
+    auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    s->set(zmq::sockopt::curve_serverkey, m->curve_key);
+    s->set(zmq::sockopt::curve_publickey, self->curve.public_z85);
+    s->set(zmq::sockopt::curve_secretkey, self->curve.secret_z85);
+    s->set(zmq::sockopt::immediate, 1);  // no queueing for a peer that is not there: the outbox retries
+    s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::sndhwm, 10000);
+    s->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
+    s->connect(m->endpoint);
+    return (peers[name] = std::move(s)).get();
+  }
+
+  void HandleInbound() {
+    for (int n = 0; n < 512; ++n) {
+      zmq::message_t rid, body;
+      if (!server->recv(rid, zmq::recv_flags::dontwait)) return;
+      if (!rid.more()) continue;
+      (void)server->recv(body, zmq::recv_flags::none);
+      while (body.more()) {  // messages are one frame; drop the rest
+        zmq::message_t rest;
+        (void)server->recv(rest, zmq::recv_flags::none);
+        if (!rest.more()) break;
+      }
+      const char* user = body.gets("User-Id");
+      std::string from = user ? user : "";
+      json m = json::parse(body.to_string(), nullptr, false);
+      if (from.empty() || m.is_discarded() || !m.is_object() || !m.contains("id") || !m["id"].is_string() ||
+          !m.contains("kind") || !m["kind"].is_string() || !m.contains("body")) {
+        Log("dropped a malformed message from '" + from + "'");
+        continue;
+      }
+      if (m.value("from", "") != from) {
+        Log("dropped a message claiming to be from '" + m.value("from", "") + "' on " + from + "'s connection");
+        continue;
+      }
+      std::string id = m["id"].get<std::string>();
+      Status st = handler(from, m["kind"].get<std::string>(), m["body"]);
+      if (!st.ok()) continue;  // not handled for good: the sender resends
+      json receipt = {{"kind", "receipt"},
+                      {"id", id},
+                      {"from", self->party},
+                      {"signature", crypto::Hex(self->key.Sign(ReceiptDigest(id, self->party, from)))}};
+      std::string text = receipt.dump();
+      server->send(zmq::buffer(rid.data(), rid.size()), zmq::send_flags::sndmore);
+      server->send(zmq::buffer(text), zmq::send_flags::dontwait);
+    }
+  }
+
+  void HandleReceipts(const std::string& peer, zmq::socket_t* s, std::vector<std::string>* delivered) {
+    const chain::Member* m = network->Find(peer);
+    for (int n = 0; n < 1024; ++n) {
+      zmq::message_t msg;
+      if (!s->recv(msg, zmq::recv_flags::dontwait)) return;
+      json r = json::parse(msg.to_string(), nullptr, false);
+      if (r.is_discarded() || r.value("kind", "") != "receipt" || !r.contains("id") || !r["id"].is_string()) continue;
+      std::string id = r["id"].get<std::string>();
+      auto sig = crypto::SignatureFromHex(r.value("signature", ""));
+      if (!sig.ok() || m == nullptr || !crypto::Verify(m->signing_key, ReceiptDigest(id, peer, self->party), *sig)) {
+        Log("ignored a receipt for " + id + " not signed by " + peer);
+        continue;
+      }
+      delivered->push_back(id);
+    }
+  }
+
+  // Sends what is due; a receipt deletes the row, no receipt brings a resend.
+  int64_t SendDue() {
+    struct Row {
+      std::string id, peer, kind, body;
+      int64_t attempts;
+    };
+    std::vector<Row> due;
+    int64_t now = NowMs(), next = now + 1000;
+    {
+      std::lock_guard<std::mutex> lock(store->mu());
+      Stmt s = store->db().Prepare(
+          "SELECT id, peer, kind, body, attempts FROM outbox WHERE next_ms <= ? ORDER BY next_ms, seq LIMIT 512");
+      s.Bind(1, now);
+      while (s.Step()) due.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+      if (!due.empty() && store->db().Begin().ok()) {
+        for (const auto& r : due) {
+          Stmt u = store->db().Prepare("UPDATE outbox SET attempts = attempts + 1, next_ms = ? WHERE id = ?");
+          u.Bind(1, now + BackoffMs(r.attempts)).Bind(2, r.id);
+          (void)u.Run();
+        }
+        if (!store->db().Commit().ok()) store->db().Rollback();
+      }
+      Stmt n = store->db().Prepare("SELECT MIN(next_ms) FROM outbox");
+      if (n.Step() && !n.IsNull(0)) next = std::min(next, n.Int(0));
+    }
+    for (const auto& r : due) {
+      zmq::socket_t* s = Peer(r.peer);
+      if (s == nullptr) continue;
+      std::string text = json{{"id", r.id}, {"from", self->party}, {"kind", r.kind}, {"body", json::parse(r.body)}}.dump();
+      (void)s->send(zmq::buffer(text), zmq::send_flags::dontwait);  // not connected: the backoff brings it back
+    }
+    return next;
+  }
+
+  void Loop() {
+    int64_t next_send = 0;
+    while (!stop) {
+      std::vector<zmq::pollitem_t> items;
+      items.push_back({server->handle(), 0, ZMQ_POLLIN, 0});
+      items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+      std::vector<std::pair<std::string, zmq::socket_t*>> order;
+      for (auto& [name, s] : peers) {
+        items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
+        order.emplace_back(name, s.get());
+      }
+      int64_t wait = std::clamp<int64_t>(next_send - NowMs(), 0, 200);
+      try {
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) Log(std::string("poll: ") + e.what());
+        continue;
+      }
+      if (items[1].revents & ZMQ_POLLIN) {
+        uint64_t v;
+        (void)!read(wake_fd, &v, sizeof v);
+        next_send = 0;
+      }
+      if (items[0].revents & ZMQ_POLLIN) HandleInbound();
+      std::vector<std::string> delivered;
+      for (size_t i = 0; i < order.size(); ++i)
+        if (items[i + 2].revents & ZMQ_POLLIN) HandleReceipts(order[i].first, order[i].second, &delivered);
+      if (!delivered.empty()) {
+        std::lock_guard<std::mutex> lock(store->mu());
+        if (store->db().Begin().ok()) {
+          for (const auto& id : delivered) {
+            Stmt d = store->db().Prepare("DELETE FROM outbox WHERE id = ?");
+            d.Bind(1, id);
+            (void)d.Run();
+          }
+          if (!store->db().Commit().ok()) store->db().Rollback();
+        }
+      }
+      if (NowMs() >= next_send) next_send = SendDue();
+    }
+  }
+};
+
+DataExchange::DataExchange(const crypto::Identity* self, const chain::Network* network, NodeStore* store,
+                           Handler handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->self = self;
+  impl_->network = network;
+  impl_->store = store;
+  impl_->handler = std::move(handler);
+  impl_->refused = &refused_;
+}
+
+DataExchange::~DataExchange() { Stop(); }
+
+Status DataExchange::Start() {
+  Impl& im = *impl_;
+  const chain::Member* me = im.network->Find(im.self->party);
+  if (me == nullptr) return Status::FailedPrecondition("party '" + im.self->party + "' is not in the network file");
+  if (me->curve_key != im.self->curve.public_z85)
+    return Status::FailedPrecondition("the network file's curve_key for '" + im.self->party +
+                                      "' is not this node's (identity.json)");
+  im.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (im.wake_fd < 0) return Status::Internal("eventfd failed");
+  try {
+    im.zap = std::make_unique<zmq::socket_t>(im.ctx, zmq::socket_type::rep);
+    im.zap->bind("inproc://zeromq.zap.01");
+    im.server = std::make_unique<zmq::socket_t>(im.ctx, zmq::socket_type::router);
+    im.server->set(zmq::sockopt::curve_server, 1);
+    im.server->set(zmq::sockopt::curve_secretkey, im.self->curve.secret_z85);
+    im.server->set(zmq::sockopt::zap_domain, "treaty");
+    im.server->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
+    im.server->set(zmq::sockopt::linger, 0);
+    im.server->bind(me->endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("data exchange cannot listen on " + me->endpoint + ": " + e.what());
+  }
+  im.zap_thread = std::thread([this] { impl_->ZapLoop(); });
+  // The sockets belong to the loop's thread from here on.
+  im.thread = std::thread([this] {
+    for (const auto& m : impl_->network->members)
+      if (m.name != impl_->self->party) impl_->Peer(m.name);
+    impl_->Loop();
+  });
+  Log("listening on " + me->endpoint + " (CURVE), " + std::to_string(im.network->members.size() - 1) + " peers");
+  return Status::Ok();
+}
+
+void DataExchange::Stop() {
+  if (!impl_ || impl_->stop.exchange(true)) return;
+  Wake();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->zap_thread.joinable()) impl_->zap_thread.join();
+  impl_->peers.clear();
+  impl_->server.reset();
+  impl_->zap.reset();
+  if (impl_->wake_fd >= 0) close(impl_->wake_fd);
+}
+
+void DataExchange::Wake() {
+  if (impl_->wake_fd < 0) return;
+  uint64_t one = 1;
+  (void)!write(impl_->wake_fd, &one, sizeof one);
+}
+
+}  // namespace treaty::engine

@@ -1,0 +1,58 @@
+// DataExchange: private, authenticated delivery between members over
+// ZeroMQ with CURVE. Every node binds a ROUTER on its endpoint as a CURVE
+// server; a ZAP handler admits only clients whose CURVE key the network
+// file lists, and names each message with the member it came from. Outgoing
+// messages come from the persistent outbox (NodeStore table `outbox`),
+// written in the same transaction as the state change that caused them; a
+// message is resent with backoff until the peer returns a receipt signed
+// with its secp256k1 key, so a peer that is down for minutes gets all of it
+// once back. Receivers dedupe (by proposal pin, attestation key), so a
+// resent message never reaches state twice. Wire format: docs/protocol.md,
+// "Data exchange".
+//
+// Thread-safety: one background thread owns the sockets; Wake may be called
+// from any thread. The handler runs on that thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "chain/network.h"
+#include "engine/crypto/identity_file.h"
+#include "engine/node_store.h"
+
+namespace treaty::engine {
+
+class DataExchange {
+ public:
+  // Returns OK once the message is handled for good (applied, stored, or
+  // refused and recorded): a receipt goes back. Any other status means
+  // "try again later": no receipt, the sender resends.
+  using Handler = std::function<Status(const std::string& from, const std::string& kind, const nlohmann::json& body)>;
+
+  DataExchange(const crypto::Identity* self, const chain::Network* network, NodeStore* store, Handler handler);
+  ~DataExchange();
+
+  // Binds this member's endpoint (from the network file) and starts.
+  Status Start();
+  void Stop();
+  // The outbox has new rows.
+  void Wake();
+
+  uint64_t refused_connections() const { return refused_.load(); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<uint64_t> refused_{0};
+};
+
+// Digest a receipt signs: fields "treaty.receipt.v1", message id, receiver, sender.
+Digest ReceiptDigest(const std::string& id, const std::string& receiver, const std::string& sender);
+
+}  // namespace treaty::engine

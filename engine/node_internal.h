@@ -1,0 +1,51 @@
+// Small helpers shared by the node's translation units (node.cc,
+// node_multiparty.cc): clock, random ids, logging, id and role checks.
+//
+// Thread-safety: pure functions; RandomHex uses a thread-local source.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "definitions/base/sha256.h"
+
+namespace treaty::engine::internal {
+
+using json = nlohmann::json;
+
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::string RandomHex(size_t bytes) {
+  static thread_local std::random_device rd;
+  std::string raw(bytes, '\0');
+  for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
+  return ToHex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+}
+
+inline void Log(const std::string& line) { std::fprintf(stderr, "treatyd: %s\n", line.c_str()); }
+
+inline bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') return false;
+  return true;
+}
+
+inline std::vector<std::string> RolesOf(const std::string& roles_json, const std::string& party) {
+  std::vector<std::string> out;
+  auto j = json::parse(roles_json, nullptr, false);
+  if (j.is_object())
+    for (auto& [role, p] : j.items())
+      if (p.is_string() && p.get<std::string>() == party) out.push_back(role);
+  return out;
+}
+
+}  // namespace treaty::engine::internal

@@ -1,0 +1,499 @@
+// The multi-party half of the Node (docs/protocol.md): signing and sending
+// proposals to the instance's members, receiving theirs, recognising pins
+// of other authors, blocking an instance whose pin arrived before its data,
+// attestations, and state hashes over salted commitments.
+#include <nlohmann/json.hpp>
+
+#include "definitions/schema.h"
+#include "engine/node.h"
+#include "engine/node_internal.h"
+#include "engine/protocol/proposal_envelope.h"
+
+namespace treaty::engine {
+
+using namespace internal;  // NOLINT: the node's own helpers
+using chain::Stmt;
+
+namespace {
+
+constexpr const char* kProposalCols =
+    "id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, proposed_ms, "
+    "applied_ms, extra";
+
+std::optional<ProposalRow> ProposalByPin(chain::Db& db, const std::string& pin) {
+  std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE pin = ?";
+  Stmt s = db.Prepare(sql.c_str());
+  s.Bind(1, pin);
+  if (!s.Step()) return std::nullopt;
+  return NodeStore::ReadProposal(s);
+}
+
+bool Restricted(const defs::Definition& model, const std::string& field) {
+  const defs::FieldSpec* spec = model.FindData(field);
+  return spec != nullptr && !spec->visible_to.empty() && spec->visible_to.size() < model.roles.size();
+}
+
+}  // namespace
+
+std::vector<std::string> Node::MembersOf(const std::string& roles_json) const {
+  std::set<std::string> parties;
+  auto j = json::parse(roles_json, nullptr, false);
+  if (j.is_object())
+    for (auto& [role, party] : j.items())
+      if (party.is_string()) parties.insert(party.get<std::string>());
+  return {parties.begin(), parties.end()};
+}
+
+std::set<std::string> Node::HiddenFor(const runtime::DefinitionRuntime& def, const ProposalRow& p,
+                                      const std::string& roles_json, const std::string& member) {
+  std::set<std::string> hidden;
+  std::vector<std::string> mine = RolesOf(roles_json, member);
+  auto sees = [&](const std::vector<std::string>& vis) {
+    if (vis.empty()) return true;
+    for (const auto& r : mine)
+      if (std::find(vis.begin(), vis.end(), r) != vis.end()) return true;
+    return false;
+  };
+  auto input = Value::FromJson(p.input_json);
+  if (!input.ok() || !input->is_object()) return hidden;
+  const defs::Definition& model = def.model();
+  const defs::StepSpec* step = p.kind == "step" ? model.FindStep(p.step) : nullptr;
+  for (const auto& [name, value] : input->as_object()) {
+    (void)value;
+    if (p.kind == "start") {
+      const defs::FieldSpec* spec = model.FindData(name);
+      if (spec != nullptr && !sees(spec->visible_to)) hidden.insert(name);
+    } else if (step != nullptr) {
+      std::string key = ToHex(def.hash()) + "/" + p.step + "/" + name;
+      auto it = visibility_.find(key);
+      if (it == visibility_.end()) it = visibility_.emplace(key, defs::InputVisibleTo(model, *step, name)).first;
+      if (!sees(it->second)) hidden.insert(name);
+    }
+  }
+  return hidden;
+}
+
+Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
+  json extra = json::parse(extra_json->empty() ? "{}" : *extra_json, nullptr, false);
+  if (!extra.is_object()) extra = json::object();
+  std::string hash_hex, roles_json;
+  if (p.kind == "start") {
+    hash_hex = extra.value("hash", "");
+    roles_json = extra.contains("roles") ? extra["roles"].dump() : "{}";
+  } else {
+    auto inst = store_->GetInstanceLocked(p.instance);
+    if (!inst) return Status::Ok();  // the applier rejects it (UNKNOWN_INSTANCE); nothing to send
+    hash_hex = inst->def_hash;
+    roles_json = inst->roles_json;
+  }
+  Digest hash{};
+  DigestFromHex(hash_hex, &hash);
+  auto def = registry_->FindByHash(hash);
+  TREATY_ASSIGN_OR_RETURN(Value fields, Value::FromJson(p.input_json));
+  if (p.kind == "start") {
+    // The terms every member must agree on travel as signed fields.
+    TREATY_ASSIGN_OR_RETURN(Value roles, Value::FromJson(roles_json));
+    fields.Set("$roles", roles);
+    fields.Set("$salt", Value::Str(extra.value("salt", "")));
+    fields.Set("$definition", Value::Str(extra.value("definition", "")));
+    fields.Set("$version", Value::Int(extra.value("version", int64_t{0})));
+  }
+  TREATY_ASSIGN_OR_RETURN(protocol::ProposalEnvelope env,
+                          protocol::SealProposal(p.instance, p.step, p.author, p.nonce, hash, fields,
+                                                 opts_.identity->key));
+  json commitments = json::object();
+  for (const auto& f : env.fields) commitments[f.name] = ToHex(f.commitment);
+  extra["commitments"] = commitments;
+  extra["envelope"] = json::parse(env.ToJson());
+  *extra_json = extra.dump();
+  for (const auto& m : MembersOf(roles_json)) {
+    if (m == opts_.party) continue;
+    std::set<std::string> hidden = def ? HiddenFor(*def, p, roles_json, m) : std::set<std::string>{};
+    protocol::ProposalEnvelope copy = protocol::RedactFor(env, hidden);
+    json body = {{"proposal", p.id}, {"envelope", json::parse(copy.ToJson())}};
+    TREATY_RETURN_IF_ERROR(store_->EnqueueOutbox(RandomHex(16), m, "proposal", body.dump(), NowMs()));
+  }
+  return Status::Ok();
+}
+
+Status Node::Expect(const std::string& instance, const std::string& author, int64_t nonce,
+                    const std::string& salt_hex) {
+  auto& db = store_->db();
+  while (true) {
+    std::string pin = ToHex(Pin(salt_hex, author, nonce));
+    if (multi_party()) {
+      // Sequenced before we could recognise it (its start came late)?
+      Stmt u = db.Prepare("SELECT height, idx, time_ms FROM unmatched_pins WHERE pin = ?");
+      u.Bind(1, pin);
+      if (u.Step()) {
+        int64_t height = u.Int(0), idx = u.Int(1), time_ms = u.Int(2);
+        u.Reset();
+        Stmt d = db.Prepare("DELETE FROM unmatched_pins WHERE pin = ?");
+        d.Bind(1, pin);
+        TREATY_RETURN_IF_ERROR(d.Run());
+        Stmt q = db.Prepare(
+            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms) VALUES (?, ?, ?, ?, ?, ?)");
+        q.Bind(1, instance).Bind(2, height).Bind(3, idx).Bind(4, pin).Bind(5, time_ms).Bind(6, NowMs());
+        TREATY_RETURN_IF_ERROR(q.Run());
+        ++nonce;  // and the author's next one may be there too
+        continue;
+      }
+    }
+    Stmt e = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
+    e.Bind(1, pin).Bind(2, instance).Bind(3, author).Bind(4, nonce);
+    return e.Run();
+  }
+}
+
+Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applied) {
+  auto& db = store_->db();
+  bool moved = false;
+  int64_t blocked_since = 0;
+  while (true) {
+    std::string pin;
+    int64_t height = 0, idx = 0, time_ms = 0;
+    {
+      Stmt q = db.Prepare(
+          "SELECT height, idx, pin, time_ms, since_ms FROM queued_pins WHERE instance = ? ORDER BY height, idx LIMIT 1");
+      q.Bind(1, instance);
+      if (!q.Step()) {
+        TREATY_RETURN_IF_ERROR(q.status());
+        break;
+      }
+      height = q.Int(0);
+      idx = q.Int(1);
+      pin = q.Text(2);
+      time_ms = q.Int(3);
+      if (blocked_since == 0) blocked_since = q.Int(4);
+    }
+    auto p = ProposalByPin(db, pin);
+    if (!p) return Status::Ok();  // still blocked here
+    Stmt d = db.Prepare("DELETE FROM queued_pins WHERE instance = ? AND height = ? AND idx = ?");
+    d.Bind(1, instance).Bind(2, height).Bind(3, idx);
+    TREATY_RETURN_IF_ERROR(d.Run());
+    TREATY_RETURN_IF_ERROR(ApplyPin(&*p, Sequenced{height, time_ms}));
+    if (auto inst = store_->GetInstanceLocked(instance))
+      TREATY_RETURN_IF_ERROR(Expect(instance, p->author, p->nonce + 1, inst->salt_hex));
+    applied->push_back(std::move(*p));
+    moved = true;
+  }
+  if (moved) {
+    int64_t waited = blocked_since ? NowMs() - blocked_since : 0;
+    Log("instance " + instance + " unblocked after " + std::to_string(waited) + " ms");
+    EventRow ev;
+    ev.type = "instance_unblocked";
+    ev.instance = instance;
+    ev.time_ms = NowMs();
+    ev.payload_json = json{{"blocked_ms", waited}}.dump();
+    TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
+  }
+  return Status::Ok();
+}
+
+Status Node::Refused(const std::string& instance, const std::string& from, const std::string& reason) {
+  Log("refused a message from " + from + (instance.empty() ? "" : " for instance " + instance) + ": " + reason);
+  EventRow ev;
+  ev.type = "proposal_refused";
+  ev.instance = instance;
+  ev.time_ms = NowMs();
+  ev.payload_json = json{{"from", from}, {"reason", reason}}.dump();
+  return store_->AppendEvent(ev);
+}
+
+Status Node::Attest(const std::string& instance, const std::string& outcome, const std::string& state_hash) {
+  auto& db = store_->db();
+  Stmt s = db.Prepare("SELECT IFNULL(MAX(seq), 0) FROM history WHERE instance = ?");
+  s.Bind(1, instance);
+  int64_t seq = s.Step() ? s.Int(0) : 0;
+  s.Reset();
+  const std::string& me = opts_.party;
+  std::string sig = crypto::Hex(opts_.identity->key.Sign(AttestationDigest(instance, seq, outcome, state_hash, me)));
+  Stmt ins = db.Prepare(
+      "INSERT OR REPLACE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, "
+      "?, ?)");
+  ins.Bind(1, instance).Bind(2, seq).Bind(3, me).Bind(4, outcome).Bind(5, state_hash).Bind(6, sig);
+  TREATY_RETURN_IF_ERROR(ins.Run());
+  // Members that attested before we applied: do they agree?
+  Stmt others = db.Prepare(
+      "SELECT party, outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party != ?");
+  others.Bind(1, instance).Bind(2, seq).Bind(3, me);
+  std::vector<std::tuple<std::string, std::string, std::string>> seen;
+  while (others.Step()) seen.emplace_back(others.Text(0), others.Text(1), others.Text(2));
+  for (const auto& [party, o, h] : seen)
+    if (o != outcome || h != state_hash) {
+      Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + party + " has " + o +
+          " " + h.substr(0, 12) + ", this node " + outcome + " " + state_hash.substr(0, 12));
+      EventRow ev;
+      ev.type = "consistency_fault";
+      ev.instance = instance;
+      ev.time_ms = NowMs();
+      ev.payload_json = json{{"seq", seq}, {"party", party}, {"their_outcome", o}, {"their_state_hash", h},
+                             {"our_outcome", outcome}, {"our_state_hash", state_hash}}
+                            .dump();
+      TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
+    }
+  auto inst = store_->GetInstanceLocked(instance);
+  if (!inst) return Status::Ok();
+  json body = {{"instance", instance}, {"seq", seq},          {"party", me},
+               {"outcome", outcome},   {"state_hash", state_hash}, {"signature", sig}};
+  std::string text = body.dump();
+  for (const auto& m : MembersOf(inst->roles_json))
+    if (m != me) TREATY_RETURN_IF_ERROR(store_->EnqueueOutbox(RandomHex(16), m, "attestation", text, NowMs()));
+  return Status::Ok();
+}
+
+std::string Node::CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
+                                     const std::string& instance, const std::string& input_json,
+                                     const std::string& extra_json) {
+  if (!multi_party()) return ToHex(m.StateHash());
+  // A restricted field enters the hash as its salted commitment, which the
+  // members who see the value and those who hold only the commitment share
+  // (docs/protocol.md, "State hash").
+  const defs::Definition& model = def.model();
+  const Value& data = m.Data();
+  Value view = Value::Object();
+  if (!data.is_object()) return ToHex(m.StateHash());
+  json commitments = json::object();
+  auto extra = json::parse(extra_json, nullptr, false);
+  if (extra.is_object() && extra.contains("commitments") && extra["commitments"].is_object())
+    commitments = extra["commitments"];
+  auto input = Value::FromJson(input_json);
+  auto& db = store_->db();
+  for (const auto& [name, value] : data.as_object()) {
+    if (!Restricted(model, name)) {
+      view.Set(name, value);
+      continue;
+    }
+    std::string content = ToHex(value.ContentDigest());
+    Digest c = value.ContentDigest();
+    bool found = value.is_redacted();
+    if (!found && input.ok() && input->is_object())
+      for (const auto& [iname, ivalue] : input->as_object())
+        if (commitments.contains(iname) && ToHex(ivalue.ContentDigest()) == content &&
+            DigestFromHex(commitments[iname].get<std::string>(), &c)) {
+          found = true;
+          break;
+        }
+    if (!found) {
+      Stmt s = db.Prepare("SELECT commitment FROM commitments WHERE instance = ? AND field = ? AND content = ?");
+      s.Bind(1, instance).Bind(2, name).Bind(3, content);
+      if (s.Step()) found = DigestFromHex(s.Text(0), &c);
+    }
+    if (found) {
+      Stmt put = db.Prepare(
+          "INSERT OR REPLACE INTO commitments (instance, field, commitment, content) VALUES (?, ?, ?, ?)");
+      put.Bind(1, instance).Bind(2, name).Bind(3, ToHex(c)).Bind(4, content);
+      (void)put.Run();
+    }
+    view.Set(name, Value::Hidden(c));
+  }
+  return ToHex(runtime::ComputeStateHash(def, m.ActiveStates(), view, m.Timers()));
+}
+
+// ---------------------------------------------------------------- inbound
+
+Status Node::Receive(const std::string& from, const std::string& kind, const json& body) {
+  if (!multi_party()) return Status::FailedPrecondition("not a network node");
+  std::vector<ProposalRow> applied;
+  {
+    std::lock_guard<std::mutex> lock(store_->mu());
+    auto& db = store_->db();
+    TREATY_RETURN_IF_ERROR(db.Begin());
+    Status st;
+    if (kind == "proposal") {
+      st = ReceiveProposal(from, body, &applied);
+    } else if (kind == "attestation") {
+      st = ReceiveAttestation(from, body);
+    } else if (kind == "resend") {
+      st = ReceiveResend(from, body);
+    } else {
+      st = Refused("", from, "unknown message kind '" + kind + "'");
+    }
+    if (st.ok()) st = db.Commit();
+    if (!st.ok()) {
+      db.Rollback();
+      return st;
+    }
+  }
+  if (outbox_wake_) outbox_wake_();
+  if (!applied.empty()) NotifyApplied(&applied);
+  return Status::Ok();
+}
+
+Status Node::ReceiveProposal(const std::string& from, const json& body, std::vector<ProposalRow>* applied) {
+  auto& db = store_->db();
+  if (!body.is_object() || !body.contains("envelope") || !body.contains("proposal") || !body["proposal"].is_string())
+    return Refused("", from, "a proposal message needs a proposal id and an envelope");
+  std::string id = body["proposal"].get<std::string>();
+  if (!ValidId(id)) return Refused("", from, "invalid proposal id");
+  auto env = protocol::ProposalEnvelope::FromJson(body["envelope"].dump());
+  if (!env.ok()) return Refused("", from, "malformed proposal: " + env.status().message());
+  const chain::Member* author = opts_.network->Find(env->author);
+  if (author == nullptr) return Refused(env->instance, from, "author '" + env->author + "' is not a network member");
+  Status verified = protocol::VerifyProposal(*env, author->signing_key);
+  if (!verified.ok())
+    return Refused(env->instance, from, "proposal " + id + " of '" + env->author + "': " + verified.message());
+  Value input = env->Input();
+  std::string salt, roles_json;
+  json extra = json::object();
+  if (env->step == "$start") {
+    const Value* roles = input.Find("$roles");
+    const Value* s = input.Find("$salt");
+    const Value* d = input.Find("$definition");
+    const Value* v = input.Find("$version");
+    if (!roles || !roles->is_object() || !s || !s->is_string() || s->as_string().size() != 64)
+      return Refused(env->instance, from, "start proposal " + id + " lacks its roles or salt");
+    roles_json = roles->ToCanonicalJson();
+    salt = s->as_string();
+    auto members = MembersOf(roles_json);
+    if (std::find(members.begin(), members.end(), opts_.party) == members.end())
+      return Refused(env->instance, from, "start proposal " + id + " does not name this party in any role");
+    if (std::find(members.begin(), members.end(), env->author) == members.end())
+      return Refused(env->instance, from, "author '" + env->author + "' holds no role in instance " + env->instance);
+    extra = {{"definition", d && d->is_string() ? d->as_string() : ""},
+             {"version", v && v->is_int() ? v->as_int() : 0},
+             {"hash", ToHex(env->definition_hash)},
+             {"roles", json::parse(roles_json)},
+             {"salt", salt}};
+    Value data = Value::Object();
+    for (const auto& [name, value] : input.as_object())
+      if (name.empty() || name[0] != '$') data.Set(name, value);
+    input = data;
+  } else {
+    if (auto inst = store_->GetInstanceLocked(env->instance)) {
+      salt = inst->salt_hex;
+      roles_json = inst->roles_json;
+    } else {
+      Stmt s = db.Prepare("SELECT extra FROM proposals WHERE kind = 'start' AND instance = ? LIMIT 1");
+      s.Bind(1, env->instance);
+      if (!s.Step()) return Status::Unavailable("instance " + env->instance + " is not known here yet");
+      auto e = json::parse(s.Text(0), nullptr, false);
+      salt = e.value("salt", "");
+      roles_json = e.contains("roles") ? e["roles"].dump() : "{}";
+    }
+    auto members = MembersOf(roles_json);
+    if (std::find(members.begin(), members.end(), env->author) == members.end())
+      return Refused(env->instance, from,
+                     "author '" + env->author + "' is not a member of instance " + env->instance);
+  }
+  json commitments = json::object();
+  for (const auto& f : env->fields) commitments[f.name] = ToHex(f.commitment);
+  extra["commitments"] = commitments;
+  extra["envelope"] = body["envelope"];
+  std::string pin = ToHex(Pin(salt, env->author, env->nonce));
+  if (auto known = ProposalByPin(db, pin)) {
+    if (known->id == id) return Status::Ok();  // delivered again: already stored
+    return Refused(env->instance, from,
+                   "replayed proposal: nonce " + std::to_string(env->nonce) + " of '" + env->author +
+                       "' in instance " + env->instance + " is already proposal " + known->id);
+  }
+  if (store_->GetProposalLocked(id)) return Refused(env->instance, from, "proposal id " + id + " is already taken");
+  ProposalRow p;
+  p.id = id;
+  p.kind = env->step == "$start" ? "start" : "step";
+  p.instance = env->instance;
+  p.step = env->step;
+  p.input_json = input.ToCanonicalJson();
+  p.author = env->author;
+  p.nonce = env->nonce;
+  p.pin_hex = pin;
+  p.status = "received";
+  p.proposed_ms = NowMs();
+  p.extra_json = extra.dump();
+  TREATY_RETURN_IF_ERROR(store_->PutProposal(p));
+  if (p.kind == "start") TREATY_RETURN_IF_ERROR(Expect(p.instance, p.author, p.nonce, salt));
+  return Drain(p.instance, applied);
+}
+
+Status Node::ReceiveAttestation(const std::string& from, const json& body) {
+  auto& db = store_->db();
+  if (!body.is_object() || !body.contains("instance") || !body["instance"].is_string() || !body.contains("seq") ||
+      !body["seq"].is_number_integer() || !body.contains("outcome") || !body["outcome"].is_string() ||
+      !body.contains("state_hash") || !body["state_hash"].is_string() || !body.contains("signature") ||
+      !body["signature"].is_string())
+    return Refused("", from, "malformed attestation");
+  std::string instance = body["instance"].get<std::string>(), outcome = body["outcome"].get<std::string>();
+  std::string hash = body["state_hash"].get<std::string>();
+  int64_t seq = body["seq"].get<int64_t>();
+  if (body.value("party", "") != from) return Refused(instance, from, "attestation names another party");
+  const chain::Member* m = opts_.network->Find(from);
+  auto sig = crypto::SignatureFromHex(body["signature"].get<std::string>());
+  if (m == nullptr || !sig.ok() || !crypto::Verify(m->signing_key, AttestationDigest(instance, seq, outcome, hash, from), *sig))
+    return Refused(instance, from, "attestation signature is not " + from + "'s");
+  Stmt ins = db.Prepare(
+      "INSERT OR IGNORE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, ?, "
+      "?)");
+  ins.Bind(1, instance).Bind(2, seq).Bind(3, from).Bind(4, outcome).Bind(5, hash).Bind(6, body["signature"].get<std::string>());
+  TREATY_RETURN_IF_ERROR(ins.Run());
+  Stmt own = db.Prepare("SELECT outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party = ?");
+  own.Bind(1, instance).Bind(2, seq).Bind(3, opts_.party);
+  if (own.Step() && (own.Text(0) != outcome || own.Text(1) != hash)) {
+    std::string our_outcome = own.Text(0), our_hash = own.Text(1);
+    Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + from + " has " + outcome +
+        " " + hash.substr(0, 12) + ", this node " + our_outcome + " " + our_hash.substr(0, 12));
+    EventRow ev;
+    ev.type = "consistency_fault";
+    ev.instance = instance;
+    ev.time_ms = NowMs();
+    ev.payload_json = json{{"seq", seq}, {"party", from}, {"their_outcome", outcome}, {"their_state_hash", hash},
+                           {"our_outcome", our_outcome}, {"our_state_hash", our_hash}}
+                          .dump();
+    return store_->AppendEvent(ev);
+  }
+  return Status::Ok();
+}
+
+// A member blocked on a pin asks for its data again: we send our copy,
+// redacted for that member, if we hold the proposal.
+Status Node::ReceiveResend(const std::string& from, const json& body) {
+  auto& db = store_->db();
+  if (!body.is_object() || !body.contains("pin") || !body["pin"].is_string()) return Refused("", from, "malformed resend");
+  auto p = ProposalByPin(db, body["pin"].get<std::string>());
+  if (!p) return Status::Ok();
+  auto extra = json::parse(p->extra_json, nullptr, false);
+  if (!extra.is_object() || !extra.contains("envelope")) return Status::Ok();
+  auto env = protocol::ProposalEnvelope::FromJson(extra["envelope"].dump());
+  if (!env.ok()) return Status::Ok();
+  std::string roles_json = p->kind == "start" && extra.contains("roles") ? extra["roles"].dump() : "{}";
+  std::string hash_hex = extra.value("hash", "");
+  if (p->kind == "step")
+    if (auto inst = store_->GetInstanceLocked(p->instance)) {
+      roles_json = inst->roles_json;
+      hash_hex = inst->def_hash;
+    }
+  auto members = MembersOf(roles_json);
+  if (std::find(members.begin(), members.end(), from) == members.end())
+    return Refused(p->instance, from, "resend requested by a non-member of instance " + p->instance);
+  Digest hash{};
+  DigestFromHex(hash_hex, &hash);
+  auto def = registry_->FindByHash(hash);
+  // Our own copy may itself be redacted: hide at least what `from` may not see.
+  std::set<std::string> hidden = def ? HiddenFor(*def, *p, roles_json, from) : std::set<std::string>{};
+  protocol::ProposalEnvelope copy = protocol::RedactFor(*env, hidden);
+  json out = {{"proposal", p->id}, {"envelope", json::parse(copy.ToJson())}};
+  return store_->EnqueueOutbox(RandomHex(16), from, "proposal", out.dump(), NowMs());
+}
+
+void Node::RequestResends() {
+  auto blocked = store_->Blocked();
+  int64_t now = NowMs();
+  std::lock_guard<std::mutex> lock(store_->mu());
+  bool sent = false;
+  for (const auto& b : blocked) {
+    if (now - b.since_ms < 1000) continue;
+    int64_t& last = resend_asked_[b.pin];
+    if (now - last < 5000) continue;
+    last = now;
+    auto inst = store_->GetInstanceLocked(b.instance);
+    if (!inst) continue;
+    std::string body = json{{"pin", b.pin}}.dump();
+    for (const auto& m : MembersOf(inst->roles_json))
+      if (m != opts_.party && store_->EnqueueOutbox(RandomHex(16), m, "resend", body, now).ok()) sent = true;
+    Log("instance " + b.instance + " blocked for " + std::to_string(now - b.since_ms) +
+        " ms; asked its members to resend pin " + b.pin.substr(0, 12));
+  }
+  if (resend_asked_.size() > 10000) resend_asked_.clear();
+  if (sent && outbox_wake_) outbox_wake_();
+}
+
+}  // namespace treaty::engine
