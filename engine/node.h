@@ -96,6 +96,9 @@ class Node {
   Status Receive(const std::string& from, const std::string& kind, const nlohmann::json& body);
   // Called after a transaction that added outbox rows.
   void SetOutboxListener(std::function<void()> wake) { outbox_wake_ = std::move(wake); }
+  // Transport connections refused so far (unknown CURVE keys), for Status.
+  void SetRefusedCounter(std::function<uint64_t()> f) { refused_connections_ = std::move(f); }
+  uint64_t RefusedConnections() const { return refused_connections_ ? refused_connections_() : 0; }
 
  private:
   Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait);
@@ -157,6 +160,7 @@ class Node {
   std::map<std::string, ProposalRow> finished_;
   std::vector<std::shared_ptr<Intake>> intake_;
   std::function<void()> outbox_wake_;
+  std::function<uint64_t()> refused_connections_;
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
   std::map<std::string, std::vector<std::string>> visibility_;
   std::map<std::string, int64_t> resend_asked_;  // pin -> when; guarded by the store's mu()

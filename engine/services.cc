@@ -143,8 +143,18 @@ class ProcessesService final : public pb::Processes::Service {
   grpc::Status GetHistory(ServerContext*, const pb::GetHistoryRequest* req, pb::GetHistoryResponse* resp) override {
     if (!node_->store()->GetInstance(req->instance_id()))
       return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    std::map<int64_t, std::vector<AttestationRow>> attested;
+    for (auto& a : node_->store()->Attestations(req->instance_id())) attested[a.seq].push_back(std::move(a));
     for (const auto& h : node_->store()->History(req->instance_id())) {
       auto* e = resp->add_entries();
+      for (const auto& a : attested[h.seq]) {
+        auto* pa = e->add_attestations();
+        pa->set_party(a.party);
+        pa->set_outcome(a.outcome);
+        pa->set_state_hash(a.state_hash);
+        pa->set_matches(a.outcome == h.outcome && a.state_hash == h.state_hash);
+        pa->set_signature(a.signature);
+      }
       e->set_seq(static_cast<uint64_t>(h.seq));
       e->set_proposal_id(h.proposal);
       e->set_step(h.step);
@@ -262,6 +272,23 @@ class NodeService final : public pb::Node::Service {
     resp->set_version(version_);
     resp->set_ledger(node_->ledger()->Describe());
     resp->set_pending_proposals(static_cast<uint64_t>(node_->store()->PendingProposals()));
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    for (const auto& b : node_->store()->Blocked()) {
+      resp->add_blocked_instances(b.instance);
+      auto* pb_b = resp->add_blocked();
+      pb_b->set_instance_id(b.instance);
+      pb_b->set_pin(b.pin);
+      pb_b->set_ledger_height(static_cast<uint64_t>(b.height));
+      pb_b->set_blocked_ms(now - b.since_ms);
+      pb_b->set_waiting_pins(static_cast<uint64_t>(b.waiting));
+    }
+    if (node_->multi_party()) {
+      for (const auto& m : node_->options().network->members) resp->add_members(m.name);
+      resp->set_outbox(static_cast<uint64_t>(node_->store()->OutboxSize()));
+      resp->set_refused_connections(node_->RefusedConnections());
+    }
     return grpc::Status::OK;
   }
 

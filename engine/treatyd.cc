@@ -277,6 +277,7 @@ int main(int argc, char** argv) {
         });
     treaty::engine::DataExchange* ex = exchange.get();
     node.SetOutboxListener([ex] { ex->Wake(); });
+    node.SetRefusedCounter([ex] { return ex->refused_connections(); });
     st = exchange->Start();
     if (!st.ok()) {
       Log("refusing to start: " + st.message());

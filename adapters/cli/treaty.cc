@@ -215,6 +215,13 @@ int List(pb::Processes::Stub* p, const Args& a) {
   return 0;
 }
 
+// Who attested a step; a member whose state hash differs is marked "!".
+std::string Attesters(const pb::HistoryEntry& e) {
+  std::string out;
+  for (const auto& a : e.attestations()) out += (out.empty() ? "" : ",") + a.party() + (a.matches() ? "" : "!");
+  return out.empty() ? "-" : out;
+}
+
 int History(pb::Processes::Stub* p, const Args& a) {
   if (a.positional.size() != 1) return Usage("history needs INSTANCE");
   pb::GetHistoryRequest req;
@@ -223,8 +230,10 @@ int History(pb::Processes::Stub* p, const Args& a) {
   grpc::ClientContext ctx;
   auto st = p->GetHistory(&ctx, req, &resp);
   if (!st.ok()) return Fail(st);
+  bool attested = false;
+  for (const auto& e : resp.entries()) attested = attested || e.attestations_size() > 0;
   if (!g_json) std::cout << Pad("#", 4) << Pad("STEP", 12) << Pad("BY", 10) << Pad("OUTCOME", 11) << Pad("HEIGHT", 8)
-                         << Pad("STATES AFTER", 22) << "INPUT / REASON\n";
+                         << Pad("STATES AFTER", 22) << (attested ? Pad("ATTESTED BY", 24) : "") << "INPUT / REASON\n";
   for (const auto& e : resp.entries()) {
     if (g_json) {
       std::cout << ToJson(e) << "\n";
@@ -232,7 +241,7 @@ int History(pb::Processes::Stub* p, const Args& a) {
     }
     std::cout << Pad(std::to_string(e.seq()), 4) << Pad(e.step(), 12) << Pad(e.proposer(), 10)
               << Pad(OutcomeName(e.outcome()), 11) << Pad(std::to_string(e.ledger_height()), 8)
-              << Pad(Join(e.states_after()), 22)
+              << Pad(Join(e.states_after()), 22) << (attested ? Pad(Attesters(e), 24) : "")
               << (e.outcome() == pb::REJECTED ? e.reject_code() + ": " + e.reason() : e.input_json()) << "\n";
   }
   return 0;
@@ -297,8 +306,14 @@ int StatusCmd(pb::Node::Stub* n) {
             << "ledger height      " << resp.ledger_height() << "\n"
             << "applied height     " << resp.applied_height() << " (lag " << resp.lag() << ")\n"
             << "pending proposals  " << resp.pending_proposals() << "\n"
-            << "blocked instances  " << (resp.blocked_instances().empty() ? "none" : Join(resp.blocked_instances()))
-            << "\n";
+            << "blocked instances  " << (resp.blocked().empty() ? "none" : "") << "\n";
+  for (const auto& b : resp.blocked())
+    std::cout << "  " << b.instance_id() << " at height " << b.ledger_height() << ", pin " << b.pin().substr(0, 12)
+              << ", " << b.waiting_pins() << " pin(s) waiting, for " << b.blocked_ms() << " ms\n";
+  if (!resp.members().empty())
+    std::cout << "members            " << Join(resp.members()) << "\n"
+              << "outbox             " << resp.outbox() << " message(s) awaiting receipts\n"
+              << "refused peers      " << resp.refused_connections() << " connection(s)\n";
   return 0;
 }
 

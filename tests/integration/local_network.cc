@@ -1,0 +1,158 @@
+#include "local_network.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <zmq.hpp>
+
+namespace treaty::testing {
+
+ChildProcess::ChildProcess(std::vector<std::string> args, std::string log_path)
+    : args_(std::move(args)), log_(std::move(log_path)) {}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) Kill();
+}
+
+bool ChildProcess::Start() {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 2);
+    dup2(fd, 1);
+    std::vector<char*> argv;
+    for (auto& a : args_) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int ChildProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ChildProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+namespace {
+
+std::string Run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+}  // namespace
+
+LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties)
+    : dir_(dir), parties_(std::move(parties)) {
+  sequencer_port_ = FreePort();
+  std::string yaml = "network: test\n";
+  yaml += Run(std::string(TREATY_SEQUENCER) + " init --data " + dir_ + "/sequencer --endpoint " +
+              sequencer_endpoint());
+  yaml += "members:\n";
+  for (const auto& p : parties_) {
+    endpoints_[p] = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    std::string entry = Run(std::string(TREATY_TREATYD) + " init --data " + data_dir(p) + " --party " + p +
+                            " --endpoint " + endpoints_[p]);
+    std::istringstream lines(entry);
+    for (std::string line; std::getline(lines, line);) yaml += "  " + line + "\n";
+  }
+  network_file_ = dir_ + "/network.yaml";
+  std::ofstream(network_file_) << yaml;
+  sequencer_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{TREATY_SEQUENCER, "--data", dir_ + "/sequencer", "--network", network_file_},
+      dir_ + "/sequencer.log");
+  for (const auto& p : parties_)
+    nodes_[p] = std::make_unique<TreatydProcess>(
+        data_dir(p), std::vector<std::string>{"--party", p, "--ledger", "sequencer", "--network", network_file_});
+}
+
+bool LocalNetwork::Start() {
+  if (!sequencer_->Start()) return false;
+  for (const auto& p : parties_)
+    if (!nodes_[p]->Start()) return false;
+  return true;
+}
+
+nlohmann::json LocalNetwork::identity(const std::string& party) const {
+  std::ifstream f(data_dir(party) + "/identity.json");
+  std::stringstream s;
+  s << f.rdbuf();
+  return nlohmann::json::parse(s.str());
+}
+
+nlohmann::json SendAsPeer(const std::string& endpoint, const std::string& server_curve_key,
+                          const std::string& curve_public, const std::string& curve_secret,
+                          const nlohmann::json& message, int timeout_ms) {
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::curve_serverkey, server_curve_key);
+  s.set(zmq::sockopt::curve_publickey, curve_public);
+  s.set(zmq::sockopt::curve_secretkey, curve_secret);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  std::string text = message.dump();
+  s.send(zmq::buffer(text), zmq::send_flags::none);
+  zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+  if (!(items[0].revents & ZMQ_POLLIN)) return nlohmann::json::object();
+  zmq::message_t reply;
+  (void)s.recv(reply);
+  return nlohmann::json::parse(reply.to_string(), nullptr, false);
+}
+
+std::vector<std::vector<std::string>> QueryDb(const std::string& path, const std::string& sql) {
+  std::vector<std::vector<std::string>> rows;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        row.push_back(t ? reinterpret_cast<const char*>(t) : "");
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+}  // namespace treaty::testing

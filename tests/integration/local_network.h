@@ -1,0 +1,72 @@
+// LocalNetwork: a real multi-party network for tests: keys made with
+// `treatyd init` and `treaty-sequencer init`, a network file, one
+// treaty-sequencer process and N treatyd processes on 127.0.0.1, each
+// stopped (or killed) by its PID. Also the raw pieces tests need to play a
+// misbehaving member: a party's identity file and a CURVE connection to a
+// member's data-exchange endpoint.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "treatyd_process.h"
+
+namespace treaty::testing {
+
+// A child process other than treatyd (the sequencer), stopped by PID.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> args, std::string log_path);
+  ~ChildProcess();
+  bool Start();
+  int Stop();
+  void Kill();
+  bool running() const { return pid_ > 0; }
+
+ private:
+  std::vector<std::string> args_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+class LocalNetwork {
+ public:
+  // Parties default to buyer, seller, bank.
+  explicit LocalNetwork(const std::string& dir, std::vector<std::string> parties = {"buyer", "seller", "bank"});
+
+  // Starts the sequencer and every node; false on the first failure.
+  bool Start();
+  ChildProcess& sequencer() { return *sequencer_; }
+  TreatydProcess& node(const std::string& party) { return *nodes_.at(party); }
+  const std::vector<std::string>& parties() const { return parties_; }
+  std::string data_dir(const std::string& party) const { return dir_ + "/" + party; }
+  std::string exchange_endpoint(const std::string& party) const { return endpoints_.at(party); }
+  std::string sequencer_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(sequencer_port_); }
+  nlohmann::json identity(const std::string& party) const;
+  const std::string& network_file() const { return network_file_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> parties_;
+  std::map<std::string, std::string> endpoints_;
+  std::map<std::string, std::unique_ptr<TreatydProcess>> nodes_;
+  std::unique_ptr<ChildProcess> sequencer_;
+  int sequencer_port_ = 0;
+  std::string network_file_;
+};
+
+// Sends one data-exchange message to `to` as the holder of `curve_public`
+// and `curve_secret`; returns the receipt's JSON, or an empty object if
+// none came within the timeout (a refused connection gets none).
+nlohmann::json SendAsPeer(const std::string& endpoint, const std::string& server_curve_key,
+                          const std::string& curve_public, const std::string& curve_secret,
+                          const nlohmann::json& message, int timeout_ms = 3000);
+
+// Rows of a node's SQLite database (read-only; safe while the node runs).
+std::vector<std::vector<std::string>> QueryDb(const std::string& path, const std::string& sql);
+
+}  // namespace treaty::testing
