@@ -566,6 +566,15 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
 }
 
 Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
+  if (p->author == opts_.party) {
+    // Our own nonce is spent once the ledger has it, even if this copy of
+    // the proposal reached us from a member (a restored or shared key).
+    Stmt n = store_->db().Prepare(
+        "INSERT INTO nonces (instance, author, next) VALUES (?, ?, ?) ON CONFLICT(instance, author) DO UPDATE SET "
+        "next = MAX(next, excluded.next)");
+    n.Bind(1, p->instance).Bind(2, p->author).Bind(3, p->nonce + 1);
+    TREATY_RETURN_IF_ERROR(n.Run());
+  }
   if (p->status == "refused") {
     // Data that failed verification on arrival: rejected in ledger order
     // like any other step, with the reason recorded then.

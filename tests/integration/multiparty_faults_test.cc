@@ -1,0 +1,192 @@
+// Misbehaving members and strangers against a real three-party network:
+// forged signatures, replays, non-member authors, unknown transport peers,
+// and a step by a party without the step's role that reaches the ledger.
+// The test plays the misbehaving party with that party's own keys, over the
+// wire formats of docs/protocol.md (an independent implementation).
+#include <zmq.hpp>
+
+#include "definitions/base/sha256.h"
+#include "engine/crypto/signing_key.h"
+#include "engine/protocol/proposal_envelope.h"
+#include "network_fixture.h"
+
+namespace treaty::testing {
+namespace {
+
+std::string NewId() {
+  static int n = 0;
+  return "test-msg-" + std::to_string(getpid()) + "-" + std::to_string(++n);
+}
+
+class FaultTest : public NetworkTest {
+ protected:
+  crypto::SigningKey KeyOf(const std::string& party) {
+    return crypto::SigningKey::FromHex(net_->identity(party)["signing_secret"].get<std::string>()).value();
+  }
+  json Proposal(const std::string& instance, const std::string& step, const std::string& author, int64_t nonce,
+                const std::string& input, const crypto::SigningKey& key) {
+    Digest hash{};
+    DigestFromHex(at("buyer").Get(instance)->definition_hash(), &hash);
+    auto env = protocol::SealProposal(instance, step, author, nonce, hash, Value::FromJson(input).value(), key);
+    return json::parse(env.value().ToJson());
+  }
+  // Sends a proposal message to `to` over CURVE as `as`.
+  json SendProposal(const std::string& as, const std::string& to, const json& envelope,
+                    const std::string& proposal_id) {
+    json id = net_->identity(as);
+    json msg = {{"id", NewId()},
+                {"from", as},
+                {"kind", "proposal"},
+                {"body", {{"proposal", proposal_id}, {"envelope", envelope}}}};
+    return SendAsPeer(net_->exchange_endpoint(to), net_->identity(to)["curve_public"].get<std::string>(),
+                      id["curve_public"].get<std::string>(), id["curve_secret"].get<std::string>(), msg);
+  }
+  std::vector<std::string> Refusals(const std::string& party) {
+    std::vector<std::string> out;
+    for (auto& row : QueryDb(net_->data_dir(party) + "/node.db",
+                             "SELECT payload FROM events WHERE type = 'proposal_refused' ORDER BY \"offset\""))
+      out.push_back(row[0]);
+    return out;
+  }
+  bool Refused(const std::string& party, const std::string& words) {
+    return Eventually([&] {
+      for (const auto& r : Refusals(party))
+        if (r.find(words) != std::string::npos) return true;
+      return false;
+    });
+  }
+};
+
+TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing) {
+  Submitted("f-1");
+  std::string before = at("buyer").Get("f-1")->state_hash();
+
+  // A proposal in the seller's name, signed with another key, sent over the
+  // seller's own (authenticated) connection: refused on its signature.
+  auto forger = crypto::SigningKey::Generate().value();
+  json receipt = SendProposal("seller", "buyer", Proposal("f-1", "accept", "seller", 0, "{}", forger), "forged-1");
+  EXPECT_EQ(receipt.value("kind", ""), "receipt") << "a refusal is final: receipted, recorded";
+  EXPECT_TRUE(Refused("buyer", "signature")) << ::testing::PrintToString(Refusals("buyer"));
+  EXPECT_EQ(at("buyer").State("f-1"), "submitted");
+  EXPECT_EQ(at("buyer").Get("f-1")->state_hash(), before);
+
+  // The real seller's accept still goes through: the forgery took nothing.
+  pb::TriggerStepResponse r;
+  ASSERT_TRUE(at("seller").Step("f-1", "accept", "{}", &r).ok());
+  ASSERT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+  ASSERT_TRUE(AllIn("f-1", "accepted"));
+
+  // Replay: the seller's genuine, signed accept sent again under a new id.
+  auto rows = QueryDb(net_->data_dir("buyer") + "/node.db",
+                      "SELECT extra FROM proposals WHERE instance = 'f-1' AND step = 'accept'");
+  ASSERT_EQ(rows.size(), 1u);
+  json genuine = json::parse(rows[0][0])["envelope"];
+  EXPECT_EQ(SendProposal("seller", "bank", genuine, "replay-1").value("kind", ""), "receipt");
+  EXPECT_TRUE(Refused("bank", "replayed")) << ::testing::PrintToString(Refusals("bank"));
+  EXPECT_EQ(at("bank").History("f-1").size(), 3u);
+
+  // A member of the network that is not a member of the instance.
+  ASSERT_TRUE(at("buyer").Start("np-1", {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "seller"}}).ok());
+  ASSERT_TRUE(Eventually([&] { return at("seller").State("np-1") == "draft"; }));
+  SendProposal("bank", "buyer", Proposal("np-1", "cancel", "bank", 0, "{}", KeyOf("bank")), "intruder-1");
+  EXPECT_TRUE(Refused("buyer", "not a member of instance np-1")) << ::testing::PrintToString(Refusals("buyer"));
+  EXPECT_EQ(at("buyer").State("np-1"), "draft");
+  EXPECT_EQ(at("buyer").History("np-1").size(), 1u);
+
+  // A stranger on the transport: its CURVE key is in no network file.
+  auto stranger = crypto::GenerateCurveKeyPair().value();
+  json msg = {{"id", NewId()}, {"from", "seller"}, {"kind", "proposal"}, {"body", json::object()}};
+  json none = SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
+                         stranger.public_z85, stranger.secret_z85, msg, 1500);
+  EXPECT_TRUE(none.empty()) << none.dump();
+  EXPECT_GE(at("buyer").Status().refused_connections(), 1u);
+  EXPECT_EQ(at("buyer").State("f-1"), "accepted");
+}
+
+// Pin and batch digests as docs/protocol.md gives them.
+Digest PinOf(const std::string& salt_hex, const std::string& author, int64_t nonce) {
+  std::string salt;
+  FromHex(salt_hex, &salt);
+  Sha256 h;
+  h.UpdateField("treaty.pin.v1").UpdateField(salt).UpdateField(author).UpdateField(std::to_string(nonce));
+  return h.Finish();
+}
+
+json SubmitBatch(const std::string& endpoint, const std::string& author, const std::vector<Digest>& pins,
+                 const crypto::SigningKey& key) {
+  std::string id = NewId();
+  Sha256 h;
+  h.UpdateField("treaty.batch.v1").UpdateField(id).UpdateField(author).UpdateField(std::to_string(pins.size()));
+  json pin_hex = json::array();
+  for (const auto& p : pins) {
+    h.Update(p.data(), p.size());
+    pin_hex.push_back(ToHex(p));
+  }
+  json req = {{"op", "submit"},
+              {"req", 1},
+              {"batch", {{"id", id}, {"author", author}, {"pins", pin_hex}, {"signature", crypto::Hex(key.Sign(h.Finish()))}}}};
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  std::string text = req.dump();
+  s.send(zmq::buffer(text));
+  zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, std::chrono::milliseconds(5000));
+  if (!(items[0].revents & ZMQ_POLLIN)) return json::object();
+  zmq::message_t reply;
+  (void)s.recv(reply);
+  return json::parse(reply.to_string());
+}
+
+TEST_F(FaultTest, AStepWithoutTheRoleIsRejectedInLedgerOrderAtEveryPartyAndTheAuthorCatchesUp) {
+  // The seller's node is down; the test is the seller, with its keys.
+  net_->node("seller").Stop();
+  ASSERT_TRUE(at("buyer").Start("w-1", kRoles).ok());
+  pb::TriggerStepResponse r;
+  ASSERT_TRUE(at("buyer").Step("w-1", "submit", kSubmit, &r).ok());
+  ASSERT_TRUE(Eventually([&] { return at("bank").State("w-1") == "submitted"; }));
+
+  // `cancel` belongs to the buyer's role; the seller proposes it anyway.
+  auto seller = KeyOf("seller");
+  json env = Proposal("w-1", "cancel", "seller", 0, "{}", seller);
+  for (const char* to : {"buyer", "bank"})
+    EXPECT_EQ(SendProposal("seller", to, env, "seller-cancel-1").value("kind", ""), "receipt");
+  std::string salt = QueryDb(net_->data_dir("buyer") + "/node.db", "SELECT salt FROM instances WHERE id = 'w-1'").at(0).at(0);
+  Digest pin = PinOf(salt, "seller", 0);
+
+  // The sequencer refuses a batch the seller did not sign...
+  json refused = SubmitBatch(net_->sequencer_endpoint(), "seller", {pin}, crypto::SigningKey::Generate().value());
+  EXPECT_EQ(refused.value("code", ""), "PERMISSION_DENIED") << refused.dump();
+  // ...and orders the one it did.
+  json ok = SubmitBatch(net_->sequencer_endpoint(), "seller", {pin}, seller);
+  ASSERT_TRUE(ok.contains("height")) << ok.dump();
+
+  for (const char* p : {"buyer", "bank"}) {
+    ASSERT_TRUE(Eventually([&] { return at(p).History("w-1").size() == 3; })) << p;
+    auto last = at(p).History("w-1").back();
+    EXPECT_EQ(last.step(), "cancel");
+    EXPECT_EQ(last.proposer(), "seller");
+    EXPECT_EQ(last.outcome(), pb::REJECTED) << p;
+    EXPECT_EQ(last.reject_code(), "WRONG_ROLE") << p << " " << last.reason();
+    EXPECT_EQ(at(p).State("w-1"), "submitted");
+  }
+  EXPECT_EQ(at("buyer").History("w-1").back().reason(), at("bank").History("w-1").back().reason());
+
+  // The seller's node comes back: it catches up, finds its own pin without
+  // data, gets the data resent by a member, and applies the same rejection.
+  ASSERT_TRUE(net_->node("seller").Start());
+  Connect();
+  ASSERT_TRUE(Eventually([&] { return at("seller").History("w-1").size() == 3; }, 30000))
+      << net_->node("seller").Log();
+  EXPECT_EQ(at("seller").History("w-1").back().reject_code(), "WRONG_ROLE");
+  ExpectSameStateHash("w-1");
+  // Its next proposal does not reuse the spent nonce.
+  ASSERT_TRUE(at("seller").Step("w-1", "accept", "{}", &r).ok());
+  EXPECT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+  ASSERT_TRUE(AllIn("w-1", "accepted"));
+  ExpectSameStateHash("w-1");
+}
+
+}  // namespace
+}  // namespace treaty::testing
