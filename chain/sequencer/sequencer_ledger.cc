@@ -98,7 +98,9 @@ SequencerLedger::~SequencerLedger() = default;
 Status SequencerLedger::Submit(const Batch& batch) {
   Batch b = batch;
   if (b.signature.empty() && signer_ != nullptr) b.signature = crypto::Hex(signer_->Sign(BatchDigest(b)));
-  auto r = submit_->Call(json{{"op", "submit"}, {"batch", BatchToJson(b)}}, std::chrono::milliseconds(5000));
+  // Short: a request lost with a restarting sequencer is simply resent
+  // (the sequencer dedupes by batch id).
+  auto r = submit_->Call(json{{"op", "submit"}, {"batch", BatchToJson(b)}}, std::chrono::milliseconds(2000));
   return r.status();
 }
 
@@ -130,7 +132,7 @@ Status SequencerLedger::Check(Block* b) {
 Result<std::vector<Block>> SequencerLedger::Fetch(uint64_t from, size_t max, std::chrono::milliseconds wait) {
   TREATY_ASSIGN_OR_RETURN(json r, read_->Call(json{{"op", "read"}, {"from", from}, {"max", max},
                                                    {"wait_ms", wait.count()}},
-                                              wait + std::chrono::milliseconds(5000)));
+                                              wait + std::chrono::milliseconds(1000)));
   std::vector<Block> out;
   if (!r.contains("blocks") || !r["blocks"].is_array()) return Status::DataLoss("sequencer read without blocks");
   std::lock_guard<std::mutex> lock(cache_mu_);

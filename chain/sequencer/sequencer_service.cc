@@ -191,11 +191,14 @@ struct SequencerService::Impl {
   }
 
   void Read(zmq::socket_t& sock, const std::string& peer, const json& req) {
-    if (!req.contains("from") || !req["from"].is_number_unsigned() || req["from"].get<uint64_t>() == 0)
+    if (!req.contains("from") || !req["from"].is_number_integer() || req["from"].get<int64_t>() < 1)
       return Error(sock, peer, req, "INVALID_ARGUMENT", "read needs from, a height of at least 1");
     uint64_t from = req["from"].get<uint64_t>();
-    size_t max = std::min<size_t>(req.value("max", kMaxReadBlocks), kMaxReadBlocks);
-    int64_t wait_ms = std::clamp<int64_t>(req.value("wait_ms", 0), 0, 60000);
+    int64_t asked = req.contains("max") && req["max"].is_number_integer() ? req["max"].get<int64_t>() : 0;
+    size_t max = asked <= 0 ? kMaxReadBlocks : std::min<size_t>(static_cast<size_t>(asked), kMaxReadBlocks);
+    int64_t wait_ms = req.contains("wait_ms") && req["wait_ms"].is_number_integer()
+                          ? std::clamp<int64_t>(req["wait_ms"].get<int64_t>(), 0, 60000)
+                          : 0;
     if (from <= height || wait_ms == 0) return AnswerRead(sock, peer, req, from, std::max<size_t>(max, 1));
     parked.push_back({peer, req, from, std::max<size_t>(max, 1), Clock::now() + std::chrono::milliseconds(wait_ms)});
   }
