@@ -73,8 +73,15 @@ std::optional<Network> ParseNetwork(const std::string& yaml, const std::string& 
   }
   Network net;
   try {
-    if (!Keys(root, "the network file", {"network", "members", "sequencer"}, diags)) return std::nullopt;
+    if (!Keys(root, "the network file", {"network", "members", "sequencer", "claim_salt"}, diags)) return std::nullopt;
     if (auto n = root["network"]) net.name = n.Scalar();
+    if (auto c = root["claim_salt"]) {
+      std::string raw;
+      if (c.Scalar().size() != 64 || !FromHex(c.Scalar(), &raw))
+        diags->Error(LocOf(c), "claim_salt must be 64 hex digits (32 random bytes shared by the members)");
+      else
+        net.claim_salt = c.Scalar();
+    }
     if (auto sq = root["sequencer"]) {
       if (Keys(sq, "the sequencer", {"signing_key", "endpoint"}, diags)) {
         SequencerInfo out;

@@ -32,6 +32,9 @@ struct Network {
   std::string name;
   std::vector<Member> members;
   std::optional<SequencerInfo> sequencer;
+  // Salts unique-key claims so outsiders reading the ledger cannot test
+  // guesses; members share it through this file (hex, 32 bytes).
+  std::string claim_salt;
   const Member* Find(const std::string& name) const;
   const Member* FindBySigningKey(const crypto::PublicKey& key) const;
 };

@@ -66,6 +66,11 @@ class Validator {
                     DidYouMean(f.visible_to[i], roles_));
       if (f.unique && f.type != FieldType::kString && f.type != FieldType::kInteger)
         Error(f.loc, "unique data field '" + f.name + "' must be a string or an integer, not " + FieldTypeName(f.type));
+      // Every member checks a unique key's claim against the ledger, so
+      // every member must see the key (docs/protocol.md, "Unique keys").
+      if (f.unique && !f.visible_to.empty() && f.visible_to.size() < d_.roles.size())
+        Error(f.visible_to_loc, "unique data field '" + f.name +
+                                    "' must be visible to every role: each member checks its claim on the ledger");
     }
   }
 

@@ -51,6 +51,7 @@ up() {
   if [[ ! -f $dir/network.yaml ]]; then
     {
       echo "network: local"
+      echo "claim_salt: $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
       "$bin/treaty-sequencer" init --data "$dir/sequencer" --endpoint "tcp://127.0.0.1:$base"
       echo "members:"
       for i in $(seq "$n"); do

@@ -131,6 +131,15 @@ Result<ProposalRow> Node::StartProcess(const StartArgs& a) {
   p.proposed_ms = NowMs();
   json extra = {{"definition", def->name()}, {"version", def->version()}, {"hash", ToHex(def->hash())},
                 {"roles", roles}, {"salt", RandomHex(32)}};
+  auto wanted = ClaimsFor(*def, Value::Object(), input);
+  if (!wanted.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(store_->read_mu());
+      TREATY_RETURN_IF_ERROR(CheckClaimsFree(wanted, id, false));
+    }
+    extra["claims"] = json::array();
+    for (const auto& c : wanted) extra["claims"].push_back(ToHex(c.hash));
+  }
   p.extra_json = extra.dump();
   std::string request = json{{"start", def->name()}, {"version", a.version}, {"id", a.instance_id},
                              {"roles", roles}, {"input", p.input_json}}
@@ -203,6 +212,15 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   call.chain_time_ms = std::max(NowMs(), inst->updated_ms);
   runtime::ApplyResult r = (*machine)->Apply(call);
   if (!r.accepted()) return RejectStatus(r);
+  // Unique keys this step would set: taken ones fail fast; free ones are
+  // claimed on the ledger right after the step's pin.
+  json claims = json::array();
+  {
+    auto wanted = ClaimsFor(*def, snap->data, (*machine)->Data());
+    std::lock_guard<std::mutex> lock(store_->read_mu());
+    TREATY_RETURN_IF_ERROR(CheckClaimsFree(wanted, a.instance_id, false));
+    for (const auto& c : wanted) claims.push_back(ToHex(c.hash));
+  }
 
   ProposalRow p;
   p.id = RandomHex(16);
@@ -213,7 +231,7 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   p.author = opts_.party;
   p.status = "pending";
   p.proposed_ms = NowMs();
-  p.extra_json = "{}";
+  p.extra_json = claims.empty() ? "{}" : json{{"claims", claims}}.dump();
   return Submit(std::move(p), a.idempotency_key, request, a.wait);
 }
 
@@ -386,6 +404,12 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
       if (!(st = e.Run()).ok()) break;
     }
     pins.push_back(p.pin_hex);
+    // Unique-key claims sit right after their step's pin (unique_claims.cc).
+    if (p.extra_json.find("\"claims\"") != std::string::npos) {
+      json extra = json::parse(p.extra_json, nullptr, false);
+      if (extra.is_object() && extra.contains("claims"))
+        for (const auto& c : extra["claims"]) pins.push_back(c);
+    }
   }
   if (st.ok()) {
     Stmt b = db.Prepare("INSERT INTO batches (id, pins, submitted) VALUES (?, ?, 0)");
@@ -487,21 +511,21 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
     db.Rollback();
     return st;
   };
-  const Sequenced at{static_cast<int64_t>(b.height), b.time_ms};
   int64_t idx = 0;
   for (const auto& batch : b.batches) {
-    for (const auto& pin : batch.pins) {
+    for (size_t pos = 0; pos < batch.pins.size(); ++pos) {
+      const Digest& pin = batch.pins[pos];
       ++idx;
+      const Sequenced at{static_cast<int64_t>(b.height), b.time_ms, idx, &batch.pins, pos};
       std::string pin_hex = ToHex(pin);
       Stmt e = db.Prepare("SELECT instance, author, nonce FROM expected_pins WHERE pin = ?");
       e.Bind(1, pin_hex);
       if (!e.Step()) {
-        // Someone else's pin, or one of ours whose start has not reached us yet.
-        if (multi_party()) {
-          Stmt u = db.Prepare("INSERT OR IGNORE INTO unmatched_pins (pin, height, idx, time_ms) VALUES (?, ?, ?, ?)");
-          u.Bind(1, pin_hex).Bind(2, at.height).Bind(3, idx).Bind(4, at.time_ms);
-          if (Status st = u.Run(); !st.ok()) return fail(st);
-        }
+        // Someone else's pin, one of ours whose start has not reached us
+        // yet, or a unique-key claim: its first place in ledger order is kept.
+        Stmt u = db.Prepare("INSERT OR IGNORE INTO unmatched_pins (pin, height, idx, time_ms) VALUES (?, ?, ?, ?)");
+        u.Bind(1, pin_hex).Bind(2, at.height).Bind(3, idx).Bind(4, at.time_ms);
+        if (Status st = u.Run(); !st.ok()) return fail(st);
         continue;
       }
       std::string instance = e.Text(0), author = e.Text(1);
@@ -650,8 +674,11 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
       runtime::Snapshot s = machine->Save();
       s.data = *input;
       Status ok = defs::CheckData(def->model(), s.data);
+      std::string code, reason;
       if (!ok.ok()) {
         Reject(p, "INVALID_DATA", "initial data: " + ok.message());
+      } else if (!WinClaims(ClaimsFor(*def, Value::Object(), s.data), p->instance, b, &code, &reason)) {
+        Reject(p, code, reason);
       } else {
         auto m2 = def->Restore(s);
         if (!m2.ok()) return m2.status();
@@ -741,7 +768,12 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
     call.input = &in;
     call.chain_time_ms = b.time_ms;
     result = machine->Apply(call);
-    if (!result.accepted()) Reject(p, runtime::RejectCodeName(result.code), result.reason);
+    if (!result.accepted()) {
+      Reject(p, runtime::RejectCodeName(result.code), result.reason);
+    } else {
+      std::string code, reason;
+      if (!WinClaims(ClaimsFor(*def, snap->data, machine->Data()), inst->id, b, &code, &reason)) Reject(p, code, reason);
+    }
   }
   if (p->status == "rejected") {
     h.outcome = "REJECTED";

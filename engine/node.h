@@ -47,6 +47,9 @@ struct NodeOptions {
   // authors are recognised, and every applied pin is attested.
   const chain::Network* network = nullptr;
   const crypto::Identity* identity = nullptr;
+  // Salts unique-key claims (docs/protocol.md); the network file's
+  // claim_salt, or one derived from the network or party name.
+  std::string claim_salt;
 };
 
 struct StartArgs {
@@ -118,7 +121,11 @@ class Node {
   Status ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied);
   // Where and when a pin was sequenced.
   struct Sequenced {
-    int64_t height = 0, time_ms = 0;
+    int64_t height = 0, time_ms = 0, idx = 0;  // idx: place in the block, from 1
+    // The entries after this pin in its batch, where its unique-key claims
+    // follow it (null when applied later from the queue).
+    const std::vector<Digest>* batch = nullptr;
+    size_t pos = 0;
   };
   Status ApplyPin(ProposalRow* p, const Sequenced& at);
   Status ApplyStart(ProposalRow* p, const Sequenced& at);
@@ -134,6 +141,18 @@ class Node {
                                  const std::string& instance, const std::string& input_json,
                                  const std::string& extra_json);
   std::vector<std::string> MembersOf(const std::string& roles_json) const;
+  // Unique keys (unique_claims.cc). Claims the proposal's data change needs.
+  struct Claim {
+    std::string field, value_text;
+    Digest hash{};
+  };
+  std::vector<Claim> ClaimsFor(const runtime::DefinitionRuntime& def, const Value& before, const Value& after) const;
+  // Preflight: ALREADY_EXISTS when a claim is taken on the ledger already.
+  Status CheckClaimsFree(const std::vector<Claim>& claims, const std::string& instance, bool writer);
+  // Apply: true when every claim is this step's by ledger order; else the
+  // rejection code and reason. Records the claims it wins.
+  bool WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
+                 std::string* code, std::string* reason);
   Status ReceiveProposal(const std::string& from, const nlohmann::json& body, std::vector<ProposalRow>* applied);
   Status ReceiveAttestation(const std::string& from, const nlohmann::json& body);
   Status ReceiveResend(const std::string& from, const nlohmann::json& body);

@@ -171,7 +171,7 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
     Stmt d = db.Prepare("DELETE FROM queued_pins WHERE instance = ? AND height = ? AND idx = ?");
     d.Bind(1, instance).Bind(2, height).Bind(3, idx);
     TREATY_RETURN_IF_ERROR(d.Run());
-    TREATY_RETURN_IF_ERROR(ApplyPin(&*p, Sequenced{height, time_ms}));
+    TREATY_RETURN_IF_ERROR(ApplyPin(&*p, Sequenced{height, time_ms, idx}));
     if (auto inst = store_->GetInstanceLocked(instance))
       TREATY_RETURN_IF_ERROR(Expect(instance, p->author, p->nonce + 1, inst->salt_hex));
     applied->push_back(std::move(*p));

@@ -263,6 +263,14 @@ int main(int argc, char** argv) {
   }
   treaty::engine::NodeOptions nopts;
   nopts.party = o.party;
+  if (network && !network->claim_salt.empty()) {
+    nopts.claim_salt = network->claim_salt;
+  } else {
+    // Without a shared secret the salt is derived (docs/protocol.md).
+    treaty::Sha256 h;
+    h.UpdateField("treaty.claim-salt.v1").UpdateField(network ? network->name : o.party);
+    nopts.claim_salt = treaty::ToHex(h.Finish());
+  }
   if (network) {
     nopts.network = &*network;
     nopts.identity = &*identity;

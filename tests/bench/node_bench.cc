@@ -90,7 +90,6 @@ double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds)
   return calls / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-const char* kSubmit = R"({"po_number":"P","items":[{"sku":"A-1","qty":2}],"total":250})";
 
 void CreateInstances(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients) {
   std::atomic<int> next{0};
@@ -114,7 +113,8 @@ bool Submit(pb::Processes::Stub* stub, const std::string& id) {
   pb::TriggerStepRequest req;
   req.set_instance_id(id);
   req.set_step("submit");
-  req.set_input_json(kSubmit);
+  // po_number is a unique key: one per order.
+  req.set_input_json(R"({"po_number":")" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})");
   pb::TriggerStepResponse resp;
   grpc::ClientContext ctx;
   auto st = stub->TriggerStep(&ctx, req, &resp);

@@ -144,7 +144,7 @@ TEST_F(FaultTest, AStepWithoutTheRoleIsRejectedInLedgerOrderAtEveryPartyAndTheAu
   net_->node("seller").Stop();
   ASSERT_TRUE(at("buyer").Start("w-1", kRoles).ok());
   pb::TriggerStepResponse r;
-  ASSERT_TRUE(at("buyer").Step("w-1", "submit", kSubmit, &r).ok());
+  ASSERT_TRUE(at("buyer").Step("w-1", "submit", SubmitFor("w-1"), &r).ok());
   ASSERT_TRUE(Eventually([&] { return at("bank").State("w-1") == "submitted"; }));
 
   // `cancel` belongs to the buyer's role; the seller proposes it anyway.

@@ -15,7 +15,7 @@ class RecoveryTest : public NetworkTest {
   bool Complete(const std::string& id) {
     pb::TriggerStepResponse r;
     if (!at("buyer").Start(id, kRoles).ok()) return false;
-    if (!at("buyer").Step(id, "submit", kSubmit, &r).ok() || r.outcome() != pb::CONFIRMED) return false;
+    if (!at("buyer").Step(id, "submit", SubmitFor(id), &r).ok() || r.outcome() != pb::CONFIRMED) return false;
     if (!Eventually([&] { return at("seller").State(id) == "submitted"; })) return false;
     if (!at("seller").Step(id, "accept", "{}", &r).ok() || r.outcome() != pb::CONFIRMED) return false;
     if (!Eventually([&] { return at("buyer").State(id) == "accepted"; })) return false;
@@ -58,7 +58,7 @@ TEST_F(RecoveryTest, AMemberOfflineWhileOthersProgressReceivesWhatItMissed) {
   for (const auto& id : ids) {
     ASSERT_TRUE(at("buyer").Start(id, kRoles).ok());
     pb::TriggerStepResponse r;
-    ASSERT_TRUE(at("buyer").Step(id, "submit", kSubmit, &r).ok());
+    ASSERT_TRUE(at("buyer").Step(id, "submit", SubmitFor(id), &r).ok());
     ASSERT_EQ(r.outcome(), pb::CONFIRMED);
   }
   EXPECT_GE(at("buyer").Status().outbox(), 3u) << "messages for the seller wait in the outbox";

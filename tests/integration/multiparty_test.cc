@@ -95,6 +95,43 @@ TEST_F(NetworkTest, RacingAcceptAndCancelResolveIdenticallyAtEveryParty) {
   }
 }
 
+TEST_F(NetworkTest, AUniqueKeyGoesToTheFirstClaimInLedgerOrderAtEveryParty) {
+  for (const char* id : {"u-1", "u-2", "u-3"}) ASSERT_TRUE(at("buyer").Start(id, kRoles).ok());
+  ASSERT_TRUE(AllIn("u-3", "draft"));
+  const char* order = R"({"po_number":"PO-UNIQUE","items":[{"sku":"A","qty":1}],"total":5})";
+  // Two orders race for one number: both pass preflight, the ledger decides.
+  pb::TriggerStepResponse r1, r2;
+  grpc::Status s1, s2;
+  std::thread t1([&] { s1 = at("buyer").Step("u-1", "submit", order, &r1); });
+  std::thread t2([&] { s2 = at("buyer").Step("u-2", "submit", order, &r2); });
+  t1.join();
+  t2.join();
+  int confirmed = (s1.ok() && r1.outcome() == pb::CONFIRMED) + (s2.ok() && r2.outcome() == pb::CONFIRMED);
+  ASSERT_EQ(confirmed, 1) << s1.error_message() << r1.reason() << " / " << s2.error_message() << r2.reason();
+  std::string winner = confirmed && s1.ok() && r1.outcome() == pb::CONFIRMED ? "u-1" : "u-2";
+  std::string loser = winner == "u-1" ? "u-2" : "u-1";
+  ASSERT_TRUE(AllIn(winner, "submitted"));
+  for (const auto& p : net_->parties()) EXPECT_EQ(at(p).State(loser), "draft") << p;
+  // The loser failed preflight, or reached the ledger and was rejected the
+  // same way at every party.
+  auto ref = at("buyer").History(loser);
+  if (ref.size() == 2) {
+    EXPECT_EQ(ref[1].reject_code(), "UNIQUE_TAKEN");
+    EXPECT_NE(ref[1].reason().find("po_number"), std::string::npos) << ref[1].reason();
+    for (const auto& p : net_->parties()) {
+      ASSERT_TRUE(Eventually([&] { return at(p).History(loser).size() == 2; })) << p;
+      EXPECT_EQ(at(p).History(loser)[1].reason(), ref[1].reason()) << p;
+    }
+  }
+  // A later attempt fails fast, naming the field; another number is fine.
+  pb::TriggerStepResponse r;
+  grpc::Status late = at("buyer").Step("u-3", "submit", order, &r);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::ALREADY_EXISTS) << late.error_message();
+  EXPECT_NE(late.error_message().find("po_number"), std::string::npos);
+  ASSERT_TRUE(at("buyer").Step("u-3", "submit", R"({"po_number":"PO-OTHER","items":[{"sku":"A","qty":1}],"total":5})", &r).ok());
+  EXPECT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+}
+
 TEST_F(NetworkTest, APartyThatIsNotAMemberNeverStoresTheInstance) {
   // The bank role goes to the seller: the bank node is not a member.
   ASSERT_TRUE(at("buyer").Start("private-1", {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "seller"}}).ok());

@@ -21,7 +21,10 @@ namespace treaty::testing {
 namespace pb = ::treaty::v1;
 using json = nlohmann::json;
 
-inline const char* kSubmit = R"({"po_number":"PO-7","items":[{"sku":"BOLT","qty":40}],"total":300})";
+// po_number is unique network-wide: each order gets its own.
+inline std::string SubmitFor(const std::string& id) {
+  return R"({"po_number":"PO-)" + id + R"(","items":[{"sku":"BOLT","qty":40}],"total":300})";
+}
 
 inline bool Eventually(const std::function<bool()>& ok, int timeout_ms = 20000) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -133,7 +136,7 @@ class NetworkTest : public ::testing::Test {
     ASSERT_TRUE(at("buyer").Start(id, kRoles).ok());
     ASSERT_TRUE(AllIn(id, "draft"));
     pb::TriggerStepResponse r;
-    ASSERT_TRUE(at("buyer").Step(id, "submit", kSubmit, &r).ok());
+    ASSERT_TRUE(at("buyer").Step(id, "submit", SubmitFor(id), &r).ok());
     ASSERT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
     ASSERT_TRUE(AllIn(id, "submitted"));
   }

@@ -18,6 +18,10 @@ namespace {
 namespace pb = ::treaty::v1;
 
 const char* kSubmit = R"({"po_number":"PO-1","items":[{"sku":"A-1","qty":2}],"total":250})";
+// po_number is unique network-wide: each order of a test gets its own.
+std::string SubmitFor(const std::string& id) {
+  return R"({"po_number":"PO-)" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})";
+}
 
 class Client {
  public:
@@ -215,7 +219,7 @@ TEST_F(NodeApi, RacingConflictingStepsExactlyOneWins) {
   for (int round = 0; round < kRounds; ++round) {
     std::string id = "race-" + std::to_string(round);
     ASSERT_TRUE(client_->Start(id).ok());
-    ASSERT_TRUE(client_->Step(id, "submit", kSubmit).ok());
+    ASSERT_TRUE(client_->Step(id, "submit", SubmitFor(id)).ok());
     std::atomic<int> confirmed{0}, rejected{0};
     std::vector<std::string> reasons(kRacers);
     std::vector<std::thread> threads;
@@ -273,7 +277,7 @@ TEST_F(NodeApi, CrashSafetyUnderKillNine) {
         std::string id = "c-" + std::to_string(i);
         for (const char* step : {"submit", "accept"}) {
           pb::TriggerStepResponse r;
-          auto st = c.Step(id, step, std::string(step) == "submit" ? kSubmit : "{}", id + "/" + step, &r);
+          auto st = c.Step(id, step, std::string(step) == "submit" ? SubmitFor(id) : "{}", id + "/" + step, &r);
           if (!st.ok()) return;  // the node died under us
           std::lock_guard<std::mutex> lock(mu);
           confirmed[id + "/" + step] = r.proposal_id();
@@ -300,7 +304,7 @@ TEST_F(NodeApi, CrashSafetyUnderKillNine) {
     for (const char* step : {"submit", "accept"}) {
       pb::TriggerStepResponse r;
       std::string key = id + "/" + step;
-      auto st = client_->Step(id, step, std::string(step) == "submit" ? kSubmit : "{}", key, &r);
+      auto st = client_->Step(id, step, std::string(step) == "submit" ? SubmitFor(id) : "{}", key, &r);
       ASSERT_TRUE(st.ok()) << key << ": " << st.error_message();
       EXPECT_EQ(r.outcome(), pb::CONFIRMED) << key;
       if (confirmed.count(key)) {

@@ -399,6 +399,23 @@ steps:
                    "t.yaml:11:45: error: step 'go' names role 'buyer' twice in 'by'"}));
 }
 
+TEST(Validator, UniqueFieldsAreVisibleToEveryRole) {
+  EXPECT_EQ(Text(R"(process: p
+version: 1
+roles: [buyer, seller]
+data:
+  ref: { type: string, unique: true, visible_to: [buyer] }
+  ok: { type: string, unique: true, visible_to: [buyer, seller] }
+states:
+  s0: { initial: true }
+  s1: { final: true }
+steps:
+  go: { from: s0, to: s1, by: buyer }
+)"),
+            (Lines{"t.yaml:5:50: error: unique data field 'ref' must be visible to every role: each member checks its "
+                   "claim on the ledger"}));
+}
+
 TEST(Validator, CompositeStatesAreNotFinalAndRegionsNeedInitials) {
   EXPECT_EQ(Text(R"(process: p
 version: 1

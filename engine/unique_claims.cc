@@ -1,0 +1,104 @@
+// Unique business keys (DESIGN.md, "Unique business keys"): a step that
+// sets a `unique: true` data field claims the value on the ledger with a
+// salted hash placed right after its pin in the same batch. At every node
+// the first appearance of a claim in ledger order wins; a later step
+// claiming the same key is rejected with a reason naming the field.
+// docs/protocol.md, "Unique keys".
+#include "definitions/base/sha256.h"
+#include "engine/node.h"
+#include "engine/node_internal.h"
+
+namespace treaty::engine {
+
+using namespace internal;  // NOLINT: the node's own helpers
+using chain::Stmt;
+
+namespace {
+
+// How far after its step's pin a claim may sit (one per unique field).
+constexpr int64_t kMaxClaimsPerStep = 16;
+
+}  // namespace
+
+std::vector<Node::Claim> Node::ClaimsFor(const runtime::DefinitionRuntime& def, const Value& before,
+                                         const Value& after) const {
+  std::vector<Claim> out;
+  if (!after.is_object()) return out;
+  for (const auto& f : def.model().data) {
+    if (!f.unique) continue;
+    const Value* now = after.Find(f.name);
+    if (now == nullptr || now->is_null() || now->is_redacted()) continue;
+    const Value* was = before.is_object() ? before.Find(f.name) : nullptr;
+    if (was != nullptr && was->ToCanonicalJson() == now->ToCanonicalJson()) continue;  // kept, not newly claimed
+    std::string salt;
+    FromHex(opts_.claim_salt, &salt);
+    Sha256 h;
+    h.UpdateField("treaty.claim.v1").UpdateField(salt).UpdateField(def.name()).UpdateField(f.name);
+    h.UpdateField(now->ToCanonicalJson());
+    out.push_back({f.name, now->ToCanonicalJson(), h.Finish()});
+  }
+  return out;
+}
+
+Status Node::CheckClaimsFree(const std::vector<Claim>& claims, const std::string& instance, bool writer) {
+  auto& db = writer ? store_->db() : store_->read_db();
+  for (const auto& c : claims) {
+    std::string hex = ToHex(c.hash);
+    Stmt owned = db.Prepare("SELECT instance FROM claims WHERE claim = ?");
+    owned.Bind(1, hex);
+    if (owned.Step()) {
+      if (owned.Text(0) == instance) continue;
+      return Status::AlreadyExists(c.field + " " + c.value_text + " is already taken by another instance");
+    }
+    Stmt seen = db.Prepare("SELECT height FROM unmatched_pins WHERE pin = ?");
+    seen.Bind(1, hex);
+    if (seen.Step())
+      return Status::AlreadyExists(c.field + " " + c.value_text + " was already claimed on the ledger at height " +
+                                   std::to_string(seen.Int(0)));
+  }
+  return Status::Ok();
+}
+
+bool Node::WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
+                     std::string* code, std::string* reason) {
+  auto& db = store_->db();
+  for (const auto& c : claims) {
+    std::string hex = ToHex(c.hash);
+    Stmt owned = db.Prepare("SELECT instance FROM claims WHERE claim = ?");
+    owned.Bind(1, hex);
+    if (owned.Step() && owned.Text(0) != instance) {
+      *code = "UNIQUE_TAKEN";
+      *reason = c.field + " " + c.value_text + " is already taken by another instance";
+      return false;
+    }
+    owned.Reset();
+    bool ours = false;
+    Stmt first = db.Prepare("SELECT height, idx FROM unmatched_pins WHERE pin = ?");
+    first.Bind(1, hex);
+    if (first.Step()) {
+      int64_t h = first.Int(0), i = first.Int(1);
+      if (h < at.height || (h == at.height && i < at.idx)) {
+        *code = "UNIQUE_TAKEN";
+        *reason = c.field + " " + c.value_text + " was claimed first at ledger height " + std::to_string(h);
+        return false;
+      }
+      ours = h == at.height && i > at.idx && i <= at.idx + kMaxClaimsPerStep;
+    }
+    if (!ours && at.batch != nullptr)
+      for (size_t k = at.pos + 1; k < at.batch->size() && k <= at.pos + kMaxClaimsPerStep; ++k)
+        if ((*at.batch)[k] == c.hash) ours = true;
+    if (!ours) {
+      *code = "UNIQUE_UNCLAIMED";
+      *reason = "the step sets unique " + c.field + " " + c.value_text + " without claiming it on the ledger";
+      return false;
+    }
+  }
+  for (const auto& c : claims) {
+    Stmt put = db.Prepare("INSERT OR IGNORE INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
+    put.Bind(1, ToHex(c.hash)).Bind(2, instance).Bind(3, c.field).Bind(4, at.height);
+    (void)put.Run();
+  }
+  return true;
+}
+
+}  // namespace treaty::engine
