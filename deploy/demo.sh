@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job: sets up and builds Treaty, shows the example definitions
-# compiled to Boost.MSM, then starts a treatyd node with the purchase-order
-# definition, drives an order to completion with the `treaty` CLI, shows
-# its history, and races the seller's accept against the buyer's cancel:
-# exactly one wins, the other is rejected with its reason. Stops the node
-# it started.
+# compiled to Boost.MSM, then starts a three-party network on loopback (a
+# treaty-sequencer and the buyer's, seller's and bank's treatyd, each with
+# its own keys and database) and runs purchase orders across it with the
+# `treaty` CLI: every step is attested by all three, the bank holds the
+# order's items only as a salted hash, and the buyer's cancel races the
+# seller's accept: one wins at all three parties, the other is rejected
+# with the same reason everywhere. Stops exactly the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/build.sh
@@ -29,52 +31,92 @@ printf 'process: broken\nversion: 1\nroles: [buyer]\nstates:\n  draft: { initial
 "$bin/treatyc" check "$out/broken.yaml" || true
 
 echo
-echo "=== 2. A node runs the purchase order"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-server=127.0.0.1:$port
-"$bin/treatyd" --data "$out/node" --listen "$server" --party acme 2>"$out/treatyd.log" &
-node_pid=$!
-trap 'kill $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do "$bin/treaty" --server "$server" status >/dev/null 2>&1 && break; sleep 0.1; done
-treaty() { "$bin/treaty" --server "$server" "$@"; }
-
-treaty definitions
+echo "=== 2. Three parties and a sequencer on loopback"
+export TREATY_NET_DIR=$out/network
+export TREATY_NET_PORT=$(/usr/bin/python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(20000, 60000, 100)
+    try:
+        socks = []
+        for p in [base] + [base + 10 + i for i in range(1, 4)] + [base + 30 + i for i in range(1, 4)]:
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+        print(base); break
+    except OSError:
+        pass
+PY
+)
+trap 'deploy/network.sh down || true' EXIT
+deploy/network.sh up 3
+buyer=127.0.0.1:$((TREATY_NET_PORT + 11))
+seller=127.0.0.1:$((TREATY_NET_PORT + 12))
+bank=127.0.0.1:$((TREATY_NET_PORT + 13))
+as() { local who=$1; shift; "$bin/treaty" --server "${!who}" "$@"; }
+roles="--role buyer=buyer --role seller=seller --role bank=bank"
+# A party acts once it has applied what came before (its own view).
+await() {  # await PARTY INSTANCE STATE
+  for _ in $(seq 100); do
+    "$bin/treaty" --server "${!1}" --json get "$2" 2>/dev/null | grep -q "\"$3\"" && return 0
+    sleep 0.1
+  done
+  echo "demo: $1 never saw $2 in $3" >&2
+  return 1
+}
+echo "\$ treaty start purchase-order --id po-1001 $roles      (at the buyer)"
+as buyer start purchase-order --id po-1001 $roles
 echo
-echo "\$ treaty start purchase-order --id po-1001"
-treaty start purchase-order --id po-1001
-echo
-echo "\$ treaty step po-1001 submit --input '{...}'"
-treaty step po-1001 submit --key submit-1001 \
+echo "\$ treaty step po-1001 submit ...   (buyer)"
+as buyer step po-1001 submit \
   --input '{"po_number":"PO-1001","items":[{"sku":"BOLT-M8","qty":500},{"sku":"NUT-M8","qty":500}],"total":1250}'
-treaty step po-1001 accept
-echo "\$ treaty step po-1001 pay --input '{\"amount\":1200}'   (wrong amount)"
-treaty step po-1001 pay --input '{"amount":1200}' || true
-treaty step po-1001 pay --input '{"amount":1250}'
+await seller po-1001 submitted
+echo "\$ treaty step po-1001 accept      (seller)"
+as seller step po-1001 accept
+await buyer po-1001 accepted
+echo "\$ treaty step po-1001 pay --input '{\"amount\":1200}'   (buyer; wrong amount, refused at preflight)"
+as buyer step po-1001 pay --input '{"amount":1200}' || true
+as buyer step po-1001 pay --input '{"amount":1250}'
+await bank po-1001 paid
+sleep 0.5  # attestations travel after the last step
 echo
-echo "\$ treaty history po-1001"
-treaty history po-1001
+echo "The seller's copy of the order and the bank's copy: items as a salted hash, same state hash:"
+as seller get po-1001
+echo
+as bank get po-1001
+echo
+echo "\$ treaty history po-1001   (at the bank: who attested each step)"
+as bank history po-1001
 
 echo
-echo "=== 3. accept and cancel race from 'submitted'"
-treaty start purchase-order --id po-1002 >/dev/null
-treaty step po-1002 submit --input '{"po_number":"PO-1002","items":[{"sku":"GEAR","qty":1}],"total":90}' >/dev/null
-treaty step po-1002 accept >"$out/accept.txt" 2>&1 &
+echo "=== 3. The buyer's cancel races the seller's accept"
+as buyer start purchase-order --id po-1002 $roles >/dev/null
+as buyer step po-1002 submit --input '{"po_number":"PO-1002","items":[{"sku":"GEAR","qty":1}],"total":90}' >/dev/null
+await seller po-1002 submitted
+as seller step po-1002 accept >"$out/accept.txt" 2>&1 &
 a=$!
-treaty step po-1002 cancel --input '{"reason":"found it cheaper"}' >"$out/cancel.txt" 2>&1 &
+as buyer step po-1002 cancel --input '{"reason":"found it cheaper"}' >"$out/cancel.txt" 2>&1 &
 c=$!
 wait $a || true
 wait $c || true
 echo "seller's accept: $(cat "$out/accept.txt")"
 echo "buyer's cancel:  $(cat "$out/cancel.txt")"
-treaty history po-1002
+sleep 0.5
+for p in buyer seller bank; do
+  echo "--- $p:"
+  as "$p" history po-1002
+done
 echo
-treaty list --definition purchase-order
+echo "=== 4. A unique order number is claimed once across the network"
+as buyer start purchase-order --id po-1003 $roles >/dev/null
+echo "\$ treaty step po-1003 submit --input '{\"po_number\":\"PO-1001\",...}'"
+as buyer step po-1003 submit --input '{"po_number":"PO-1001","items":[{"sku":"X","qty":1}],"total":5}' || true
 echo
-treaty status
-
-kill $node_pid
-wait $node_pid || true
+for p in buyer seller bank; do
+  echo "--- $p:"
+  as "$p" status
+done
+echo
+deploy/network.sh down
 trap - EXIT
 echo
-echo "node log:"
-cat "$out/treatyd.log"
+echo "buyer's log:"
+cat "$out/network/logs/buyer.log"
