@@ -95,6 +95,7 @@ Status Db::Open(const std::string& path, bool full_sync) {
   sqlite3_busy_timeout(db_, 5000);
   TREATY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   TREATY_RETURN_IF_ERROR(Exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  full_sync_ = full_sync;
   return Exec("PRAGMA foreign_keys=ON");
 }
 
@@ -106,6 +107,20 @@ Status Db::Exec(const std::string& sql) {
     return Status::Internal("sqlite: " + m);
   }
   return Status::Ok();
+}
+
+Status Db::BeginRelaxed() {
+  if (full_sync_) TREATY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+  Status st = Begin();
+  if (!st.ok() && full_sync_) (void)Exec("PRAGMA synchronous=FULL");
+  return st;
+}
+
+Status Db::CommitRelaxed() {
+  Status st = Commit();
+  if (!st.ok()) Rollback();
+  if (full_sync_) (void)Exec("PRAGMA synchronous=FULL");
+  return st;
 }
 
 }  // namespace treaty::chain

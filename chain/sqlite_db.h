@@ -66,6 +66,12 @@ class Db {
   // the database never corrupts, but the last commits before a power loss
   // may be lost. See docs/node.md.
   Status Open(const std::string& path, bool full_sync = true);
+  // Begins a transaction whose commit need not reach the disk at once
+  // (synchronous=NORMAL for it alone): for bookkeeping that may be lost in
+  // a power cut without harm, e.g. outbox retry times. The next durable
+  // commit makes it durable too. End it with CommitRelaxed.
+  Status BeginRelaxed();
+  Status CommitRelaxed();
   Status Exec(const std::string& sql);
   sqlite3* raw() const { return db_; }
   Stmt Prepare(const char* sql) { return Stmt(this, sql); }
@@ -79,6 +85,7 @@ class Db {
   void Return(const std::string& sql, sqlite3_stmt* stmt);
 
   sqlite3* db_ = nullptr;
+  bool full_sync_ = true;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
 };
 

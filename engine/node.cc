@@ -48,15 +48,17 @@ StatusCode StatusForReject(const std::string& code) {
   return StatusCode::kFailedPrecondition;  // NOT_FROM_STATE, GUARD_FALSE, FIELD_NOT_VISIBLE, EVAL_ERROR, ...
 }
 
-Digest AttestationDigest(const std::string& instance, int64_t seq, const std::string& outcome,
-                         const std::string& state_hash, const std::string& party) {
+Digest AttestationSetDigest(const std::string& party, const nlohmann::json& items) {
   Sha256 h;
-  h.UpdateField("treaty.attestation.v1");
-  h.UpdateField(instance);
-  h.UpdateField(std::to_string(seq));
-  h.UpdateField(outcome);
-  h.UpdateField(state_hash);
+  h.UpdateField("treaty.attestations.v1");
   h.UpdateField(party);
+  h.UpdateField(std::to_string(items.size()));
+  for (const auto& i : items) {
+    h.UpdateField(i.value("instance", ""));
+    h.UpdateField(std::to_string(i.value("seq", int64_t{0})));
+    h.UpdateField(i.value("outcome", ""));
+    h.UpdateField(i.value("state_hash", ""));
+  }
   return h.Finish();
 }
 
@@ -318,6 +320,8 @@ void Node::BatcherLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       proposal_waiting_ = true;  // more may be pending than one batch holds
     }
+    // Submitting in this thread is deliberate: while the ledger orders this
+    // batch, new proposals gather into the next one (docs/performance.md).
     st = SubmitUnsent();
     if (!st.ok()) {
       Log("ledger submit failed, will retry: " + st.ToString());
@@ -416,8 +420,10 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
     b.Bind(1, batch_id).Bind(2, pins.dump());
     st = b.Run();
   }
+  if (st.ok() && multi_party()) st = FlushOutgoing();
   if (st.ok()) st = db.Commit();
   if (!st.ok()) {
+    outgoing_.clear();
     db.Rollback();
     return st;
   }
@@ -508,6 +514,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   TREATY_RETURN_IF_ERROR(db.Begin());
   auto fail = [&](Status st) {
     applied->resize(first_new);  // nothing of a rolled-back block reaches waiters
+    outgoing_.clear();
     db.Rollback();
     return st;
   };
@@ -579,6 +586,8 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
     }
   }
   if (Status st = store_->SetCursor(static_cast<int64_t>(b.height)); !st.ok()) return fail(st);
+  if (multi_party())
+    if (Status st = FlushOutgoing(); !st.ok()) return fail(st);
   Status st = db.Commit();
   if (!st.ok()) {
     applied->resize(first_new);

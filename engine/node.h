@@ -96,7 +96,13 @@ class Node {
   // Multi-party. Receive takes a message a member sent over the data
   // exchange (DataExchange::Handler contract: OK = handled for good).
   bool multi_party() const { return opts_.network != nullptr && opts_.identity != nullptr; }
-  Status Receive(const std::string& from, const std::string& kind, const nlohmann::json& body);
+  struct Inbound {
+    std::string from, kind;
+    nlohmann::json body;  // {"items": [...]}
+  };
+  // Handles a poll's worth of messages in one transaction; per message, OK
+  // or why it is not handled for good yet (the sender resends).
+  std::vector<Status> Receive(const std::vector<Inbound>& messages);
   // Called after a transaction that added outbox rows.
   void SetOutboxListener(std::function<void()> wake) { outbox_wake_ = std::move(wake); }
   // Transport connections refused so far (unknown CURVE keys), for Status.
@@ -141,6 +147,10 @@ class Node {
                                  const std::string& instance, const std::string& input_json,
                                  const std::string& extra_json);
   std::vector<std::string> MembersOf(const std::string& roles_json) const;
+  // Outgoing items by peer and kind, written to the outbox by FlushOutgoing
+  // inside the transaction that produced them (store mu() held).
+  void Queue(const std::string& peer, const std::string& kind, nlohmann::json item);
+  Status FlushOutgoing();
   // Unique keys (unique_claims.cc). Claims the proposal's data change needs.
   struct Claim {
     std::string field, value_text;
@@ -154,7 +164,7 @@ class Node {
   bool WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
                  std::string* code, std::string* reason);
   Status ReceiveProposal(const std::string& from, const nlohmann::json& body, std::vector<ProposalRow>* applied);
-  Status ReceiveAttestation(const std::string& from, const nlohmann::json& body);
+  Status ReceiveAttestation(const std::string& from, const nlohmann::json& item, const std::string& signature_ref);
   Status ReceiveResend(const std::string& from, const nlohmann::json& body);
   // Asks members to resend the data of pins blocked for over a second.
   void RequestResends();
@@ -182,16 +192,18 @@ class Node {
   std::function<uint64_t()> refused_connections_;
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
   std::map<std::string, std::vector<std::string>> visibility_;
-  std::map<std::string, int64_t> resend_asked_;  // pin -> when; guarded by the store's mu()
+  std::map<std::string, int64_t> resend_asked_;
+  std::map<std::string, nlohmann::json> outgoing_;  // peer -> kind -> items; guarded by the store's mu()  // pin -> when; guarded by the store's mu()
 };
 
 // Maps a rejection code (runtime::RejectCodeName or the node's own) to a
 // gRPC-style status code.
 StatusCode StatusForReject(const std::string& code);
 Digest Pin(const std::string& salt_hex, const std::string& author, int64_t nonce);
-// What a member signs after applying a pin: fields "treaty.attestation.v1",
-// instance, history sequence number, outcome, state hash (hex), attester.
-Digest AttestationDigest(const std::string& instance, int64_t seq, const std::string& outcome,
-                         const std::string& state_hash, const std::string& party);
+// What a member signs for the attestations of one transaction (one block,
+// usually) sent to one member: fields "treaty.attestations.v1", attester,
+// number of items, then per item: instance, history sequence number,
+// outcome, state hash (hex). Items are {instance, seq, outcome, state_hash}.
+Digest AttestationSetDigest(const std::string& party, const nlohmann::json& items);
 
 }  // namespace treaty::engine

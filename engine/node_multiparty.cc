@@ -3,6 +3,7 @@
 // of other authors, blocking an instance whose pin arrived before its data,
 // attestations, and state hashes over salted commitments.
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "definitions/schema.h"
 #include "engine/node.h"
@@ -111,7 +112,7 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
     std::set<std::string> hidden = def ? HiddenFor(*def, p, roles_json, m) : std::set<std::string>{};
     protocol::ProposalEnvelope copy = protocol::RedactFor(env, hidden);
     json body = {{"proposal", p.id}, {"envelope", json::parse(copy.ToJson())}};
-    TREATY_RETURN_IF_ERROR(store_->EnqueueOutbox(RandomHex(16), m, "proposal", body.dump(), NowMs()));
+    Queue(m, "proposals", std::move(body));
   }
   return Status::Ok();
 }
@@ -207,7 +208,7 @@ Status Node::Attest(const std::string& instance, const std::string& outcome, con
   int64_t seq = s.Step() ? s.Int(0) : 0;
   s.Reset();
   const std::string& me = opts_.party;
-  std::string sig = crypto::Hex(opts_.identity->key.Sign(AttestationDigest(instance, seq, outcome, state_hash, me)));
+  std::string sig = "own";  // ours are signed per message, when sent (FlushOutgoing)
   Stmt ins = db.Prepare(
       "INSERT OR REPLACE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, "
       "?, ?)");
@@ -234,11 +235,9 @@ Status Node::Attest(const std::string& instance, const std::string& outcome, con
     }
   auto inst = store_->GetInstanceLocked(instance);
   if (!inst) return Status::Ok();
-  json body = {{"instance", instance}, {"seq", seq},          {"party", me},
-               {"outcome", outcome},   {"state_hash", state_hash}, {"signature", sig}};
-  std::string text = body.dump();
+  json body = {{"instance", instance}, {"seq", seq}, {"outcome", outcome}, {"state_hash", state_hash}};
   for (const auto& m : MembersOf(inst->roles_json))
-    if (m != me) TREATY_RETURN_IF_ERROR(store_->EnqueueOutbox(RandomHex(16), m, "attestation", text, NowMs()));
+    if (m != me) Queue(m, "attestations", body);
   return Status::Ok();
 }
 
@@ -292,32 +291,91 @@ std::string Node::CommittedStateHash(const runtime::DefinitionRuntime& def, cons
 
 // ---------------------------------------------------------------- inbound
 
-Status Node::Receive(const std::string& from, const std::string& kind, const json& body) {
-  if (!multi_party()) return Status::FailedPrecondition("not a network node");
+void Node::Queue(const std::string& peer, const std::string& kind, json item) {
+  outgoing_[peer][kind].push_back(std::move(item));
+}
+
+Status Node::FlushOutgoing() {
+  // One message per peer and kind for everything one transaction produced:
+  // a block's attestations, a batch's proposals.
+  int64_t now = NowMs();
+  Status st;
+  for (auto& [peer, kinds] : outgoing_)
+    for (auto& [kind, items] : kinds.items()) {
+      if (!st.ok()) break;
+      json body = {{"items", items}};
+      if (kind == "attestations") {
+        // One signature covers the set: a block's attestations cost one
+        // signature per member, not one per step.
+        body["party"] = opts_.party;
+        body["signature"] = crypto::Hex(opts_.identity->key.Sign(AttestationSetDigest(opts_.party, items)));
+      }
+      st = store_->EnqueueOutbox(RandomHex(16), peer, kind, body.dump(), now);
+    }
+  outgoing_.clear();
+  return st;
+}
+
+std::vector<Status> Node::Receive(const std::vector<Inbound>& messages) {
+  std::vector<Status> out(messages.size());
+  if (!multi_party()) {
+    for (auto& s : out) s = Status::FailedPrecondition("not a network node");
+    return out;
+  }
   std::vector<ProposalRow> applied;
   {
     std::lock_guard<std::mutex> lock(store_->mu());
     auto& db = store_->db();
-    TREATY_RETURN_IF_ERROR(db.Begin());
-    Status st;
-    if (kind == "proposal") {
-      st = ReceiveProposal(from, body, &applied);
-    } else if (kind == "attestation") {
-      st = ReceiveAttestation(from, body);
-    } else if (kind == "resend") {
-      st = ReceiveResend(from, body);
-    } else {
-      st = Refused("", from, "unknown message kind '" + kind + "'");
+    Status st = db.Begin();
+    for (size_t i = 0; st.ok() && i < messages.size(); ++i) {
+      const Inbound& m = messages[i];
+      const json* items = m.body.is_object() && m.body.contains("items") && m.body["items"].is_array()
+                              ? &m.body["items"]
+                              : nullptr;
+      std::string signature_ref;
+      if (items != nullptr && m.kind == "attestations") {
+        // The set is signed once by its attester; stored whole, so each
+        // item stays verifiable.
+        const chain::Member* member = opts_.network->Find(m.from);
+        auto sig = crypto::SignatureFromHex(m.body.value("signature", ""));
+        if (m.body.value("party", "") != m.from || member == nullptr || !sig.ok() ||
+            !crypto::Verify(member->signing_key, AttestationSetDigest(m.from, *items), *sig)) {
+          out[i] = Refused("", m.from, "attestations not signed by " + m.from);
+          continue;
+        }
+        Stmt set = db.Prepare("INSERT INTO attestation_sets (party, body) VALUES (?, ?)");
+        set.Bind(1, m.from).Bind(2, m.body.dump());
+        if (!(st = set.Run()).ok()) break;
+        signature_ref = "set:" + std::to_string(sqlite3_last_insert_rowid(db.raw()));
+      }
+      if (items == nullptr) {
+        out[i] = Refused("", m.from, "a '" + m.kind + "' message needs a list of items");
+      } else {
+        for (const auto& item : *items) {
+          Status one;
+          if (m.kind == "proposals") one = ReceiveProposal(m.from, item, &applied);
+          else if (m.kind == "attestations") one = ReceiveAttestation(m.from, item, signature_ref);
+          else if (m.kind == "resend") one = ReceiveResend(m.from, item);
+          else one = Refused("", m.from, "unknown message kind '" + m.kind + "'");
+          // "Not yet" for one item: the whole message comes again (items
+          // already stored are recognised then).
+          if (!one.ok() && out[i].ok()) out[i] = one;
+          if (!one.ok() && one.code() != StatusCode::kUnavailable) st = one;
+        }
+      }
     }
+    if (st.ok()) st = FlushOutgoing();
     if (st.ok()) st = db.Commit();
     if (!st.ok()) {
       db.Rollback();
-      return st;
+      outgoing_.clear();
+      applied.clear();
+      for (auto& s : out) s = st;
     }
   }
   if (outbox_wake_) outbox_wake_();
   if (!applied.empty()) NotifyApplied(&applied);
-  return Status::Ok();
+  return out;
 }
 
 Status Node::ReceiveProposal(const std::string& from, const json& body, std::vector<ProposalRow>* applied) {
@@ -405,25 +463,19 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   return Drain(p.instance, applied);
 }
 
-Status Node::ReceiveAttestation(const std::string& from, const json& body) {
+Status Node::ReceiveAttestation(const std::string& from, const json& body, const std::string& signature_ref) {
   auto& db = store_->db();
   if (!body.is_object() || !body.contains("instance") || !body["instance"].is_string() || !body.contains("seq") ||
       !body["seq"].is_number_integer() || !body.contains("outcome") || !body["outcome"].is_string() ||
-      !body.contains("state_hash") || !body["state_hash"].is_string() || !body.contains("signature") ||
-      !body["signature"].is_string())
+      !body.contains("state_hash") || !body["state_hash"].is_string())
     return Refused("", from, "malformed attestation");
   std::string instance = body["instance"].get<std::string>(), outcome = body["outcome"].get<std::string>();
   std::string hash = body["state_hash"].get<std::string>();
   int64_t seq = body["seq"].get<int64_t>();
-  if (body.value("party", "") != from) return Refused(instance, from, "attestation names another party");
-  const chain::Member* m = opts_.network->Find(from);
-  auto sig = crypto::SignatureFromHex(body["signature"].get<std::string>());
-  if (m == nullptr || !sig.ok() || !crypto::Verify(m->signing_key, AttestationDigest(instance, seq, outcome, hash, from), *sig))
-    return Refused(instance, from, "attestation signature is not " + from + "'s");
   Stmt ins = db.Prepare(
       "INSERT OR IGNORE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, ?, "
       "?)");
-  ins.Bind(1, instance).Bind(2, seq).Bind(3, from).Bind(4, outcome).Bind(5, hash).Bind(6, body["signature"].get<std::string>());
+  ins.Bind(1, instance).Bind(2, seq).Bind(3, from).Bind(4, outcome).Bind(5, hash).Bind(6, signature_ref);
   TREATY_RETURN_IF_ERROR(ins.Run());
   Stmt own = db.Prepare("SELECT outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party = ?");
   own.Bind(1, instance).Bind(2, seq).Bind(3, opts_.party);
@@ -471,7 +523,8 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   std::set<std::string> hidden = def ? HiddenFor(*def, *p, roles_json, from) : std::set<std::string>{};
   protocol::ProposalEnvelope copy = protocol::RedactFor(*env, hidden);
   json out = {{"proposal", p->id}, {"envelope", json::parse(copy.ToJson())}};
-  return store_->EnqueueOutbox(RandomHex(16), from, "proposal", out.dump(), NowMs());
+  Queue(from, "proposals", std::move(out));
+  return Status::Ok();
 }
 
 void Node::RequestResends() {
@@ -486,13 +539,16 @@ void Node::RequestResends() {
     last = now;
     auto inst = store_->GetInstanceLocked(b.instance);
     if (!inst) continue;
-    std::string body = json{{"pin", b.pin}}.dump();
     for (const auto& m : MembersOf(inst->roles_json))
-      if (m != opts_.party && store_->EnqueueOutbox(RandomHex(16), m, "resend", body, now).ok()) sent = true;
+      if (m != opts_.party) {
+        Queue(m, "resend", json{{"pin", b.pin}});
+        sent = true;
+      }
     Log("instance " + b.instance + " blocked for " + std::to_string(now - b.since_ms) +
         " ms; asked its members to resend pin " + b.pin.substr(0, 12));
   }
   if (resend_asked_.size() > 10000) resend_asked_.clear();
+  if (sent && !FlushOutgoing().ok()) outgoing_.clear();
   if (sent && outbox_wake_) outbox_wake_();
 }
 

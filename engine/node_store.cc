@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, peer TEXT NOT NULL, kind
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox(next_ms, seq);
 CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
   outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (instance, seq, party));
+CREATE TABLE IF NOT EXISTS attestation_sets (id INTEGER PRIMARY KEY AUTOINCREMENT, party TEXT NOT NULL,
+  body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (claim TEXT PRIMARY KEY, instance TEXT NOT NULL, field TEXT NOT NULL,
   height INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT NULL, commitment TEXT NOT NULL,

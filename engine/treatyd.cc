@@ -280,8 +280,11 @@ int main(int argc, char** argv) {
   if (network) {
     exchange = std::make_unique<treaty::engine::DataExchange>(
         &*identity, &*network, &store,
-        [&node](const std::string& from, const std::string& kind, const nlohmann::json& body) {
-          return node.Receive(from, kind, body);
+        [&node](const std::vector<treaty::engine::DataExchange::Message>& messages) {
+          std::vector<treaty::engine::Node::Inbound> in;
+          in.reserve(messages.size());
+          for (const auto& m : messages) in.push_back({m.from, m.kind, m.body});
+          return node.Receive(in);
         });
     treaty::engine::DataExchange* ex = exchange.get();
     node.SetOutboxListener([ex] { ex->Wake(); });

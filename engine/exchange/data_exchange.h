@@ -30,10 +30,15 @@ namespace treaty::engine {
 
 class DataExchange {
  public:
-  // Returns OK once the message is handled for good (applied, stored, or
-  // refused and recorded): a receipt goes back. Any other status means
+  struct Message {
+    std::string from, kind;
+    nlohmann::json body;
+  };
+  // Takes what one poll received (handled in one transaction) and returns
+  // a status per message: OK once handled for good (applied, stored, or
+  // refused and recorded), and a receipt goes back; anything else means
   // "try again later": no receipt, the sender resends.
-  using Handler = std::function<Status(const std::string& from, const std::string& kind, const nlohmann::json& body)>;
+  using Handler = std::function<std::vector<Status>(const std::vector<Message>& messages)>;
 
   DataExchange(const crypto::Identity* self, const chain::Network* network, NodeStore* store, Handler handler);
   ~DataExchange();

@@ -34,10 +34,8 @@ class FaultTest : public NetworkTest {
   json SendProposal(const std::string& as, const std::string& to, const json& envelope,
                     const std::string& proposal_id) {
     json id = net_->identity(as);
-    json msg = {{"id", NewId()},
-                {"from", as},
-                {"kind", "proposal"},
-                {"body", {{"proposal", proposal_id}, {"envelope", envelope}}}};
+    json item = {{"proposal", proposal_id}, {"envelope", envelope}};
+    json msg = {{"id", NewId()}, {"from", as}, {"kind", "proposals"}, {"body", {{"items", json::array({item})}}}};
     return SendAsPeer(net_->exchange_endpoint(to), net_->identity(to)["curve_public"].get<std::string>(),
                       id["curve_public"].get<std::string>(), id["curve_secret"].get<std::string>(), msg);
   }
@@ -95,7 +93,7 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
 
   // A stranger on the transport: its CURVE key is in no network file.
   auto stranger = crypto::GenerateCurveKeyPair().value();
-  json msg = {{"id", NewId()}, {"from", "seller"}, {"kind", "proposal"}, {"body", json::object()}};
+  json msg = {{"id", NewId()}, {"from", "seller"}, {"kind", "proposals"}, {"body", {{"items", json::array()}}}};
   json none = SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
                          stranger.public_z85, stranger.secret_z85, msg, 1500);
   EXPECT_TRUE(none.empty()) << none.dump();

@@ -1,0 +1,142 @@
+// Shared pieces of the node benchmarks (node_bench, network_bench): the
+// SQLite commit-rate limit, creating orders, a confirmed submit, and the
+// two load shapes: saturation (closed loop) and a fixed offered rate (open
+// loop, latency from the scheduled time so queueing shows in the tail).
+//
+// Thread-safety: the load functions start their own client threads.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chain/sqlite_db.h"
+#include "treaty/v1/treaty.grpc.pb.h"
+
+namespace treaty::bench {
+
+namespace pb = ::treaty::v1;
+using Clock = std::chrono::steady_clock;
+
+inline int Flag(int argc, char** argv, const char* name, int def) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
+  return def;
+}
+
+inline double SqliteCommitRate(const std::string& dir, bool full_sync) {
+  chain::Db db;
+  if (!db.Open(dir + "/commit-bench.db", full_sync).ok()) return 0;
+  (void)db.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
+  auto end = Clock::now() + std::chrono::seconds(2);
+  int n = 0;
+  auto start = Clock::now();
+  while (Clock::now() < end) {
+    (void)db.Begin();
+    auto s = db.Prepare("INSERT INTO t (v) VALUES ('x')");
+    (void)s.Run();
+    (void)db.Commit();
+    ++n;
+  }
+  return n / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+inline void CreateInstances(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients,
+                            const std::map<std::string, std::string>& roles = {}) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      auto stub = pb::Processes::NewStub(ch);
+      for (int i; (i = next++) < n;) {
+        pb::StartProcessRequest req;
+        req.set_definition("purchase-order");
+        req.set_instance_id(prefix + std::to_string(i));
+        for (const auto& [role, party] : roles) {
+          auto* b = req.add_roles();
+          b->set_role(role);
+          b->set_party(party);
+        }
+        pb::StartProcessResponse resp;
+        grpc::ClientContext ctx;
+        (void)stub->StartProcess(&ctx, req, &resp);
+      }
+    });
+  for (auto& t : threads) t.join();
+}
+
+// Submits the order and waits until it is confirmed.
+inline bool Submit(pb::Processes::Stub* stub, const std::string& id) {
+  pb::TriggerStepRequest req;
+  req.set_instance_id(id);
+  req.set_step("submit");
+  // po_number is a unique key: one per order.
+  req.set_input_json(R"({"po_number":")" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})");
+  pb::TriggerStepResponse resp;
+  grpc::ClientContext ctx;
+  auto st = stub->TriggerStep(&ctx, req, &resp);
+  return st.ok() && resp.outcome() == pb::CONFIRMED;
+}
+
+struct Saturation {
+  double steps_per_s = 0;
+  int confirmed = 0;
+};
+
+// Every client submits on its own orders ("PREFIX0".."PREFIXn-1") and waits.
+inline Saturation RunSaturation(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int steps, int clients) {
+  std::atomic<int> next{0}, ok{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      auto stub = pb::Processes::NewStub(ch);
+      for (int i; (i = next++) < steps;)
+        if (Submit(stub.get(), prefix + std::to_string(i))) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  return {ok / elapsed, ok.load()};
+}
+
+struct Latency {
+  size_t confirmed = 0;
+  double p50 = 0, p99 = 0, max = 0;
+};
+
+// Steps scheduled every 1/rate s for `seconds`, on orders PREFIX0...
+inline Latency RunFixedRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int rate, int seconds,
+                            int clients) {
+  int total = rate * seconds;
+  std::vector<double> latency_ms(total, -1);
+  auto t0 = Clock::now() + std::chrono::milliseconds(100);
+  std::atomic<int> idx{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < std::max(clients, rate / 20); ++c)
+    threads.emplace_back([&] {
+      auto stub = pb::Processes::NewStub(ch);
+      for (int i; (i = idx++) < total;) {
+        auto due = t0 + std::chrono::microseconds(static_cast<int64_t>(i) * 1000000 / rate);
+        std::this_thread::sleep_until(due);
+        if (Submit(stub.get(), prefix + std::to_string(i)))
+          latency_ms[i] = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::vector<double> done;
+  for (double l : latency_ms)
+    if (l >= 0) done.push_back(l);
+  std::sort(done.begin(), done.end());
+  auto pct = [&](double p) {
+    return done.empty() ? 0.0 : done[std::min(done.size() - 1, static_cast<size_t>(p * done.size()))];
+  };
+  return {done.size(), pct(0.50), pct(0.99), done.empty() ? 0.0 : done.back()};
+}
+
+}  // namespace treaty::bench

@@ -1,0 +1,129 @@
+// Three-party throughput and latency over real processes on loopback
+// (issue #4): a treaty-sequencer and the buyer's, seller's and bank's
+// treatyd. The buyer's clients submit orders all three are members of; a
+// step counts when the buyer has it confirmed (ordered by the sequencer,
+// applied and committed; the proposal signed and sent to both members).
+// In the same run, the limits: secp256k1 sign and verify rates, the ZeroMQ
+// CURVE round trip on loopback, the SQLite commit rate, and the
+// single-party figure (one treatyd, embedded ledger, same clients).
+// Targets: three-party steps/s >= a third of the single-party figure; p99
+// under 50 ms at 500 steps/s. Results go to docs/performance.md.
+#include <zmq.hpp>
+
+#include <cstdio>
+
+#include "../integration/local_network.h"
+#include "../integration/treatyd_process.h"
+#include "bench_util.h"
+#include "engine/crypto/signing_key.h"
+
+namespace {
+
+using namespace treaty::bench;  // NOLINT: the benchmark's own helpers
+
+double Rate(const std::function<void()>& op, double seconds = 1.0) {
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  long n = 0;
+  auto start = Clock::now();
+  while (Clock::now() < end) {
+    for (int i = 0; i < 16; ++i) op();
+    n += 16;
+  }
+  return n / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Median round trip of a small message over CURVE-encrypted ZeroMQ on loopback.
+double ZmqRoundTripUs() {
+  auto server_keys = treaty::crypto::GenerateCurveKeyPair().value();
+  auto client_keys = treaty::crypto::GenerateCurveKeyPair().value();
+  int port = treaty::testing::FreePort();
+  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(port);
+  zmq::context_t ctx(1);
+  zmq::socket_t server(ctx, zmq::socket_type::router);
+  server.set(zmq::sockopt::curve_server, 1);
+  server.set(zmq::sockopt::curve_secretkey, server_keys.secret_z85);
+  server.bind(endpoint);
+  zmq::socket_t client(ctx, zmq::socket_type::dealer);
+  client.set(zmq::sockopt::curve_serverkey, server_keys.public_z85);
+  client.set(zmq::sockopt::curve_publickey, client_keys.public_z85);
+  client.set(zmq::sockopt::curve_secretkey, client_keys.secret_z85);
+  client.connect(endpoint);
+  std::thread echo([&] {
+    for (int i = 0; i < 2100; ++i) {
+      zmq::message_t id, body;
+      (void)server.recv(id);
+      (void)server.recv(body);
+      server.send(id, zmq::send_flags::sndmore);
+      server.send(body, zmq::send_flags::none);
+    }
+  });
+  std::vector<double> us;
+  std::string payload(512, 'x');
+  for (int i = 0; i < 2100; ++i) {
+    auto t = Clock::now();
+    client.send(zmq::buffer(payload));
+    zmq::message_t reply;
+    (void)client.recv(reply);
+    if (i >= 100) us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
+  }
+  echo.join();
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int clients = Flag(argc, argv, "--clients", 32);
+  int steps = Flag(argc, argv, "--steps", 3000);
+  int rate = Flag(argc, argv, "--rate", 500);
+  int seconds = Flag(argc, argv, "--seconds", 4);
+  treaty::testing::TempDir dir;
+  std::printf("machine: %u hardware threads\n", std::thread::hardware_concurrency());
+
+  auto key = treaty::crypto::SigningKey::Generate().value();
+  treaty::Digest d = treaty::Sha256Of("bench");
+  auto sig = key.Sign(d);
+  std::printf("limit  secp256k1 signatures/s: %.0f\n", Rate([&] { d[0]++; (void)key.Sign(d); }));
+  std::printf("limit  secp256k1 verifications/s: %.0f\n",
+              Rate([&] { (void)treaty::crypto::Verify(key.public_key(), d, sig); }));
+  std::printf("limit  ZeroMQ CURVE round trip (512 B, loopback), median: %.0f us\n", ZmqRoundTripUs());
+  std::printf("limit  sqlite commits/s (WAL, synchronous=FULL, as the nodes): %.0f\n",
+              SqliteCommitRate(dir.path(), true));
+
+  // The single-party figure, same clients and load.
+  double single = 0;
+  {
+    treaty::testing::TreatydProcess node(dir.path() + "/single");
+    if (!node.Start()) {
+      std::fprintf(stderr, "treatyd did not start:\n%s\n", node.Log().c_str());
+      return 1;
+    }
+    CreateInstances(node.channel(), "s-", steps, clients);
+    Saturation sat = RunSaturation(node.channel(), "s-", steps, clients);
+    single = sat.steps_per_s;
+    std::printf("single confirmed steps/s at saturation (%d clients): %.0f (%d of %d)\n", clients, single,
+                sat.confirmed, steps);
+    node.Stop();
+  }
+
+  treaty::testing::LocalNetwork net(dir.path() + "/net");
+  if (!net.Start()) {
+    std::fprintf(stderr, "the network did not start (logs in %s/net)\n", dir.path().c_str());
+    return 1;
+  }
+  const std::map<std::string, std::string> roles = {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "bank"}};
+  auto ch = net.node("buyer").channel();
+  CreateInstances(ch, "m-", steps, clients, roles);
+  Saturation sat = RunSaturation(ch, "m-", steps, clients);
+  std::printf("3-party confirmed steps/s at saturation (%d clients at the buyer): %.0f (%d of %d)\n", clients,
+              sat.steps_per_s, sat.confirmed, steps);
+  std::printf("ratio  3-party : single-party = %.2f (target >= 0.33)\n", single > 0 ? sat.steps_per_s / single : 0.0);
+
+  CreateInstances(ch, "r-", rate * seconds, clients, roles);
+  Latency lat = RunFixedRate(ch, "r-", rate, seconds, clients);
+  std::printf("3-party at %d steps/s offered for %d s: %zu confirmed, p50 %.1f ms, p99 %.1f ms, max %.1f ms "
+              "(target p99 < 50 ms)\n",
+              rate, seconds, lat.confirmed, lat.p50, lat.p99, lat.max);
+  return 0;
+}
