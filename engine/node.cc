@@ -577,8 +577,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
         applied->push_back(std::move(*p));
       }
       // Precompute this author's next pin in the instance.
-      std::string salt;
-      if (auto inst = store_->GetInstanceLocked(instance)) salt = inst->salt_hex;
+      std::string salt = SaltOf(instance);
       if (!salt.empty())
         if (Status st = Expect(instance, author, nonce + 1, salt); !st.ok()) return fail(st);
       if (multi_party())
@@ -596,6 +595,15 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
     outbox_wake_();
   }
   return st;
+}
+
+std::string Node::SaltOf(const std::string& instance) {
+  auto it = salts_.find(instance);
+  if (it != salts_.end()) return it->second;
+  auto inst = store_->GetInstanceLocked(instance);
+  if (!inst) return "";
+  if (salts_.size() > 100000) salts_.clear();  // a bound, not an eviction policy: misses only cost a read
+  return salts_[instance] = inst->salt_hex;
 }
 
 Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
@@ -627,8 +635,9 @@ Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
         h.applied_ms = at.time_ms;
         h.states_json = inst->states_json;
         h.state_hash = inst->state_hash;
-        TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
-        if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, "REJECTED", inst->state_hash));
+        int64_t seq = 0;
+        TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h, &seq));
+        if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, seq, inst->roles_json, "REJECTED", inst->state_hash));
       }
     }
   } else {
@@ -719,12 +728,13 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   h.outcome = "CONFIRMED";
   h.states_json = r.states_json;
   h.state_hash = r.state_hash;
-  TREATY_RETURN_IF_ERROR(store_->AppendHistory(r.id, h));
+  int64_t seq = 0;
+  TREATY_RETURN_IF_ERROR(store_->AppendHistory(r.id, h, &seq));
   if (multi_party()) {
     // Every other member's first pin in the instance is now expected.
     for (const auto& m : MembersOf(r.roles_json))
       if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex));
-    TREATY_RETURN_IF_ERROR(Attest(r.id, "CONFIRMED", r.state_hash));
+    TREATY_RETURN_IF_ERROR(Attest(r.id, seq, r.roles_json, "CONFIRMED", r.state_hash));
   }
   Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
       std::to_string(b.height));
@@ -790,8 +800,9 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
     h.reason = p->reason;
     h.states_json = inst->states_json;
     h.state_hash = inst->state_hash;
-    TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
-    if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, "REJECTED", inst->state_hash));
+    int64_t seq = 0;
+    TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h, &seq));
+    if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, seq, inst->roles_json, "REJECTED", inst->state_hash));
     Log("step " + p->step + " of " + inst->id + " rejected at height " + std::to_string(b.height) + ": " + p->reason);
     ev.type = "step_rejected";
     ev.payload_json = json{{"code", p->reject_code}, {"reason", p->reason}, {"proposal", p->id}}.dump();
@@ -810,8 +821,9 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
   h.outcome = "CONFIRMED";
   h.states_json = inst->states_json;
   h.state_hash = inst->state_hash;
-  TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h));
-  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, "CONFIRMED", inst->state_hash));
+  int64_t seq = 0;
+  TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h, &seq));
+  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, seq, inst->roles_json, "CONFIRMED", inst->state_hash));
   ev.type = "step_confirmed";
   ev.payload_json = json{{"states", json::parse(inst->states_json)}, {"proposal", p->id}}.dump();
   TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));

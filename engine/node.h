@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <thread>
 
@@ -137,11 +138,14 @@ class Node {
   Status ApplyStart(ProposalRow* p, const Sequenced& at);
   Status ApplyStep(ProposalRow* p, const Sequenced& at);
   void NotifyApplied(std::vector<ProposalRow>* rows);
+  // An instance's salt (immutable once started), cached; store mu() held.
+  std::string SaltOf(const std::string& instance);
   // Multi-party pieces (node_multiparty.cc); all expect store mu() held.
   Status Expect(const std::string& instance, const std::string& author, int64_t nonce, const std::string& salt_hex);
   Status Drain(const std::string& instance, std::vector<ProposalRow>* applied);
   Status SendProposal(const ProposalRow& p, std::string* extra_json);
-  Status Attest(const std::string& instance, const std::string& outcome, const std::string& state_hash);
+  Status Attest(const std::string& instance, int64_t seq, const std::string& roles_json, const std::string& outcome,
+                const std::string& state_hash);
   Status Refused(const std::string& instance, const std::string& from, const std::string& reason);
   std::string CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
                                  const std::string& instance, const std::string& input_json,
@@ -193,6 +197,7 @@ class Node {
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
   std::map<std::string, std::vector<std::string>> visibility_;
   std::map<std::string, int64_t> resend_asked_;
+  std::unordered_map<std::string, std::string> salts_;  // instance -> salt; guarded by the store's mu()
   std::map<std::string, nlohmann::json> outgoing_;  // peer -> kind -> items; guarded by the store's mu()  // pin -> when; guarded by the store's mu()
 };
 

@@ -173,8 +173,8 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
     d.Bind(1, instance).Bind(2, height).Bind(3, idx);
     TREATY_RETURN_IF_ERROR(d.Run());
     TREATY_RETURN_IF_ERROR(ApplyPin(&*p, Sequenced{height, time_ms, idx}));
-    if (auto inst = store_->GetInstanceLocked(instance))
-      TREATY_RETURN_IF_ERROR(Expect(instance, p->author, p->nonce + 1, inst->salt_hex));
+    std::string salt = SaltOf(instance);
+    if (!salt.empty()) TREATY_RETURN_IF_ERROR(Expect(instance, p->author, p->nonce + 1, salt));
     applied->push_back(std::move(*p));
     moved = true;
   }
@@ -201,12 +201,9 @@ Status Node::Refused(const std::string& instance, const std::string& from, const
   return store_->AppendEvent(ev);
 }
 
-Status Node::Attest(const std::string& instance, const std::string& outcome, const std::string& state_hash) {
+Status Node::Attest(const std::string& instance, int64_t seq, const std::string& roles_json,
+                    const std::string& outcome, const std::string& state_hash) {
   auto& db = store_->db();
-  Stmt s = db.Prepare("SELECT IFNULL(MAX(seq), 0) FROM history WHERE instance = ?");
-  s.Bind(1, instance);
-  int64_t seq = s.Step() ? s.Int(0) : 0;
-  s.Reset();
   const std::string& me = opts_.party;
   std::string sig = "own";  // ours are signed per message, when sent (FlushOutgoing)
   Stmt ins = db.Prepare(
@@ -233,10 +230,8 @@ Status Node::Attest(const std::string& instance, const std::string& outcome, con
                             .dump();
       TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
     }
-  auto inst = store_->GetInstanceLocked(instance);
-  if (!inst) return Status::Ok();
   json body = {{"instance", instance}, {"seq", seq}, {"outcome", outcome}, {"state_hash", state_hash}};
-  for (const auto& m : MembersOf(inst->roles_json))
+  for (const auto& m : MembersOf(roles_json))
     if (m != me) Queue(m, "attestations", body);
   return Status::Ok();
 }

@@ -217,15 +217,18 @@ Status NodeStore::AppendEvent(const EventRow& e) {
   return s.Run();
 }
 
-Status NodeStore::AppendHistory(const std::string& instance, const HistoryRow& h) {
+Status NodeStore::AppendHistory(const std::string& instance, const HistoryRow& h, int64_t* seq) {
   Stmt s = db_.Prepare(
       "INSERT INTO history (instance, seq, proposal, step, proposer, input, outcome, reject_code, reason, height, "
       "proposed_ms, applied_ms, states, state_hash) VALUES (?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM history WHERE "
-      "instance = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "instance = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq");
   s.Bind(1, instance).Bind(2, h.proposal).Bind(3, h.step).Bind(4, h.proposer).Bind(5, h.input_json);
   s.Bind(6, h.outcome).Bind(7, h.reject_code).Bind(8, h.reason).Bind(9, h.height).Bind(10, h.proposed_ms);
   s.Bind(11, h.applied_ms).Bind(12, h.states_json).Bind(13, h.state_hash);
-  return s.Run();
+  if (!s.Step()) return s.status().ok() ? Status::Internal("history insert returned no row") : s.status();
+  if (seq != nullptr) *seq = s.Int(0);
+  s.Reset();
+  return Status::Ok();
 }
 
 std::vector<HistoryRow> NodeStore::History(const std::string& instance) {

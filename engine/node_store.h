@@ -94,7 +94,8 @@ class NodeStore {
   std::optional<ProposalRow> GetProposalLocked(const std::string& id);
   std::optional<InstanceRow> GetInstanceLocked(const std::string& id);
   Status AppendEvent(const EventRow& e);
-  Status AppendHistory(const std::string& instance, const HistoryRow& h);
+  // Sets *seq (if given) to the entry's sequence number in the instance.
+  Status AppendHistory(const std::string& instance, const HistoryRow& h, int64_t* seq = nullptr);
   Status SetCursor(int64_t height);
   Status EnqueueOutbox(const std::string& id, const std::string& peer, const std::string& kind,
                        const std::string& body, int64_t now_ms);

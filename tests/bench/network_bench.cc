@@ -74,10 +74,13 @@ double ZmqRoundTripUs() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows as it happens
   int clients = Flag(argc, argv, "--clients", 32);
   int steps = Flag(argc, argv, "--steps", 3000);
   int rate = Flag(argc, argv, "--rate", 500);
   int seconds = Flag(argc, argv, "--seconds", 4);
+  bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
+  std::vector<std::string> sync = {"--sync", full_sync ? "full" : "normal"};
   treaty::testing::TempDir dir;
   std::printf("machine: %u hardware threads\n", std::thread::hardware_concurrency());
 
@@ -88,13 +91,13 @@ int main(int argc, char** argv) {
   std::printf("limit  secp256k1 verifications/s: %.0f\n",
               Rate([&] { (void)treaty::crypto::Verify(key.public_key(), d, sig); }));
   std::printf("limit  ZeroMQ CURVE round trip (512 B, loopback), median: %.0f us\n", ZmqRoundTripUs());
-  std::printf("limit  sqlite commits/s (WAL, synchronous=FULL, as the nodes): %.0f\n",
-              SqliteCommitRate(dir.path(), true));
+  std::printf("limit  sqlite commits/s (WAL, synchronous=%s, as the nodes): %.0f\n", full_sync ? "FULL" : "NORMAL",
+              SqliteCommitRate(dir.path(), full_sync));
 
   // The single-party figure, same clients and load.
   double single = 0;
   {
-    treaty::testing::TreatydProcess node(dir.path() + "/single");
+    treaty::testing::TreatydProcess node(dir.path() + "/single", sync);
     if (!node.Start()) {
       std::fprintf(stderr, "treatyd did not start:\n%s\n", node.Log().c_str());
       return 1;
@@ -107,14 +110,17 @@ int main(int argc, char** argv) {
     node.Stop();
   }
 
-  treaty::testing::LocalNetwork net(dir.path() + "/net");
+  treaty::testing::LocalNetwork net(dir.path() + "/net", {"buyer", "seller", "bank"}, sync);
   if (!net.Start()) {
     std::fprintf(stderr, "the network did not start (logs in %s/net)\n", dir.path().c_str());
     return 1;
   }
   const std::map<std::string, std::string> roles = {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "bank"}};
   auto ch = net.node("buyer").channel();
+  auto created = Clock::now();
   CreateInstances(ch, "m-", steps, clients, roles);
+  std::printf("3-party started %d orders in %.1f s\n", steps,
+              std::chrono::duration<double>(Clock::now() - created).count());
   Saturation sat = RunSaturation(ch, "m-", steps, clients);
   std::printf("3-party confirmed steps/s at saturation (%d clients at the buyer): %.0f (%d of %d)\n", clients,
               sat.steps_per_s, sat.confirmed, steps);

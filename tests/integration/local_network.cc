@@ -76,7 +76,8 @@ std::string Run(const std::string& cmd) {
 
 }  // namespace
 
-LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties)
+LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties,
+                           std::vector<std::string> node_args)
     : dir_(dir), parties_(std::move(parties)) {
   sequencer_port_ = FreePort();
   std::string yaml = "network: test\n";
@@ -92,12 +93,14 @@ LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> part
   }
   network_file_ = dir_ + "/network.yaml";
   std::ofstream(network_file_) << yaml;
-  sequencer_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{TREATY_SEQUENCER, "--data", dir_ + "/sequencer", "--network", network_file_},
-      dir_ + "/sequencer.log");
-  for (const auto& p : parties_)
-    nodes_[p] = std::make_unique<TreatydProcess>(
-        data_dir(p), std::vector<std::string>{"--party", p, "--ledger", "sequencer", "--network", network_file_});
+  std::vector<std::string> seq = {TREATY_SEQUENCER, "--data", dir_ + "/sequencer", "--network", network_file_};
+  seq.insert(seq.end(), node_args.begin(), node_args.end());
+  sequencer_ = std::make_unique<ChildProcess>(seq, dir_ + "/sequencer.log");
+  for (const auto& p : parties_) {
+    std::vector<std::string> args = {"--party", p, "--ledger", "sequencer", "--network", network_file_};
+    args.insert(args.end(), node_args.begin(), node_args.end());
+    nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args);
+  }
 }
 
 bool LocalNetwork::Start() {

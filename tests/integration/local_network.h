@@ -36,7 +36,9 @@ class ChildProcess {
 class LocalNetwork {
  public:
   // Parties default to buyer, seller, bank.
-  explicit LocalNetwork(const std::string& dir, std::vector<std::string> parties = {"buyer", "seller", "bank"});
+  // `node_args` go to every treatyd and the sequencer (e.g. --sync normal).
+  explicit LocalNetwork(const std::string& dir, std::vector<std::string> parties = {"buyer", "seller", "bank"},
+                        std::vector<std::string> node_args = {});
 
   // Starts the sequencer and every node; false on the first failure.
   bool Start();
