@@ -127,7 +127,7 @@ struct SequencerService::Impl {
   void Submit(zmq::socket_t& sock, const std::string& peer, const json& req) {
     if (!req.contains("batch")) return Error(sock, peer, req, "INVALID_ARGUMENT", "submit needs a batch");
     auto batch = BatchFromJson(req["batch"]);
-    if (!batch.ok()) return Error(sock, peer, req, "INVALID_ARGUMENT", batch.status().message());
+    if (!batch.ok()) return Error(sock, peer, req, StatusCodeName(batch.status().code()), batch.status().message());
     const Member* author = network.Find(batch->author);
     if (author == nullptr) {
       Log("refused batch " + batch->id + ": '" + batch->author + "' is not a member");

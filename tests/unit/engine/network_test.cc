@@ -49,6 +49,35 @@ TEST(Network, EveryMistakeIsReportedWithItsPosition) {
                        "net.yaml:14:5: error: unknown key 'colour' in a member"}));
 }
 
+TEST(Network, TheSequencerAndTheClaimSalt) {
+  auto a = crypto::SigningKey::Generate();
+  auto s = crypto::SigningKey::Generate();
+  auto ca = crypto::GenerateCurveKeyPair();
+  std::string salt(64, 'a');
+  std::string yaml = "network: trade\nclaim_salt: " + salt + "\nsequencer:\n  signing_key: " +
+                     crypto::Hex(s->public_key()) + "\n  endpoint: tcp://127.0.0.1:7400\nmembers:\n" +
+                     Member("buyer", *a, ca->public_z85, 7421);
+  defs::Diagnostics d("net.yaml");
+  auto net = ParseNetwork(yaml, "net.yaml", &d);
+  ASSERT_TRUE(net.has_value()) << (d.empty() ? "" : d.items()[0].ToString());
+  ASSERT_TRUE(net->sequencer.has_value());
+  EXPECT_EQ(net->sequencer->signing_key, s->public_key());
+  EXPECT_EQ(net->sequencer->endpoint, "tcp://127.0.0.1:7400");
+  EXPECT_EQ(net->claim_salt, salt);
+
+  std::string bad = "claim_salt: nothex\nsequencer:\n  signing_key: 02ab\n  endpoint: udp://x\n  port: 1\nmembers:\n" +
+                    Member("buyer", *a, ca->public_z85, 7421);
+  defs::Diagnostics d2("net.yaml");
+  EXPECT_FALSE(ParseNetwork(bad, "net.yaml", &d2).has_value());
+  std::vector<std::string> lines;
+  for (const auto& x : d2.items()) lines.push_back(x.ToString());
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "net.yaml:1:13: error: claim_salt must be 64 hex digits (32 random bytes shared by the members)",
+                       "net.yaml:3:16: error: signing_key of the sequencer: a public key must be 66 hex digits",
+                       "net.yaml:4:13: error: endpoint of the sequencer must be tcp://HOST:PORT, not 'udp://x'",
+                       "net.yaml:5:3: error: unknown key 'port' in the sequencer"}));
+}
+
 TEST(Network, EmptyOrMalformedFiles) {
   defs::Diagnostics d("n.yaml");
   EXPECT_FALSE(ParseNetwork("members: []\n", "n.yaml", &d).has_value());

@@ -1,0 +1,71 @@
+// treaty-sequencer as a process: what it refuses, and that it refuses to
+// start with a key other than the one its chain and the network file name.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "local_network.h"
+
+namespace treaty::testing {
+namespace {
+
+using json = nlohmann::json;
+
+json Ask(const std::string& endpoint, const std::string& raw) {
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  s.send(zmq::buffer(raw));
+  zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, std::chrono::milliseconds(3000));
+  if (!(items[0].revents & ZMQ_POLLIN)) return json::object();
+  zmq::message_t reply;
+  (void)s.recv(reply);
+  return json::parse(reply.to_string());
+}
+
+TEST(Sequencer, RefusesBadRequestsWithAReasonAndKeepsServing) {
+  TempDir dir;
+  LocalNetwork net(dir.path(), {"acme"});
+  ASSERT_TRUE(net.sequencer().Start());
+  std::string ep = net.sequencer_endpoint();
+  EXPECT_EQ(Ask(ep, "{not json").value("code", ""), "INVALID_ARGUMENT");
+  EXPECT_NE(Ask(ep, R"({"op":"mint","req":1})").value("error", "").find("unknown op 'mint'"), std::string::npos);
+  EXPECT_EQ(Ask(ep, R"({"op":"read","req":2,"from":0})").value("code", ""), "INVALID_ARGUMENT");
+  json stranger = {{"op", "submit"}, {"req", 3},
+                   {"batch", {{"id", "b1"}, {"author", "mallory"}, {"pins", json::array()}, {"signature", ""}}}};
+  json r = Ask(ep, stranger.dump());
+  EXPECT_EQ(r.value("code", ""), "PERMISSION_DENIED");
+  EXPECT_NE(r.value("error", "").find("not a member"), std::string::npos) << r.dump();
+  json huge = {{"op", "submit"}, {"req", 4}, {"batch", {{"id", "b2"}, {"author", "acme"}, {"pins", json::array()}}}};
+  for (int i = 0; i < 5000; ++i) huge["batch"]["pins"].push_back(std::string(64, '1'));
+  EXPECT_EQ(Ask(ep, huge.dump()).value("code", ""), "RESOURCE_EXHAUSTED");
+  // Still serving, nothing ordered.
+  r = Ask(ep, R"({"op":"height","req":5})");
+  EXPECT_EQ(r.value("req", 0), 5);
+  EXPECT_EQ(r.value("height", 99), 0);
+}
+
+TEST(Sequencer, RefusesToStartWithAnotherKeyThanItsChainOrTheNetworkFile) {
+  TempDir dir;
+  LocalNetwork net(dir.path(), {"acme"});
+  ASSERT_TRUE(net.sequencer().Start());
+  net.sequencer().Stop();
+  // A new identity in the same data folder: the stored chain was signed by another key.
+  std::string seq_dir = dir.path() + "/sequencer";
+  std::filesystem::rename(seq_dir + "/identity.json", seq_dir + "/identity.old");
+  std::string cmd = std::string(TREATY_SEQUENCER) + " init --data " + seq_dir + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ChildProcess again({TREATY_SEQUENCER, "--data", seq_dir, "--network", net.network_file()}, dir.path() + "/again.log");
+  EXPECT_FALSE(again.Start());
+  std::ifstream log(dir.path() + "/again.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("is not the one"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace treaty::testing
