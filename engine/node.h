@@ -154,6 +154,7 @@ class Node {
   // Outgoing items by peer and kind, written to the outbox by FlushOutgoing
   // inside the transaction that produced them (store mu() held).
   void Queue(const std::string& peer, const std::string& kind, nlohmann::json item);
+  void QueueRaw(const std::string& peer, const std::string& kind, std::string item_json);
   Status FlushOutgoing();
   // Unique keys (unique_claims.cc). Claims the proposal's data change needs.
   struct Claim {
@@ -198,7 +199,11 @@ class Node {
   std::map<std::string, std::vector<std::string>> visibility_;
   std::map<std::string, int64_t> resend_asked_;
   std::unordered_map<std::string, std::string> salts_;  // instance -> salt; guarded by the store's mu()
-  std::map<std::string, nlohmann::json> outgoing_;  // peer -> kind -> items; guarded by the store's mu()  // pin -> when; guarded by the store's mu()
+  struct Pending {
+    std::vector<std::string> raw;                      // items already serialised
+    nlohmann::json items = nlohmann::json::array();  // items still to serialise
+  };
+  std::map<std::string, std::map<std::string, Pending>> outgoing_;  // peer -> kind; guarded by the store's mu()  // pin -> when; guarded by the store's mu()
 };
 
 // Maps a rejection code (runtime::RejectCodeName or the node's own) to a

@@ -105,14 +105,17 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
   json commitments = json::object();
   for (const auto& f : env.fields) commitments[f.name] = ToHex(f.commitment);
   extra["commitments"] = commitments;
-  extra["envelope"] = json::parse(env.ToJson());
   *extra_json = extra.dump();
+  // The signed envelope, kept apart from the proposal row (read only for resends).
+  Stmt keep = store_->db().Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
+  keep.Bind(1, p.id).Bind(2, env.ToJson());
+  TREATY_RETURN_IF_ERROR(keep.Run());
+  std::string id_json = json(p.id).dump();
   for (const auto& m : MembersOf(roles_json)) {
     if (m == opts_.party) continue;
     std::set<std::string> hidden = def ? HiddenFor(*def, p, roles_json, m) : std::set<std::string>{};
     protocol::ProposalEnvelope copy = protocol::RedactFor(env, hidden);
-    json body = {{"proposal", p.id}, {"envelope", json::parse(copy.ToJson())}};
-    Queue(m, "proposals", std::move(body));
+    QueueRaw(m, "proposals", "{\"proposal\":" + id_json + ",\"envelope\":" + copy.ToJson() + "}");
   }
   return Status::Ok();
 }
@@ -287,7 +290,11 @@ std::string Node::CommittedStateHash(const runtime::DefinitionRuntime& def, cons
 // ---------------------------------------------------------------- inbound
 
 void Node::Queue(const std::string& peer, const std::string& kind, json item) {
-  outgoing_[peer][kind].push_back(std::move(item));
+  outgoing_[peer][kind].items.push_back(std::move(item));
+}
+
+void Node::QueueRaw(const std::string& peer, const std::string& kind, std::string item_json) {
+  outgoing_[peer][kind].raw.push_back(std::move(item_json));
 }
 
 Status Node::FlushOutgoing() {
@@ -296,16 +303,24 @@ Status Node::FlushOutgoing() {
   int64_t now = NowMs();
   Status st;
   for (auto& [peer, kinds] : outgoing_)
-    for (auto& [kind, items] : kinds.items()) {
+    for (auto& [kind, pending] : kinds) {
       if (!st.ok()) break;
-      json body = {{"items", items}};
+      std::string text;
       if (kind == "attestations") {
         // One signature covers the set: a block's attestations cost one
         // signature per member, not one per step.
-        body["party"] = opts_.party;
-        body["signature"] = crypto::Hex(opts_.identity->key.Sign(AttestationSetDigest(opts_.party, items)));
+        json body = {{"items", pending.items}, {"party", opts_.party}};
+        body["signature"] = crypto::Hex(opts_.identity->key.Sign(AttestationSetDigest(opts_.party, pending.items)));
+        text = body.dump();
+      } else {
+        // Items already serialised (signed envelopes): joined, not re-parsed.
+        text = "{\"items\":[";
+        for (size_t i = 0; i < pending.raw.size(); ++i) text += (i ? "," : "") + pending.raw[i];
+        for (size_t i = 0; i < pending.items.size(); ++i)
+          text += (i || !pending.raw.empty() ? "," : "") + pending.items[i].dump();
+        text += "]}";
       }
-      st = store_->EnqueueOutbox(RandomHex(16), peer, kind, body.dump(), now);
+      st = store_->EnqueueOutbox(RandomHex(16), peer, kind, text, now);
     }
   outgoing_.clear();
   return st;
@@ -432,7 +447,6 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   json commitments = json::object();
   for (const auto& f : env->fields) commitments[f.name] = ToHex(f.commitment);
   extra["commitments"] = commitments;
-  extra["envelope"] = body["envelope"];
   std::string pin = ToHex(Pin(salt, env->author, env->nonce));
   if (auto known = ProposalByPin(db, pin)) {
     if (known->id == id) return Status::Ok();  // delivered again: already stored
@@ -454,6 +468,9 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   p.proposed_ms = NowMs();
   p.extra_json = extra.dump();
   TREATY_RETURN_IF_ERROR(store_->PutProposal(p));
+  Stmt keep = db.Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
+  keep.Bind(1, p.id).Bind(2, body["envelope"].dump());
+  TREATY_RETURN_IF_ERROR(keep.Run());
   if (p.kind == "start") TREATY_RETURN_IF_ERROR(Expect(p.instance, p.author, p.nonce, salt));
   return Drain(p.instance, applied);
 }
@@ -498,8 +515,11 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   auto p = ProposalByPin(db, body["pin"].get<std::string>());
   if (!p) return Status::Ok();
   auto extra = json::parse(p->extra_json, nullptr, false);
-  if (!extra.is_object() || !extra.contains("envelope")) return Status::Ok();
-  auto env = protocol::ProposalEnvelope::FromJson(extra["envelope"].dump());
+  if (!extra.is_object()) return Status::Ok();
+  Stmt kept = db.Prepare("SELECT body FROM envelopes WHERE proposal = ?");
+  kept.Bind(1, p->id);
+  if (!kept.Step()) return Status::Ok();
+  auto env = protocol::ProposalEnvelope::FromJson(kept.Text(0));
   if (!env.ok()) return Status::Ok();
   std::string roles_json = p->kind == "start" && extra.contains("roles") ? extra["roles"].dump() : "{}";
   std::string hash_hex = extra.value("hash", "");
@@ -517,8 +537,7 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   // Our own copy may itself be redacted: hide at least what `from` may not see.
   std::set<std::string> hidden = def ? HiddenFor(*def, *p, roles_json, from) : std::set<std::string>{};
   protocol::ProposalEnvelope copy = protocol::RedactFor(*env, hidden);
-  json out = {{"proposal", p->id}, {"envelope", json::parse(copy.ToJson())}};
-  Queue(from, "proposals", std::move(out));
+  QueueRaw(from, "proposals", "{\"proposal\":" + json(p->id).dump() + ",\"envelope\":" + copy.ToJson() + "}");
   return Status::Ok();
 }
 

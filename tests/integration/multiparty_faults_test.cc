@@ -76,9 +76,10 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
 
   // Replay: the seller's genuine, signed accept sent again under a new id.
   auto rows = QueryDb(net_->data_dir("buyer") + "/node.db",
-                      "SELECT extra FROM proposals WHERE instance = 'f-1' AND step = 'accept'");
+                      "SELECT e.body FROM envelopes e JOIN proposals p ON p.id = e.proposal WHERE p.instance = 'f-1' "
+                      "AND p.step = 'accept'");
   ASSERT_EQ(rows.size(), 1u);
-  json genuine = json::parse(rows[0][0])["envelope"];
+  json genuine = json::parse(rows[0][0]);
   EXPECT_EQ(SendProposal("seller", "bank", genuine, "replay-1").value("kind", ""), "receipt");
   EXPECT_TRUE(Refused("bank", "replayed")) << ::testing::PrintToString(Refusals("bank"));
   EXPECT_EQ(at("bank").History("f-1").size(), 3u);
