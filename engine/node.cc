@@ -558,20 +558,12 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
         // Recognised, but its data has not arrived (or an earlier pin of the
         // instance waits): the instance is blocked here; others go on.
         Stmt q = db.Prepare(
-            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms) VALUES (?, ?, ?, ?, ?, ?)");
+            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms, author) VALUES (?, ?, ?, "
+            "?, ?, ?, ?)");
         q.Bind(1, instance).Bind(2, at.height).Bind(3, idx).Bind(4, pin_hex).Bind(5, at.time_ms).Bind(6, NowMs());
+        q.Bind(7, author);
         if (Status st = q.Run(); !st.ok()) return fail(st);
-        if (!behind) {
-          Log("instance " + instance + " blocked at height " + std::to_string(at.height) + ": pin " +
-              pin_hex.substr(0, 12) + " of " + author + " has no data yet");
-          EventRow ev;
-          ev.type = "instance_blocked";
-          ev.instance = instance;
-          ev.time_ms = at.time_ms;
-          ev.height = at.height;
-          ev.payload_json = json{{"pin", pin_hex}, {"author", author}}.dump();
-          if (Status st = store_->AppendEvent(ev); !st.ok()) return fail(st);
-        }
+        // Drain below notes the instance as blocked.
       } else {
         if (Status st = ApplyPin(&*p, at); !st.ok()) return fail(st);
         applied->push_back(std::move(*p));
@@ -595,6 +587,19 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
     outbox_wake_();
   }
   return st;
+}
+
+Status Node::NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
+                         const Sequenced& at) {
+  Log("instance " + instance + " blocked at height " + std::to_string(at.height) + ": pin " + pin_hex.substr(0, 12) +
+      " of " + author + " has no data yet");
+  EventRow ev;
+  ev.type = "instance_blocked";
+  ev.instance = instance;
+  ev.time_ms = at.time_ms;
+  ev.height = at.height;
+  ev.payload_json = json{{"pin", pin_hex}, {"author", author}}.dump();
+  return store_->AppendEvent(ev);
 }
 
 std::string Node::SaltOf(const std::string& instance) {

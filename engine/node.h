@@ -138,6 +138,9 @@ class Node {
   Status ApplyStart(ProposalRow* p, const Sequenced& at);
   Status ApplyStep(ProposalRow* p, const Sequenced& at);
   void NotifyApplied(std::vector<ProposalRow>* rows);
+  // Event and log line for an instance that starts waiting at a pin.
+  Status NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
+                     const Sequenced& at);
   // An instance's salt (immutable once started), cached; store mu() held.
   std::string SaltOf(const std::string& instance);
   // Multi-party pieces (node_multiparty.cc); all expect store mu() held.

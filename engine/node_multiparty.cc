@@ -136,8 +136,9 @@ Status Node::Expect(const std::string& instance, const std::string& author, int6
         d.Bind(1, pin);
         TREATY_RETURN_IF_ERROR(d.Run());
         Stmt q = db.Prepare(
-            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms) VALUES (?, ?, ?, ?, ?, ?)");
-        q.Bind(1, instance).Bind(2, height).Bind(3, idx).Bind(4, pin).Bind(5, time_ms).Bind(6, NowMs());
+            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms, author) VALUES (?, ?, ?, "
+            "?, ?, ?, ?)");
+        q.Bind(1, instance).Bind(2, height).Bind(3, idx).Bind(4, pin).Bind(5, time_ms).Bind(6, NowMs()).Bind(7, author);
         TREATY_RETURN_IF_ERROR(q.Run());
         ++nonce;  // and the author's next one may be there too
         continue;
@@ -156,9 +157,12 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
   while (true) {
     std::string pin;
     int64_t height = 0, idx = 0, time_ms = 0;
+    bool noted = false;
+    std::string author;
     {
       Stmt q = db.Prepare(
-          "SELECT height, idx, pin, time_ms, since_ms FROM queued_pins WHERE instance = ? ORDER BY height, idx LIMIT 1");
+          "SELECT height, idx, pin, time_ms, since_ms, noted, author FROM queued_pins WHERE instance = ? ORDER BY "
+          "height, idx LIMIT 1");
       q.Bind(1, instance);
       if (!q.Step()) {
         TREATY_RETURN_IF_ERROR(q.status());
@@ -169,9 +173,18 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
       pin = q.Text(2);
       time_ms = q.Int(3);
       if (blocked_since == 0) blocked_since = q.Int(4);
+      noted = q.Int(5) != 0;
+      author = q.Text(6);
     }
     auto p = ProposalByPin(db, pin);
-    if (!p) return Status::Ok();  // still blocked here
+    if (!p) {
+      // Blocked here. Said once per pin, with who owes the data.
+      if (noted) return Status::Ok();
+      Stmt n = db.Prepare("UPDATE queued_pins SET noted = 1 WHERE instance = ? AND height = ? AND idx = ?");
+      n.Bind(1, instance).Bind(2, height).Bind(3, idx);
+      TREATY_RETURN_IF_ERROR(n.Run());
+      return NoteBlocked(instance, pin, author, Sequenced{height, time_ms, idx});
+    }
     Stmt d = db.Prepare("DELETE FROM queued_pins WHERE instance = ? AND height = ? AND idx = ?");
     d.Bind(1, instance).Bind(2, height).Bind(3, idx);
     TREATY_RETURN_IF_ERROR(d.Run());

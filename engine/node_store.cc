@@ -48,7 +48,8 @@ INSERT OR IGNORE INTO cursor (id, height) VALUES (1, 0);
 -- here recognises yet (a start proposal may still arrive); the outbox; the
 -- attestations of every member; salted commitments of restricted data.
 CREATE TABLE IF NOT EXISTS queued_pins (instance TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
-  pin TEXT NOT NULL, time_ms INTEGER NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY (instance, height, idx));
+  pin TEXT NOT NULL, time_ms INTEGER NOT NULL, since_ms INTEGER NOT NULL, noted INTEGER NOT NULL DEFAULT 0,
+  author TEXT NOT NULL DEFAULT '', PRIMARY KEY (instance, height, idx));
 CREATE TABLE IF NOT EXISTS unmatched_pins (pin TEXT PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL,
   time_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, peer TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,

@@ -102,6 +102,46 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
   EXPECT_EQ(at("buyer").State("f-1"), "accepted");
 }
 
+TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
+  Submitted("c-1");
+  ASSERT_TRUE(Eventually([&] {
+    auto h = at("buyer").History("c-1");
+    return h.size() == 2 && h[1].attestations_size() == 3;
+  }));
+  // The seller (its real keys) claims another state after step 2.
+  json items = json::array({{{"instance", "c-1"}, {"seq", 2}, {"outcome", "CONFIRMED"},
+                             {"state_hash", std::string(64, '0')}}});
+  Sha256 h;
+  h.UpdateField("treaty.attestations.v1").UpdateField("seller").UpdateField("1");
+  h.UpdateField("c-1").UpdateField("2").UpdateField("CONFIRMED").UpdateField(std::string(64, '0'));
+  json seller = net_->identity("seller");
+  json msg = {{"id", NewId()},
+              {"from", "seller"},
+              {"kind", "attestations"},
+              {"body",
+               {{"items", items}, {"party", "seller"}, {"signature", crypto::Hex(KeyOf("seller").Sign(h.Finish()))}}}};
+  json receipt = SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
+                            seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), msg);
+  EXPECT_EQ(receipt.value("kind", ""), "receipt");
+  auto faults = QueryDb(net_->data_dir("buyer") + "/node.db",
+                        "SELECT payload FROM events WHERE type = 'consistency_fault' AND instance = 'c-1'");
+  ASSERT_EQ(faults.size(), 1u);
+  json f = json::parse(faults[0][0]);
+  EXPECT_EQ(f["party"], "seller");
+  EXPECT_EQ(f["seq"], 2);
+  EXPECT_EQ(f["their_state_hash"], std::string(64, '0'));
+  EXPECT_EQ(f["our_state_hash"], at("buyer").Get("c-1")->state_hash());
+  // The same set signed by someone else is refused, not counted as a fault.
+  msg["id"] = NewId();
+  msg["body"]["signature"] = crypto::Hex(crypto::SigningKey::Generate().value().Sign(h.Finish()));
+  SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
+             seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), msg);
+  EXPECT_TRUE(Refused("buyer", "attestations not signed by seller"));
+  EXPECT_EQ(QueryDb(net_->data_dir("buyer") + "/node.db",
+                    "SELECT COUNT(*) FROM events WHERE type = 'consistency_fault'")[0][0],
+            "1");
+}
+
 // Pin and batch digests as docs/protocol.md gives them.
 Digest PinOf(const std::string& salt_hex, const std::string& author, int64_t nonce) {
   std::string salt;
@@ -180,6 +220,15 @@ TEST_F(FaultTest, AStepWithoutTheRoleIsRejectedInLedgerOrderAtEveryPartyAndTheAu
       << net_->node("seller").Log();
   EXPECT_EQ(at("seller").History("w-1").back().reject_code(), "WRONG_ROLE");
   ExpectSameStateHash("w-1");
+  // Its own pin came before its data: blocked, then resumed.
+  auto events = QueryDb(net_->data_dir("seller") + "/node.db",
+                        "SELECT type FROM events WHERE instance = 'w-1' AND type IN ('instance_blocked', "
+                        "'instance_unblocked') ORDER BY \"offset\"");
+  // (It may block at more than one pin in turn while the data trickles in.)
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events.front()[0], "instance_blocked");
+  EXPECT_EQ(events.back()[0], "instance_unblocked");
+  EXPECT_EQ(at("seller").Status().blocked_size(), 0);
   // Its next proposal does not reuse the spent nonce.
   ASSERT_TRUE(at("seller").Step("w-1", "accept", "{}", &r).ok());
   EXPECT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
