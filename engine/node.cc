@@ -570,9 +570,12 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
       }
       // Precompute this author's next pin in the instance.
       std::string salt = SaltOf(instance);
+      bool queued = !p || behind || late_queued_;
+      late_queued_ = false;
       if (!salt.empty())
-        if (Status st = Expect(instance, author, nonce + 1, salt); !st.ok()) return fail(st);
-      if (multi_party())
+        if (Status st = Expect(instance, author, nonce + 1, salt, &queued); !st.ok()) return fail(st);
+      // Only when something of the instance waits in the queue.
+      if (multi_party() && queued)
         if (Status st = Drain(instance, applied); !st.ok()) return fail(st);
     }
   }
@@ -738,7 +741,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   if (multi_party()) {
     // Every other member's first pin in the instance is now expected.
     for (const auto& m : MembersOf(r.roles_json))
-      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex));
+      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex, &late_queued_));
     TREATY_RETURN_IF_ERROR(Attest(r.id, seq, r.roles_json, "CONFIRMED", r.state_hash));
   }
   Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +

@@ -144,7 +144,9 @@ class Node {
   // An instance's salt (immutable once started), cached; store mu() held.
   std::string SaltOf(const std::string& instance);
   // Multi-party pieces (node_multiparty.cc); all expect store mu() held.
-  Status Expect(const std::string& instance, const std::string& author, int64_t nonce, const std::string& salt_hex);
+  // Sets *queued when a pin sequenced earlier was found and queued.
+  Status Expect(const std::string& instance, const std::string& author, int64_t nonce, const std::string& salt_hex,
+                bool* queued = nullptr);
   Status Drain(const std::string& instance, std::vector<ProposalRow>* applied);
   Status SendProposal(const ProposalRow& p, std::string* extra_json);
   Status Attest(const std::string& instance, int64_t seq, const std::string& roles_json, const std::string& outcome,
@@ -201,6 +203,7 @@ class Node {
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
   std::map<std::string, std::vector<std::string>> visibility_;
   std::map<std::string, int64_t> resend_asked_;
+  bool late_queued_ = false;  // ApplyStart queued earlier pins of others; guarded by the store's mu()
   std::unordered_map<std::string, std::string> salts_;  // instance -> salt; guarded by the store's mu()
   struct Pending {
     std::vector<std::string> raw;                      // items already serialised

@@ -121,7 +121,7 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
 }
 
 Status Node::Expect(const std::string& instance, const std::string& author, int64_t nonce,
-                    const std::string& salt_hex) {
+                    const std::string& salt_hex, bool* queued) {
   auto& db = store_->db();
   while (true) {
     std::string pin = ToHex(Pin(salt_hex, author, nonce));
@@ -140,6 +140,7 @@ Status Node::Expect(const std::string& instance, const std::string& author, int6
             "?, ?, ?, ?)");
         q.Bind(1, instance).Bind(2, height).Bind(3, idx).Bind(4, pin).Bind(5, time_ms).Bind(6, NowMs()).Bind(7, author);
         TREATY_RETURN_IF_ERROR(q.Run());
+        if (queued != nullptr) *queued = true;
         ++nonce;  // and the author's next one may be there too
         continue;
       }
@@ -407,7 +408,8 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
     return Refused("", from, "a proposal message needs a proposal id and an envelope");
   std::string id = body["proposal"].get<std::string>();
   if (!ValidId(id)) return Refused("", from, "invalid proposal id");
-  auto env = protocol::ProposalEnvelope::FromJson(body["envelope"].dump());
+  std::string envelope_json = body["envelope"].dump();
+  auto env = protocol::ProposalEnvelope::FromJson(envelope_json);
   if (!env.ok()) return Refused("", from, "malformed proposal: " + env.status().message());
   const chain::Member* author = opts_.network->Find(env->author);
   if (author == nullptr) return Refused(env->instance, from, "author '" + env->author + "' is not a network member");
@@ -482,7 +484,7 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   p.extra_json = extra.dump();
   TREATY_RETURN_IF_ERROR(store_->PutProposal(p));
   Stmt keep = db.Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
-  keep.Bind(1, p.id).Bind(2, body["envelope"].dump());
+  keep.Bind(1, p.id).Bind(2, envelope_json);
   TREATY_RETURN_IF_ERROR(keep.Run());
   if (p.kind == "start") TREATY_RETURN_IF_ERROR(Expect(p.instance, p.author, p.nonce, salt));
   return Drain(p.instance, applied);
