@@ -44,6 +44,13 @@ class Ledger {
   // Waits until Height() > after or the timeout passes; returns Height().
   virtual uint64_t WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) = 0;
   virtual std::string Describe() const = 0;
+  // The block the reader applied last, from its own records: a ledger that
+  // checks links (sequencer) makes the next block link to it, so a restart
+  // cannot be served another history. Default: nothing to check.
+  virtual void TrustFrom(uint64_t height, const Digest& hash) {
+    (void)height;
+    (void)hash;
+  }
 };
 
 Digest BlockHash(const Block& b);

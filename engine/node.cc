@@ -79,6 +79,10 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
 Node::~Node() { Stop(); }
 
 void Node::Start() {
+  if (auto tip = store_->LedgerTip()) {
+    Digest hash{};
+    if (DigestFromHex(tip->second, &hash)) ledger_->TrustFrom(static_cast<uint64_t>(tip->first), hash);
+  }
   batcher_ = std::thread([this] { BatcherLoop(); });
   applier_ = std::thread([this] { ApplierLoop(); });
 }
@@ -579,7 +583,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
         if (Status st = Drain(instance, applied); !st.ok()) return fail(st);
     }
   }
-  if (Status st = store_->SetCursor(static_cast<int64_t>(b.height)); !st.ok()) return fail(st);
+  if (Status st = store_->SetCursor(static_cast<int64_t>(b.height), ToHex(b.hash)); !st.ok()) return fail(st);
   if (multi_party())
     if (Status st = FlushOutgoing(); !st.ok()) return fail(st);
   Status st = db.Commit();

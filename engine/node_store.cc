@@ -47,6 +47,10 @@ INSERT OR IGNORE INTO cursor (id, height) VALUES (1, 0);
 -- behind a blocked pin of the same instance, in ledger order; pins nobody
 -- here recognises yet (a start proposal may still arrive); the outbox; the
 -- attestations of every member; salted commitments of restricted data.
+-- The hash of the last applied block: a ledger client checks that the
+-- next block it serves links to it, also across restarts.
+CREATE TABLE IF NOT EXISTS ledger_tip (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL,
+  hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS queued_pins (instance TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
   pin TEXT NOT NULL, time_ms INTEGER NOT NULL, since_ms INTEGER NOT NULL, noted INTEGER NOT NULL DEFAULT 0,
   author TEXT NOT NULL DEFAULT '', PRIMARY KEY (instance, height, idx));
@@ -294,10 +298,20 @@ int64_t NodeStore::Cursor() {
   return s.Step() ? s.Int(0) : 0;
 }
 
-Status NodeStore::SetCursor(int64_t height) {
+Status NodeStore::SetCursor(int64_t height, const std::string& block_hash) {
   Stmt s = db_.Prepare("UPDATE cursor SET height = ? WHERE id = 1");
   s.Bind(1, height);
-  return s.Run();
+  TREATY_RETURN_IF_ERROR(s.Run());
+  Stmt t = db_.Prepare("INSERT OR REPLACE INTO ledger_tip (id, height, hash) VALUES (1, ?, ?)");
+  t.Bind(1, height).Bind(2, block_hash);
+  return t.Run();
+}
+
+std::optional<std::pair<int64_t, std::string>> NodeStore::LedgerTip() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare("SELECT height, hash FROM ledger_tip WHERE id = 1");
+  if (!s.Step()) return std::nullopt;
+  return std::make_pair(s.Int(0), s.Text(1));
 }
 
 int64_t NodeStore::Acked(const std::string& subscription) {

@@ -78,6 +78,8 @@ class NodeStore {
   std::vector<EventRow> Events(int64_t after, size_t max);
   int64_t LastEventOffset();
   int64_t Cursor();
+  // The last applied block's height and hash, if any.
+  std::optional<std::pair<int64_t, std::string>> LedgerTip();
   int64_t Acked(const std::string& subscription);
   Status Ack(const std::string& subscription, int64_t offset);
   int64_t PendingProposals();
@@ -96,7 +98,7 @@ class NodeStore {
   Status AppendEvent(const EventRow& e);
   // Sets *seq (if given) to the entry's sequence number in the instance.
   Status AppendHistory(const std::string& instance, const HistoryRow& h, int64_t* seq = nullptr);
-  Status SetCursor(int64_t height);
+  Status SetCursor(int64_t height, const std::string& block_hash);
   Status EnqueueOutbox(const std::string& id, const std::string& peer, const std::string& kind,
                        const std::string& body, int64_t now_ms);
 

@@ -95,6 +95,11 @@ Result<std::unique_ptr<SequencerLedger>> SequencerLedger::Connect(const std::str
 
 SequencerLedger::~SequencerLedger() = default;
 
+void SequencerLedger::TrustFrom(uint64_t height, const Digest& hash) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  hashes_[height] = hash;
+}
+
 Status SequencerLedger::Submit(const Batch& batch) {
   Batch b = batch;
   if (b.signature.empty() && signer_ != nullptr) b.signature = crypto::Hex(signer_->Sign(BatchDigest(b)));
@@ -172,14 +177,12 @@ uint64_t SequencerLedger::Height() {
 
 uint64_t SequencerLedger::WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) {
   auto blocks = Fetch(after + 1, 256, timeout);
-  std::lock_guard<std::mutex> lock(cache_mu_);
   if (!blocks.ok()) {
     std::fprintf(stderr, "treatyd: reading the sequencer: %s\n", blocks.status().ToString().c_str());
-    cache_mu_.unlock();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    cache_mu_.lock();
     return after;  // the caller retries; nothing unchecked reaches it
   }
+  std::lock_guard<std::mutex> lock(cache_mu_);
   for (auto& b : *blocks) cache_[b.height] = std::move(b);
   while (cache_.size() > 4096) cache_.erase(std::prev(cache_.end()));
   uint64_t top = after;

@@ -34,6 +34,7 @@ class SequencerLedger final : public Ledger {
   uint64_t Height() override;
   uint64_t WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) override;
   std::string Describe() const override { return "sequencer:" + endpoint_; }
+  void TrustFrom(uint64_t height, const Digest& hash) override;
 
  private:
   struct Conn;

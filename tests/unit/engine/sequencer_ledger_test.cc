@@ -151,6 +151,23 @@ TEST(SequencerLedger, RefusesATamperedOrUnlinkedBlock) {
   }
 }
 
+TEST(SequencerLedger, AfterARestartTheNextBlockMustLinkToTheLastOneApplied) {
+  Keys k;
+  auto chain = Chain(3, k, k.sequencer);
+  FakeSequencer f(chain);
+  auto good = Client(f, k);
+  good->TrustFrom(2, chain[1].hash);
+  EXPECT_EQ(good->Read(3, 10).value().size(), 1u);
+  // A node that applied another block 2 is not served this history.
+  auto other = Client(f, k);
+  Digest elsewhere = chain[1].hash;
+  elsewhere[0] ^= 1;
+  other->TrustFrom(2, elsewhere);
+  auto r = other->Read(3, 10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not link"), std::string::npos) << r.status().message();
+}
+
 TEST(SequencerLedger, IgnoresTheirPinsWhenABatchIsNotItsAuthors) {
   Keys k;
   auto chain = Chain(1, k, k.sequencer);
