@@ -89,13 +89,14 @@ Db::~Db() {
   sqlite3_close(db_);
 }
 
-Status Db::Open(const std::string& path, bool full_sync) {
+Status Db::Open(const std::string& path, bool full_sync, bool background_checkpoint) {
   if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)
     return Status::Unavailable("cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
   sqlite3_busy_timeout(db_, 5000);
   TREATY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   TREATY_RETURN_IF_ERROR(Exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   full_sync_ = full_sync;
+  if (background_checkpoint) TREATY_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=0"));
   return Exec("PRAGMA foreign_keys=ON");
 }
 
@@ -121,6 +122,27 @@ Status Db::CommitRelaxed() {
   if (!st.ok()) Rollback();
   if (full_sync_) (void)Exec("PRAGMA synchronous=FULL");
   return st;
+}
+
+Status Checkpointer::Start(const std::string& path, std::chrono::milliseconds every) {
+  TREATY_RETURN_IF_ERROR(db_.Open(path, true));
+  thread_ = std::thread([this, every] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!wake_.wait_for(lock, every, [this] { return stop_; })) {
+      // PASSIVE: copies what no reader still needs, never blocks writers.
+      sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+  });
+  return Status::Ok();
+}
+
+void Checkpointer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace treaty::chain

@@ -8,7 +8,12 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,7 +70,9 @@ class Db {
   // synchronous=NORMAL it survives a crash of the process (kill -9) and
   // the database never corrupts, but the last commits before a power loss
   // may be lost. See docs/node.md.
-  Status Open(const std::string& path, bool full_sync = true);
+  // With background_checkpoint the connection never checkpoints in a
+  // commit; a Checkpointer must then run on the file.
+  Status Open(const std::string& path, bool full_sync = true, bool background_checkpoint = false);
   // Begins a transaction whose commit need not reach the disk at once
   // (synchronous=NORMAL for it alone): for bookkeeping that may be lost in
   // a power cut without harm, e.g. outbox retry times. The next durable
@@ -87,6 +94,28 @@ class Db {
   sqlite3* db_ = nullptr;
   bool full_sync_ = true;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
+};
+
+// Checkpointer: copies a WAL database's log into the main file from a
+// thread of its own, with its own connection. SQLite's automatic
+// checkpoint runs inside whichever COMMIT crosses the threshold, and with
+// synchronous=FULL that commit then waits for the file's fsync: a latency
+// spike for whoever waits on it. Open the writers with
+// Db::Open(..., background_checkpoint = true) and start one of these.
+//
+// Thread-safety: Start and Stop from the owner's thread.
+class Checkpointer {
+ public:
+  ~Checkpointer() { Stop(); }
+  Status Start(const std::string& path, std::chrono::milliseconds every = std::chrono::milliseconds(250));
+  void Stop();
+
+ private:
+  Db db_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
 };
 
 }  // namespace treaty::chain

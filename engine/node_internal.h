@@ -8,7 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
-#include <random>
+#include <sys/random.h>
 #include <string>
 #include <vector>
 
@@ -23,10 +23,14 @@ inline int64_t NowMs() {
       .count();
 }
 
+// Ids and salts from the kernel's random source, one call for all bytes.
 inline std::string RandomHex(size_t bytes) {
-  static thread_local std::random_device rd;
   std::string raw(bytes, '\0');
-  for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
   return ToHex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
 }
 

@@ -6,7 +6,8 @@ using chain::Stmt;
 
 Status NodeStore::Open(const std::string& path, const std::string& party, bool full_sync) {
   std::lock_guard<std::mutex> lock(mu_);
-  TREATY_RETURN_IF_ERROR(db_.Open(path, full_sync));
+  TREATY_RETURN_IF_ERROR(db_.Open(path, full_sync, /*background_checkpoint=*/true));
+  TREATY_RETURN_IF_ERROR(checkpointer_.Start(path));
   TREATY_RETURN_IF_ERROR(db_.Exec(R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (

@@ -107,6 +107,7 @@ class NodeStore {
   chain::Db db_;
   std::mutex read_mu_;
   chain::Db read_db_;
+  chain::Checkpointer checkpointer_;  // last member: stops before the connections close
 };
 
 }  // namespace treaty::engine

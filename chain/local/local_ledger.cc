@@ -21,7 +21,8 @@ Digest HexDigest(const std::string& hex) {
 Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const std::string& path, bool full_sync) {
   std::unique_ptr<LocalLedger> l(new LocalLedger());
   l->path_ = path;
-  TREATY_RETURN_IF_ERROR(l->db_.Open(path, full_sync));
+  TREATY_RETURN_IF_ERROR(l->db_.Open(path, full_sync, /*background_checkpoint=*/true));
+  TREATY_RETURN_IF_ERROR(l->checkpointer_.Start(path));
   TREATY_RETURN_IF_ERROR(l->db_.Exec(
       "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, "
       "prev_hash TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);"

@@ -33,6 +33,7 @@ class LocalLedger final : public Ledger {
   uint64_t height_ = 0;
   int64_t last_time_ms_ = 0;
   Digest last_hash_{};
+  Checkpointer checkpointer_;
 };
 
 }  // namespace treaty::chain

@@ -32,6 +32,7 @@ struct SequencerService::Impl {
   Network network;
   crypto::SigningKey key;
   Db db;
+  Checkpointer checkpointer;
   uint64_t height = 0;
   int64_t last_time_ms = 0;
   Digest last_hash{};
@@ -59,7 +60,8 @@ struct SequencerService::Impl {
   std::vector<Parked> parked;
 
   Status Load() {
-    TREATY_RETURN_IF_ERROR(db.Open(opts.db_path, opts.full_sync));
+    TREATY_RETURN_IF_ERROR(db.Open(opts.db_path, opts.full_sync, /*background_checkpoint=*/true));
+    TREATY_RETURN_IF_ERROR(checkpointer.Start(opts.db_path));
     TREATY_RETURN_IF_ERROR(db.Exec(
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, "
