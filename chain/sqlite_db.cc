@@ -117,6 +117,11 @@ Status Db::BeginRelaxed() {
   return st;
 }
 
+void Db::RollbackRelaxed() {
+  Rollback();
+  if (full_sync_) (void)Exec("PRAGMA synchronous=FULL");
+}
+
 Status Db::CommitRelaxed() {
   Status st = Commit();
   if (!st.ok()) Rollback();

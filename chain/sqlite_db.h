@@ -76,9 +76,11 @@ class Db {
   // Begins a transaction whose commit need not reach the disk at once
   // (synchronous=NORMAL for it alone): for bookkeeping that may be lost in
   // a power cut without harm, e.g. outbox retry times. The next durable
-  // commit makes it durable too. End it with CommitRelaxed.
+  // commit makes it durable too. End it with CommitRelaxed or
+  // RollbackRelaxed.
   Status BeginRelaxed();
   Status CommitRelaxed();
+  void RollbackRelaxed();
   Status Exec(const std::string& sql);
   sqlite3* raw() const { return db_; }
   Stmt Prepare(const char* sql) { return Stmt(this, sql); }

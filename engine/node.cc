@@ -431,6 +431,7 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
     db.Rollback();
     return st;
   }
+  durable_gen_ = ++commit_gen_;
   *sealed_any = true;
   if (multi_party() && outbox_wake_) outbox_wake_();
   return Status::Ok();
@@ -590,9 +591,10 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   if (!st.ok()) {
     applied->resize(first_new);
     db.Rollback();
-  } else if (multi_party() && outbox_wake_) {
-    outbox_wake_();
+    return st;
   }
+  durable_gen_ = ++commit_gen_;
+  if (multi_party() && outbox_wake_) outbox_wake_();
   return st;
 }
 
@@ -607,6 +609,21 @@ Status Node::NoteBlocked(const std::string& instance, const std::string& pin_hex
   ev.height = at.height;
   ev.payload_json = json{{"pin", pin_hex}, {"author", author}}.dump();
   return store_->AppendEvent(ev);
+}
+
+void Node::MakeDurable() {
+  std::lock_guard<std::mutex> lock(store_->mu());
+  if (durable_gen_.load() >= commit_gen_) return;
+  // A write is needed for the commit to reach the disk; this one is tiny.
+  auto& db = store_->db();
+  if (!db.Begin().ok()) return;
+  Stmt s = db.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('durable_generation', ?)");
+  s.Bind(1, std::to_string(commit_gen_ + 1));
+  if (s.Run().ok() && db.Commit().ok()) {
+    durable_gen_ = ++commit_gen_;
+  } else {
+    db.Rollback();
+  }
 }
 
 std::string Node::SaltOf(const std::string& instance) {

@@ -103,7 +103,12 @@ class Node {
   };
   // Handles a poll's worth of messages in one transaction; per message, OK
   // or why it is not handled for good yet (the sender resends).
-  std::vector<Status> Receive(const std::vector<Inbound>& messages);
+  // Its transaction commits without waiting for the disk: *generation is
+  // that commit's number, durable once DurableGeneration() reaches it.
+  std::vector<Status> Receive(const std::vector<Inbound>& messages, uint64_t* generation = nullptr);
+  uint64_t DurableGeneration() const { return durable_gen_.load(); }
+  // Makes every commit so far durable (a small synchronous commit).
+  void MakeDurable();
   // Called after a transaction that added outbox rows.
   void SetOutboxListener(std::function<void()> wake) { outbox_wake_ = std::move(wake); }
   // Transport connections refused so far (unknown CURVE keys), for Status.
@@ -203,6 +208,10 @@ class Node {
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
   std::map<std::string, std::vector<std::string>> visibility_;
   std::map<std::string, int64_t> resend_asked_;
+  // Commit numbers (store mu() held to advance): every commit takes the
+  // next; a synchronous one makes all before it durable too (WAL order).
+  uint64_t commit_gen_ = 0;
+  std::atomic<uint64_t> durable_gen_{0};
   bool late_queued_ = false;  // ApplyStart queued earlier pins of others; guarded by the store's mu()
   std::unordered_map<std::string, std::string> salts_;  // instance -> salt; guarded by the store's mu()
   struct Pending {

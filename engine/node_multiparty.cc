@@ -340,7 +340,7 @@ Status Node::FlushOutgoing() {
   return st;
 }
 
-std::vector<Status> Node::Receive(const std::vector<Inbound>& messages) {
+std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t* generation) {
   std::vector<Status> out(messages.size());
   if (!multi_party()) {
     for (auto& s : out) s = Status::FailedPrecondition("not a network node");
@@ -350,7 +350,8 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages) {
   {
     std::lock_guard<std::mutex> lock(store_->mu());
     auto& db = store_->db();
-    Status st = db.Begin();
+    // Relaxed: the receipts wait for durability instead (DataExchange).
+    Status st = db.BeginRelaxed();
     for (size_t i = 0; st.ok() && i < messages.size(); ++i) {
       const Inbound& m = messages[i];
       const json* items = m.body.is_object() && m.body.contains("items") && m.body["items"].is_array()
@@ -389,13 +390,17 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages) {
       }
     }
     if (st.ok()) st = FlushOutgoing();
-    if (st.ok()) st = db.Commit();
+    if (st.ok()) {
+      st = db.CommitRelaxed();
+    } else {
+      db.RollbackRelaxed();
+    }
     if (!st.ok()) {
-      db.Rollback();
       outgoing_.clear();
       applied.clear();
       for (auto& s : out) s = st;
     }
+    if (generation != nullptr) *generation = ++commit_gen_;
   }
   if (outbox_wake_) outbox_wake_();
   if (!applied.empty()) NotifyApplied(&applied);

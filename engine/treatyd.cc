@@ -280,12 +280,14 @@ int main(int argc, char** argv) {
   if (network) {
     exchange = std::make_unique<treaty::engine::DataExchange>(
         &*identity, &*network, &store,
-        [&node](const std::vector<treaty::engine::DataExchange::Message>& messages) {
+        [&node](const std::vector<treaty::engine::DataExchange::Message>& messages, uint64_t* generation) {
           std::vector<treaty::engine::Node::Inbound> in;
           in.reserve(messages.size());
           for (const auto& m : messages) in.push_back({m.from, m.kind, m.body});
-          return node.Receive(in);
-        });
+          return node.Receive(in, generation);
+        },
+        treaty::engine::DataExchange::Durability{[&node] { return node.DurableGeneration(); },
+                                                 [&node] { node.MakeDurable(); }});
     treaty::engine::DataExchange* ex = exchange.get();
     node.SetOutboxListener([ex] { ex->Wake(); });
     node.SetRefusedCounter([ex] { return ex->refused_connections(); });

@@ -47,6 +47,7 @@ struct DataExchange::Impl {
   const chain::Network* network;
   NodeStore* store;
   Handler handler;
+  Durability durability;
   std::atomic<uint64_t>* refused;
   std::atomic<bool> stop{false};
   int wake_fd = -1;
@@ -141,18 +142,48 @@ struct DataExchange::Impl {
       batch.push_back({from, m["kind"].get<std::string>(), std::move(m["body"])});
     }
     if (batch.empty()) return;
-    std::vector<Status> handled = handler(batch);
+    uint64_t generation = 0;
+    std::vector<Status> handled = handler(batch, &generation);
+    auto now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (i >= handled.size() || !handled[i].ok()) continue;  // not handled for good: the sender resends
-      const std::string& id = reply_to[i].second;
+      receipts.push_back({reply_to[i].first, reply_to[i].second, batch[i].from, generation, now});
+    }
+    SendReceipts(false);
+  }
+
+  // A receipt promises the message is stored for good: it waits until the
+  // commit that stored it is durable, forcing that after a few ms.
+  struct Receipt {
+    std::string rid, id, to;
+    uint64_t generation;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<Receipt> receipts;
+
+  void SendReceipts(bool force) {
+    if (receipts.empty()) return;
+    uint64_t durable = durability.durable ? durability.durable() : UINT64_MAX;
+    bool overdue = std::chrono::steady_clock::now() - receipts.front().since > std::chrono::milliseconds(5);
+    if ((force || overdue) && durability.sync && receipts.back().generation > durable) {
+      durability.sync();
+      durable = durability.durable();
+    }
+    std::vector<Receipt> later;
+    for (auto& r : receipts) {
+      if (r.generation > durable) {
+        later.push_back(std::move(r));
+        continue;
+      }
       json receipt = {{"kind", "receipt"},
-                      {"id", id},
+                      {"id", r.id},
                       {"from", self->party},
-                      {"signature", crypto::Hex(self->key.Sign(ReceiptDigest(id, self->party, batch[i].from)))}};
+                      {"signature", crypto::Hex(self->key.Sign(ReceiptDigest(r.id, self->party, r.to)))}};
       std::string text = receipt.dump();
-      server->send(zmq::buffer(reply_to[i].first), zmq::send_flags::sndmore);
+      server->send(zmq::buffer(r.rid), zmq::send_flags::sndmore);
       server->send(zmq::buffer(text), zmq::send_flags::dontwait);
     }
+    receipts.swap(later);
   }
 
   void HandleReceipts(const std::string& peer, zmq::socket_t* s, std::vector<std::string>* delivered) {
@@ -219,7 +250,7 @@ struct DataExchange::Impl {
         items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
         order.emplace_back(name, s.get());
       }
-      int64_t wait = std::clamp<int64_t>(next_send - NowMs(), 0, 200);
+      int64_t wait = std::clamp<int64_t>(next_send - NowMs(), 0, receipts.empty() ? 200 : 2);
       try {
         zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
       } catch (const zmq::error_t& e) {
@@ -232,6 +263,7 @@ struct DataExchange::Impl {
         next_send = 0;
       }
       if (items[0].revents & ZMQ_POLLIN) HandleInbound();
+      SendReceipts(false);
       std::vector<std::string> delivered;
       for (size_t i = 0; i < order.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) HandleReceipts(order[i].first, order[i].second, &delivered);
@@ -253,8 +285,9 @@ struct DataExchange::Impl {
 };
 
 DataExchange::DataExchange(const crypto::Identity* self, const chain::Network* network, NodeStore* store,
-                           Handler handler)
+                           Handler handler, Durability durability)
     : impl_(std::make_unique<Impl>()) {
+  impl_->durability = std::move(durability);
   impl_->self = self;
   impl_->network = network;
   impl_->store = store;

@@ -38,9 +38,20 @@ class DataExchange {
   // a status per message: OK once handled for good (applied, stored, or
   // refused and recorded), and a receipt goes back; anything else means
   // "try again later": no receipt, the sender resends.
-  using Handler = std::function<std::vector<Status>(const std::vector<Message>& messages)>;
+  // `generation` is set to the commit that stored what was handled; its
+  // receipts go out once that commit is durable (see Durability).
+  using Handler = std::function<std::vector<Status>(const std::vector<Message>& messages, uint64_t* generation)>;
+  // The handler may commit without waiting for the disk: receipts wait
+  // until `durable()` reaches the handler's generation, and `sync()` forces
+  // that when none came along within a few milliseconds. Without these,
+  // receipts go at once.
+  struct Durability {
+    std::function<uint64_t()> durable;
+    std::function<void()> sync;
+  };
 
-  DataExchange(const crypto::Identity* self, const chain::Network* network, NodeStore* store, Handler handler);
+  DataExchange(const crypto::Identity* self, const chain::Network* network, NodeStore* store, Handler handler,
+               Durability durability = {});
   ~DataExchange();
 
   // Binds this member's endpoint (from the network file) and starts.
