@@ -82,18 +82,26 @@ struct DataExchange::Impl {
             code = "200";
             text = "OK";
           }
-        if (code != "200") {
-          refused->fetch_add(1);
-          Log("refused a connection from " + address + ": CURVE key " + key + " is not a member's");
-        }
+        if (code != "200") Refuse(address, key, "its CURVE key is not a member's");
       } else {
-        refused->fetch_add(1);
-        Log("refused a connection from " + address + " without CURVE");
+        Refuse(address, "", "it does not use CURVE");
       }
       std::vector<std::string> reply = {version, request_id, code, text, user, ""};
       for (size_t i = 0; i < reply.size(); ++i)
         zap->send(zmq::buffer(reply[i]), i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     }
+  }
+
+  // A refused connection is counted, logged and recorded as an event.
+  void Refuse(const std::string& address, const std::string& key, const std::string& why) {
+    refused->fetch_add(1);
+    Log("refused a connection from " + address + ": " + why);
+    EventRow ev;
+    ev.type = "connection_refused";
+    ev.time_ms = NowMs();
+    ev.payload_json = json{{"address", address}, {"curve_key", key}, {"reason", why}}.dump();
+    std::lock_guard<std::mutex> lock(store->mu());
+    (void)store->AppendEvent(ev);
   }
 
   zmq::socket_t* Peer(const std::string& name) {

@@ -99,6 +99,10 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
                          stranger.public_z85, stranger.secret_z85, msg, 1500);
   EXPECT_TRUE(none.empty()) << none.dump();
   EXPECT_GE(at("buyer").Status().refused_connections(), 1u);
+  auto refused = QueryDb(net_->data_dir("buyer") + "/node.db",
+                         "SELECT payload FROM events WHERE type = 'connection_refused'");
+  ASSERT_GE(refused.size(), 1u);
+  EXPECT_NE(refused[0][0].find(stranger.public_z85), std::string::npos) << refused[0][0];
   EXPECT_EQ(at("buyer").State("f-1"), "accepted");
 }
 
