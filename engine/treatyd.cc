@@ -181,6 +181,8 @@ int main(int argc, char** argv) {
   if (o.ledger != "local" && !on_sequencer)
     return Usage("ledger '" + o.ledger + "' is not available in this build; use local or sequencer://HOST:PORT");
   if (on_sequencer && o.network.empty()) return Usage("--ledger " + o.ledger + " needs --network FILE");
+  if (!o.network.empty() && !on_sequencer)
+    return Usage("--network needs a shared ledger: --ledger sequencer (the local ledger orders for one node only)");
   if (o.sync != "full" && o.sync != "normal") return Usage("--sync must be full or normal");
   bool full_sync = o.sync == "full";
 

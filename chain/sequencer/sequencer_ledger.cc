@@ -80,7 +80,7 @@ Result<std::unique_ptr<SequencerLedger>> SequencerLedger::Connect(const std::str
   l->endpoint_ = endpoint;
   l->network_ = std::move(network);
   l->signer_ = signer;
-  for (auto* c : {&l->submit_, &l->read_}) {
+  for (auto* c : {&l->submit_, &l->read_, &l->control_}) {
     *c = std::make_unique<Conn>();
     (*c)->ctx = &Context();
     (*c)->endpoint = endpoint;
@@ -169,7 +169,8 @@ Result<std::vector<Block>> SequencerLedger::Read(uint64_t from, size_t max) {
 }
 
 uint64_t SequencerLedger::Height() {
-  auto r = read_->Call(json{{"op", "height"}}, std::chrono::milliseconds(2000));
+  // Status calls come often; a sequencer that is down answers no one.
+  auto r = control_->Call(json{{"op", "height"}}, std::chrono::milliseconds(500));
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (r.ok()) height_ = std::max(height_, r->value("height", uint64_t{0}));
   return height_;

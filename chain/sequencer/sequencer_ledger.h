@@ -7,8 +7,8 @@
 // signature is not its author's is emptied (its pins ignored at every
 // honest node) and logged.
 //
-// Thread-safety: all methods may be called concurrently; submissions and
-// reads use separate sockets, each behind its own mutex.
+// Thread-safety: all methods may be called concurrently; submissions,
+// reads and height queries use separate sockets, each behind its own mutex.
 #pragma once
 
 #include <map>
@@ -45,7 +45,7 @@ class SequencerLedger final : public Ledger {
   std::string endpoint_;
   Network network_;
   const crypto::SigningKey* signer_ = nullptr;
-  std::unique_ptr<Conn> submit_, read_;
+  std::unique_ptr<Conn> submit_, read_, control_;  // control: Height(), never behind a long poll
   std::mutex cache_mu_;
   std::map<uint64_t, Block> cache_;  // checked blocks not yet read
   std::map<uint64_t, Digest> hashes_;  // recent checked hashes, to check links
