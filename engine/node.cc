@@ -386,8 +386,8 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
     std::string salt;
     if (p.kind == "start") {
       salt = json::parse(p.extra_json).value("salt", "");
-    } else if (auto inst = store_->GetInstanceLocked(p.instance)) {
-      salt = inst->salt_hex;
+    } else if (const InstanceKeys* k = KeysOf(p.instance)) {
+      salt = k->salt;
     }
     Stmt n = db.Prepare("SELECT next FROM nonces WHERE instance = ? AND author = ?");
     n.Bind(1, p.instance).Bind(2, p.author);
@@ -520,6 +520,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   auto fail = [&](Status st) {
     applied->resize(first_new);  // nothing of a rolled-back block reaches waiters
     outgoing_.clear();
+    keys_.clear();  // may name instances the rollback removed
     db.Rollback();
     return st;
   };
@@ -626,13 +627,18 @@ void Node::MakeDurable() {
   }
 }
 
-std::string Node::SaltOf(const std::string& instance) {
-  auto it = salts_.find(instance);
-  if (it != salts_.end()) return it->second;
+const Node::InstanceKeys* Node::KeysOf(const std::string& instance) {
+  auto it = keys_.find(instance);
+  if (it != keys_.end()) return &it->second;
   auto inst = store_->GetInstanceLocked(instance);
-  if (!inst) return "";
-  if (salts_.size() > 100000) salts_.clear();  // a bound, not an eviction policy: misses only cost a read
-  return salts_[instance] = inst->salt_hex;
+  if (!inst) return nullptr;
+  if (keys_.size() > 100000) keys_.clear();  // a bound, not an eviction policy: misses only cost a read
+  return &(keys_[instance] = InstanceKeys{inst->salt_hex, inst->roles_json, inst->def_hash});
+}
+
+std::string Node::SaltOf(const std::string& instance) {
+  const InstanceKeys* k = KeysOf(instance);
+  return k ? k->salt : "";
 }
 
 Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {

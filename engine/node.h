@@ -146,7 +146,11 @@ class Node {
   // Event and log line for an instance that starts waiting at a pin.
   Status NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
                      const Sequenced& at);
-  // An instance's salt (immutable once started), cached; store mu() held.
+  // What never changes once an instance started, cached; store mu() held.
+  struct InstanceKeys {
+    std::string salt, roles_json, def_hash;
+  };
+  const InstanceKeys* KeysOf(const std::string& instance);
   std::string SaltOf(const std::string& instance);
   // Multi-party pieces (node_multiparty.cc); all expect store mu() held.
   // Sets *queued when a pin sequenced earlier was found and queued.
@@ -213,7 +217,7 @@ class Node {
   uint64_t commit_gen_ = 0;
   std::atomic<uint64_t> durable_gen_{0};
   bool late_queued_ = false;  // ApplyStart queued earlier pins of others; guarded by the store's mu()
-  std::unordered_map<std::string, std::string> salts_;  // instance -> salt; guarded by the store's mu()
+  std::unordered_map<std::string, InstanceKeys> keys_;  // guarded by the store's mu()
   struct Pending {
     std::vector<std::string> raw;                      // items already serialised
     nlohmann::json items = nlohmann::json::array();  // items still to serialise

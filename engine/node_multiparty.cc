@@ -82,10 +82,10 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
     hash_hex = extra.value("hash", "");
     roles_json = extra.contains("roles") ? extra["roles"].dump() : "{}";
   } else {
-    auto inst = store_->GetInstanceLocked(p.instance);
-    if (!inst) return Status::Ok();  // the applier rejects it (UNKNOWN_INSTANCE); nothing to send
-    hash_hex = inst->def_hash;
-    roles_json = inst->roles_json;
+    const InstanceKeys* k = KeysOf(p.instance);
+    if (k == nullptr) return Status::Ok();  // the applier rejects it (UNKNOWN_INSTANCE); nothing to send
+    hash_hex = k->def_hash;
+    roles_json = k->roles_json;
   }
   Digest hash{};
   DigestFromHex(hash_hex, &hash);
@@ -394,6 +394,7 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
       st = db.CommitRelaxed();
     } else {
       db.RollbackRelaxed();
+      keys_.clear();  // may name instances the rollback removed
     }
     if (!st.ok()) {
       outgoing_.clear();
@@ -448,9 +449,9 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
       if (name.empty() || name[0] != '$') data.Set(name, value);
     input = data;
   } else {
-    if (auto inst = store_->GetInstanceLocked(env->instance)) {
-      salt = inst->salt_hex;
-      roles_json = inst->roles_json;
+    if (const InstanceKeys* k = KeysOf(env->instance)) {
+      salt = k->salt;
+      roles_json = k->roles_json;
     } else {
       Stmt s = db.Prepare("SELECT extra FROM proposals WHERE kind = 'start' AND instance = ? LIMIT 1");
       s.Bind(1, env->instance);
