@@ -170,7 +170,6 @@ class DotWriter {
 
 }  // namespace
 
-std::string ToDot(const Definition& def) { return DotWriter(def).Run(); }
-std::string GraphvizDot(const Definition& def) { return ToDot(def); }
+std::string GraphvizDot(const Definition& def) { return DotWriter(def).Run(); }
 
 }  // namespace treaty::defs

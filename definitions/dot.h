@@ -17,8 +17,6 @@
 
 namespace treaty::defs {
 
-std::string ToDot(const Definition& def);
-// The same as ToDot (its earlier name).
 std::string GraphvizDot(const Definition& def);
 
 }  // namespace treaty::defs

@@ -78,7 +78,20 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
 
 Node::~Node() { Stop(); }
 
+void Node::ForgetUncommitted() {
+  // In-memory state that follows the store: rebuilt from what is committed.
+  outgoing_.clear();
+  keys_.clear();
+  waiting_instances_.clear();
+  Stmt q = store_->db().Prepare("SELECT DISTINCT instance FROM queued_pins");
+  while (q.Step()) waiting_instances_.insert(q.Text(0));
+}
+
 void Node::Start() {
+  {
+    std::lock_guard<std::mutex> lock(store_->mu());
+    ForgetUncommitted();
+  }
   if (auto tip = store_->LedgerTip()) {
     Digest hash{};
     if (DigestFromHex(tip->second, &hash)) ledger_->TrustFrom(static_cast<uint64_t>(tip->first), hash);
@@ -427,8 +440,8 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
   if (st.ok() && multi_party()) st = FlushOutgoing();
   if (st.ok()) st = db.Commit();
   if (!st.ok()) {
-    outgoing_.clear();
     db.Rollback();
+    ForgetUncommitted();
     return st;
   }
   durable_gen_ = ++commit_gen_;
@@ -519,9 +532,8 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   TREATY_RETURN_IF_ERROR(db.Begin());
   auto fail = [&](Status st) {
     applied->resize(first_new);  // nothing of a rolled-back block reaches waiters
-    outgoing_.clear();
-    keys_.clear();  // may name instances the rollback removed
     db.Rollback();
+    ForgetUncommitted();
     return st;
   };
   int64_t idx = 0;
@@ -554,34 +566,22 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
         ps.Bind(1, pin_hex);
         if (ps.Step()) p = NodeStore::ReadProposal(ps);
       }
-      bool behind = false;
-      if (multi_party()) {
-        Stmt q = db.Prepare("SELECT 1 FROM queued_pins WHERE instance = ? LIMIT 1");
-        q.Bind(1, instance);
-        behind = q.Step();
-      }
-      if (!p || behind) {
+      if (!p || waiting_instances_.count(instance)) {
         // Recognised, but its data has not arrived (or an earlier pin of the
         // instance waits): the instance is blocked here; others go on.
-        Stmt q = db.Prepare(
-            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms, author) VALUES (?, ?, ?, "
-            "?, ?, ?, ?)");
-        q.Bind(1, instance).Bind(2, at.height).Bind(3, idx).Bind(4, pin_hex).Bind(5, at.time_ms).Bind(6, NowMs());
-        q.Bind(7, author);
-        if (Status st = q.Run(); !st.ok()) return fail(st);
-        // Drain below notes the instance as blocked.
+        if (Status st = QueuePin(instance, author, pin_hex, at); !st.ok()) return fail(st);
       } else {
         if (Status st = ApplyPin(&*p, at); !st.ok()) return fail(st);
         applied->push_back(std::move(*p));
       }
       // Precompute this author's next pin in the instance.
       std::string salt = SaltOf(instance);
-      bool queued = !p || behind || late_queued_;
-      late_queued_ = false;
       if (!salt.empty())
-        if (Status st = Expect(instance, author, nonce + 1, salt, &queued); !st.ok()) return fail(st);
-      // Only when something of the instance waits in the queue.
-      if (multi_party() && queued)
+        if (Status st = Expect(instance, author, nonce + 1, salt); !st.ok()) return fail(st);
+      // Anything of the instance queued (here, by Expect, or by a start
+      // revealing others' pins) goes as far as its data allows; Drain
+      // also notes the instance as blocked.
+      if (waiting_instances_.count(instance))
         if (Status st = Drain(instance, applied); !st.ok()) return fail(st);
     }
   }
@@ -589,11 +589,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   if (multi_party())
     if (Status st = FlushOutgoing(); !st.ok()) return fail(st);
   Status st = db.Commit();
-  if (!st.ok()) {
-    applied->resize(first_new);
-    db.Rollback();
-    return st;
-  }
+  if (!st.ok()) return fail(st);
   durable_gen_ = ++commit_gen_;
   if (multi_party() && outbox_wake_) outbox_wake_();
   return st;
@@ -617,13 +613,19 @@ void Node::MakeDurable() {
   if (durable_gen_.load() >= commit_gen_) return;
   // A write is needed for the commit to reach the disk; this one is tiny.
   auto& db = store_->db();
-  if (!db.Begin().ok()) return;
+  if (Status st = db.Begin(); !st.ok()) {
+    Log("could not make received messages durable, their receipts wait: " + st.ToString());
+    return;
+  }
   Stmt s = db.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('durable_generation', ?)");
   s.Bind(1, std::to_string(commit_gen_ + 1));
-  if (s.Run().ok() && db.Commit().ok()) {
+  Status st = s.Run();
+  if (st.ok()) st = db.Commit();
+  if (st.ok()) {
     durable_gen_ = ++commit_gen_;
   } else {
     db.Rollback();
+    Log("could not make received messages durable, their receipts wait: " + st.ToString());
   }
 }
 
@@ -728,9 +730,14 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
       s.data = *input;
       Status ok = defs::CheckData(def->model(), s.data);
       std::string code, reason;
+      bool won = false;
+      if (ok.ok()) {
+        TREATY_ASSIGN_OR_RETURN(won, WinClaims(ClaimsFor(*def, Value::Object(), s.data), p->instance, b, &code,
+                                               &reason));
+      }
       if (!ok.ok()) {
         Reject(p, "INVALID_DATA", "initial data: " + ok.message());
-      } else if (!WinClaims(ClaimsFor(*def, Value::Object(), s.data), p->instance, b, &code, &reason)) {
+      } else if (!won) {
         Reject(p, code, reason);
       } else {
         auto m2 = def->Restore(s);
@@ -756,7 +763,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   r.data_json = machine->Data().ToCanonicalJson();
   r.final = machine->IsFinal();
   r.height = b.height;
-  r.state_hash = CommittedStateHash(*def, *machine, r.id, p->input_json, p->extra_json);
+  TREATY_RETURN_IF_ERROR(CommittedStateHash(*def, *machine, r.id, p->input_json, p->extra_json, &r.state_hash));
   r.created_ms = r.updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->PutInstance(r));
   p->status = "confirmed";
@@ -768,7 +775,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   if (multi_party()) {
     // Every other member's first pin in the instance is now expected.
     for (const auto& m : MembersOf(r.roles_json))
-      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex, &late_queued_));
+      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex));
     TREATY_RETURN_IF_ERROR(Attest(r.id, seq, r.roles_json, "CONFIRMED", r.state_hash));
   }
   Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
@@ -826,7 +833,9 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
       Reject(p, runtime::RejectCodeName(result.code), result.reason);
     } else {
       std::string code, reason;
-      if (!WinClaims(ClaimsFor(*def, snap->data, machine->Data()), inst->id, b, &code, &reason)) Reject(p, code, reason);
+      TREATY_ASSIGN_OR_RETURN(bool won, WinClaims(ClaimsFor(*def, snap->data, machine->Data()), inst->id, b, &code,
+                                                  &reason));
+      if (!won) Reject(p, code, reason);
     }
   }
   if (p->status == "rejected") {
@@ -850,7 +859,8 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
   inst->final = machine->IsFinal();
   inst->position += 1;
   inst->height = b.height;
-  inst->state_hash = CommittedStateHash(*def, *machine, inst->id, p->input_json, p->extra_json);
+  TREATY_RETURN_IF_ERROR(
+      CommittedStateHash(*def, *machine, inst->id, p->input_json, p->extra_json, &inst->state_hash));
   inst->updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->PutInstance(*inst));
   h.outcome = "CONFIRMED";

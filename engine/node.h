@@ -34,6 +34,7 @@
 #include "engine/crypto/identity_file.h"
 #include "definitions/runtime/registry.h"
 #include "engine/node_store.h"
+#include "engine/protocol/proposal_envelope.h"
 
 namespace treaty::engine {
 
@@ -153,17 +154,23 @@ class Node {
   const InstanceKeys* KeysOf(const std::string& instance);
   std::string SaltOf(const std::string& instance);
   // Multi-party pieces (node_multiparty.cc); all expect store mu() held.
-  // Sets *queued when a pin sequenced earlier was found and queued.
-  Status Expect(const std::string& instance, const std::string& author, int64_t nonce, const std::string& salt_hex,
-                bool* queued = nullptr);
+  Status Expect(const std::string& instance, const std::string& author, int64_t nonce, const std::string& salt_hex);
+  // A recognised pin that waits (for its data, or behind one that does).
+  Status QueuePin(const std::string& instance, const std::string& author, const std::string& pin_hex,
+                  const Sequenced& at);
+  // After a rollback: drops in-memory state the store no longer backs.
+  void ForgetUncommitted();
   Status Drain(const std::string& instance, std::vector<ProposalRow>* applied);
   Status SendProposal(const ProposalRow& p, std::string* extra_json);
   Status Attest(const std::string& instance, int64_t seq, const std::string& roles_json, const std::string& outcome,
                 const std::string& state_hash);
+  Status ReportFault(const std::string& instance, int64_t seq, const std::string& party,
+                     const std::string& their_outcome, const std::string& their_hash, const std::string& our_outcome,
+                     const std::string& our_hash);
   Status Refused(const std::string& instance, const std::string& from, const std::string& reason);
-  std::string CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
-                                 const std::string& instance, const std::string& input_json,
-                                 const std::string& extra_json);
+  Status CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
+                            const std::string& instance, const std::string& input_json, const std::string& extra_json,
+                            std::string* state_hash);
   std::vector<std::string> MembersOf(const std::string& roles_json) const;
   // Outgoing items by peer and kind, written to the outbox by FlushOutgoing
   // inside the transaction that produced them (store mu() held).
@@ -180,14 +187,15 @@ class Node {
   Status CheckClaimsFree(const std::vector<Claim>& claims, const std::string& instance, bool writer);
   // Apply: true when every claim is this step's by ledger order; else the
   // rejection code and reason. Records the claims it wins.
-  bool WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
-                 std::string* code, std::string* reason);
+  Result<bool> WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
+                         std::string* code, std::string* reason);
   Status ReceiveProposal(const std::string& from, const nlohmann::json& body, std::vector<ProposalRow>* applied);
   Status ReceiveAttestation(const std::string& from, const nlohmann::json& item, const std::string& signature_ref);
   Status ReceiveResend(const std::string& from, const nlohmann::json& body);
   // Asks members to resend the data of pins blocked for over a second.
   void RequestResends();
-  std::set<std::string> HiddenFor(const runtime::DefinitionRuntime& def, const ProposalRow& p,
+  // Fields of the envelope `member` may not see (its roles in the instance).
+  std::set<std::string> HiddenFor(const runtime::DefinitionRuntime& def, const protocol::ProposalEnvelope& env,
                                   const std::string& roles_json, const std::string& member);
   void Reject(ProposalRow* p, const std::string& code, const std::string& reason);
 
@@ -216,7 +224,7 @@ class Node {
   // next; a synchronous one makes all before it durable too (WAL order).
   uint64_t commit_gen_ = 0;
   std::atomic<uint64_t> durable_gen_{0};
-  bool late_queued_ = false;  // ApplyStart queued earlier pins of others; guarded by the store's mu()
+  std::set<std::string> waiting_instances_;  // instances with queued pins; guarded by the store's mu()
   std::unordered_map<std::string, InstanceKeys> keys_;  // guarded by the store's mu()
   struct Pending {
     std::vector<std::string> raw;                      // items already serialised

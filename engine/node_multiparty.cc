@@ -45,7 +45,7 @@ std::vector<std::string> Node::MembersOf(const std::string& roles_json) const {
   return {parties.begin(), parties.end()};
 }
 
-std::set<std::string> Node::HiddenFor(const runtime::DefinitionRuntime& def, const ProposalRow& p,
+std::set<std::string> Node::HiddenFor(const runtime::DefinitionRuntime& def, const protocol::ProposalEnvelope& env,
                                       const std::string& roles_json, const std::string& member) {
   std::set<std::string> hidden;
   std::vector<std::string> mine = RolesOf(roles_json, member);
@@ -55,17 +55,16 @@ std::set<std::string> Node::HiddenFor(const runtime::DefinitionRuntime& def, con
       if (std::find(vis.begin(), vis.end(), r) != vis.end()) return true;
     return false;
   };
-  auto input = Value::FromJson(p.input_json);
-  if (!input.ok() || !input->is_object()) return hidden;
   const defs::Definition& model = def.model();
-  const defs::StepSpec* step = p.kind == "step" ? model.FindStep(p.step) : nullptr;
-  for (const auto& [name, value] : input->as_object()) {
-    (void)value;
-    if (p.kind == "start") {
+  bool start = env.step == "$start";
+  const defs::StepSpec* step = start ? nullptr : model.FindStep(env.step);
+  for (const auto& field : env.fields) {
+    const std::string& name = field.name;
+    if (start) {
       const defs::FieldSpec* spec = model.FindData(name);
       if (spec != nullptr && !sees(spec->visible_to)) hidden.insert(name);
     } else if (step != nullptr) {
-      std::string key = ToHex(def.hash()) + "/" + p.step + "/" + name;
+      std::string key = ToHex(def.hash()) + "/" + env.step + "/" + name;
       auto it = visibility_.find(key);
       if (it == visibility_.end()) it = visibility_.emplace(key, defs::InputVisibleTo(model, *step, name)).first;
       if (!sees(it->second)) hidden.insert(name);
@@ -113,15 +112,27 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
   std::string id_json = json(p.id).dump();
   for (const auto& m : MembersOf(roles_json)) {
     if (m == opts_.party) continue;
-    std::set<std::string> hidden = def ? HiddenFor(*def, p, roles_json, m) : std::set<std::string>{};
+    std::set<std::string> hidden = def ? HiddenFor(*def, env, roles_json, m) : std::set<std::string>{};
     protocol::ProposalEnvelope copy = protocol::RedactFor(env, hidden);
     QueueRaw(m, "proposals", "{\"proposal\":" + id_json + ",\"envelope\":" + copy.ToJson() + "}");
   }
   return Status::Ok();
 }
 
+Status Node::QueuePin(const std::string& instance, const std::string& author, const std::string& pin_hex,
+                      const Sequenced& at) {
+  Stmt q = store_->db().Prepare(
+      "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms, author) VALUES (?, ?, ?, ?, "
+      "?, ?, ?)");
+  q.Bind(1, instance).Bind(2, at.height).Bind(3, at.idx).Bind(4, pin_hex).Bind(5, at.time_ms).Bind(6, NowMs());
+  q.Bind(7, author);
+  TREATY_RETURN_IF_ERROR(q.Run());
+  waiting_instances_.insert(instance);
+  return Status::Ok();
+}
+
 Status Node::Expect(const std::string& instance, const std::string& author, int64_t nonce,
-                    const std::string& salt_hex, bool* queued) {
+                    const std::string& salt_hex) {
   auto& db = store_->db();
   while (true) {
     std::string pin = ToHex(Pin(salt_hex, author, nonce));
@@ -135,12 +146,7 @@ Status Node::Expect(const std::string& instance, const std::string& author, int6
         Stmt d = db.Prepare("DELETE FROM unmatched_pins WHERE pin = ?");
         d.Bind(1, pin);
         TREATY_RETURN_IF_ERROR(d.Run());
-        Stmt q = db.Prepare(
-            "INSERT OR IGNORE INTO queued_pins (instance, height, idx, pin, time_ms, since_ms, author) VALUES (?, ?, ?, "
-            "?, ?, ?, ?)");
-        q.Bind(1, instance).Bind(2, height).Bind(3, idx).Bind(4, pin).Bind(5, time_ms).Bind(6, NowMs()).Bind(7, author);
-        TREATY_RETURN_IF_ERROR(q.Run());
-        if (queued != nullptr) *queued = true;
+        TREATY_RETURN_IF_ERROR(QueuePin(instance, author, pin, Sequenced{height, time_ms, idx}));
         ++nonce;  // and the author's next one may be there too
         continue;
       }
@@ -167,6 +173,7 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
       q.Bind(1, instance);
       if (!q.Step()) {
         TREATY_RETURN_IF_ERROR(q.status());
+        waiting_instances_.erase(instance);
         break;
       }
       height = q.Int(0);
@@ -218,11 +225,31 @@ Status Node::Refused(const std::string& instance, const std::string& from, const
   return store_->AppendEvent(ev);
 }
 
+// Whichever attestation arrives second finds the difference.
+Status Node::ReportFault(const std::string& instance, int64_t seq, const std::string& party,
+                         const std::string& their_outcome, const std::string& their_hash,
+                         const std::string& our_outcome, const std::string& our_hash) {
+  Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + party + " has " +
+      their_outcome + " " + their_hash.substr(0, 12) + ", this node " + our_outcome + " " + our_hash.substr(0, 12));
+  EventRow ev;
+  ev.type = "consistency_fault";
+  ev.instance = instance;
+  ev.time_ms = NowMs();
+  ev.payload_json = json{{"seq", seq},
+                         {"party", party},
+                         {"their_outcome", their_outcome},
+                         {"their_state_hash", their_hash},
+                         {"our_outcome", our_outcome},
+                         {"our_state_hash", our_hash}}
+                        .dump();
+  return store_->AppendEvent(ev);
+}
+
 Status Node::Attest(const std::string& instance, int64_t seq, const std::string& roles_json,
                     const std::string& outcome, const std::string& state_hash) {
   auto& db = store_->db();
   const std::string& me = opts_.party;
-  std::string sig = "own";  // ours are signed per message, when sent (FlushOutgoing)
+  std::string sig;  // empty: ours are signed per set, per member, when sent (FlushOutgoing)
   Stmt ins = db.Prepare(
       "INSERT OR REPLACE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, "
       "?, ?)");
@@ -235,35 +262,27 @@ Status Node::Attest(const std::string& instance, int64_t seq, const std::string&
   std::vector<std::tuple<std::string, std::string, std::string>> seen;
   while (others.Step()) seen.emplace_back(others.Text(0), others.Text(1), others.Text(2));
   for (const auto& [party, o, h] : seen)
-    if (o != outcome || h != state_hash) {
-      Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + party + " has " + o +
-          " " + h.substr(0, 12) + ", this node " + outcome + " " + state_hash.substr(0, 12));
-      EventRow ev;
-      ev.type = "consistency_fault";
-      ev.instance = instance;
-      ev.time_ms = NowMs();
-      ev.payload_json = json{{"seq", seq}, {"party", party}, {"their_outcome", o}, {"their_state_hash", h},
-                             {"our_outcome", outcome}, {"our_state_hash", state_hash}}
-                            .dump();
-      TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
-    }
+    if (o != outcome || h != state_hash)
+      TREATY_RETURN_IF_ERROR(ReportFault(instance, seq, party, o, h, outcome, state_hash));
   json body = {{"instance", instance}, {"seq", seq}, {"outcome", outcome}, {"state_hash", state_hash}};
   for (const auto& m : MembersOf(roles_json))
     if (m != me) Queue(m, "attestations", body);
   return Status::Ok();
 }
 
-std::string Node::CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
-                                     const std::string& instance, const std::string& input_json,
-                                     const std::string& extra_json) {
-  if (!multi_party()) return ToHex(m.StateHash());
+Status Node::CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
+                                const std::string& instance, const std::string& input_json,
+                                const std::string& extra_json, std::string* state_hash) {
+  const Value& data = m.Data();
+  if (!multi_party() || !data.is_object()) {
+    *state_hash = ToHex(m.StateHash());
+    return Status::Ok();
+  }
   // A restricted field enters the hash as its salted commitment, which the
   // members who see the value and those who hold only the commitment share
   // (docs/protocol.md, "State hash").
   const defs::Definition& model = def.model();
-  const Value& data = m.Data();
   Value view = Value::Object();
-  if (!data.is_object()) return ToHex(m.StateHash());
   json commitments = json::object();
   auto extra = json::parse(extra_json, nullptr, false);
   if (extra.is_object() && extra.contains("commitments") && extra["commitments"].is_object())
@@ -294,11 +313,12 @@ std::string Node::CommittedStateHash(const runtime::DefinitionRuntime& def, cons
       Stmt put = db.Prepare(
           "INSERT OR REPLACE INTO commitments (instance, field, commitment, content) VALUES (?, ?, ?, ?)");
       put.Bind(1, instance).Bind(2, name).Bind(3, ToHex(c)).Bind(4, content);
-      (void)put.Run();
+      TREATY_RETURN_IF_ERROR(put.Run());
     }
     view.Set(name, Value::Hidden(c));
   }
-  return ToHex(runtime::ComputeStateHash(def, m.ActiveStates(), view, m.Timers()));
+  *state_hash = ToHex(runtime::ComputeStateHash(def, m.ActiveStates(), view, m.Timers()));
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- inbound
@@ -394,10 +414,9 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
       st = db.CommitRelaxed();
     } else {
       db.RollbackRelaxed();
-      keys_.clear();  // may name instances the rollback removed
     }
     if (!st.ok()) {
-      outgoing_.clear();
+      ForgetUncommitted();
       applied.clear();
       for (auto& s : out) s = st;
     }
@@ -512,19 +531,8 @@ Status Node::ReceiveAttestation(const std::string& from, const json& body, const
   TREATY_RETURN_IF_ERROR(ins.Run());
   Stmt own = db.Prepare("SELECT outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party = ?");
   own.Bind(1, instance).Bind(2, seq).Bind(3, opts_.party);
-  if (own.Step() && (own.Text(0) != outcome || own.Text(1) != hash)) {
-    std::string our_outcome = own.Text(0), our_hash = own.Text(1);
-    Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + from + " has " + outcome +
-        " " + hash.substr(0, 12) + ", this node " + our_outcome + " " + our_hash.substr(0, 12));
-    EventRow ev;
-    ev.type = "consistency_fault";
-    ev.instance = instance;
-    ev.time_ms = NowMs();
-    ev.payload_json = json{{"seq", seq}, {"party", from}, {"their_outcome", outcome}, {"their_state_hash", hash},
-                           {"our_outcome", our_outcome}, {"our_state_hash", our_hash}}
-                          .dump();
-    return store_->AppendEvent(ev);
-  }
+  if (own.Step() && (own.Text(0) != outcome || own.Text(1) != hash))
+    return ReportFault(instance, seq, from, outcome, hash, own.Text(0), own.Text(1));
   return Status::Ok();
 }
 
@@ -556,7 +564,7 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   DigestFromHex(hash_hex, &hash);
   auto def = registry_->FindByHash(hash);
   // Our own copy may itself be redacted: hide at least what `from` may not see.
-  std::set<std::string> hidden = def ? HiddenFor(*def, *p, roles_json, from) : std::set<std::string>{};
+  std::set<std::string> hidden = def ? HiddenFor(*def, *env, roles_json, from) : std::set<std::string>{};
   protocol::ProposalEnvelope copy = protocol::RedactFor(*env, hidden);
   QueueRaw(from, "proposals", "{\"proposal\":" + json(p->id).dump() + ",\"envelope\":" + copy.ToJson() + "}");
   return Status::Ok();

@@ -59,8 +59,8 @@ Status Node::CheckClaimsFree(const std::vector<Claim>& claims, const std::string
   return Status::Ok();
 }
 
-bool Node::WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
-                     std::string* code, std::string* reason) {
+Result<bool> Node::WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
+                             std::string* code, std::string* reason) {
   auto& db = store_->db();
   for (const auto& c : claims) {
     std::string hex = ToHex(c.hash);
@@ -96,7 +96,7 @@ bool Node::WinClaims(const std::vector<Claim>& claims, const std::string& instan
   for (const auto& c : claims) {
     Stmt put = db.Prepare("INSERT OR IGNORE INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
     put.Bind(1, ToHex(c.hash)).Bind(2, instance).Bind(3, c.field).Bind(4, at.height);
-    (void)put.Run();
+    TREATY_RETURN_IF_ERROR(put.Run());
   }
   return true;
 }

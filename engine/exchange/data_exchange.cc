@@ -101,7 +101,7 @@ struct DataExchange::Impl {
     ev.time_ms = NowMs();
     ev.payload_json = json{{"address", address}, {"curve_key", key}, {"reason", why}}.dump();
     std::lock_guard<std::mutex> lock(store->mu());
-    (void)store->AppendEvent(ev);
+    if (Status st = store->AppendEvent(ev); !st.ok()) Log("could not record the refusal: " + st.ToString());
   }
 
   zmq::socket_t* Peer(const std::string& name) {
@@ -228,12 +228,16 @@ struct DataExchange::Impl {
       // Retry times need no fsync: lost in a power cut, they only make
       // the next start resend at once (receivers dedupe).
       if (!due.empty() && store->db().BeginRelaxed().ok()) {
+        Status st;
         for (const auto& r : due) {
           Stmt u = store->db().Prepare("UPDATE outbox SET attempts = attempts + 1, next_ms = ? WHERE id = ?");
           u.Bind(1, now + BackoffMs(r.attempts)).Bind(2, r.id);
-          (void)u.Run();
+          if (!(st = u.Run()).ok()) break;
         }
-        (void)store->db().CommitRelaxed();
+        // On failure the rows stay due: they are resent sooner, never lost.
+        if (st.ok()) st = store->db().CommitRelaxed();
+        else store->db().RollbackRelaxed();
+        if (!st.ok()) Log("outbox retry times not saved: " + st.ToString());
       }
       Stmt n = store->db().Prepare("SELECT MIN(next_ms) FROM outbox");
       if (n.Step() && !n.IsNull(0)) next = std::min(next, n.Int(0));
@@ -279,12 +283,16 @@ struct DataExchange::Impl {
         std::lock_guard<std::mutex> lock(store->mu());
         // Likewise: a receipt lost in a power cut means one resend.
         if (store->db().BeginRelaxed().ok()) {
+          Status st;
           for (const auto& id : delivered) {
             Stmt d = store->db().Prepare("DELETE FROM outbox WHERE id = ?");
             d.Bind(1, id);
-            (void)d.Run();
+            if (!(st = d.Run()).ok()) break;
           }
-          (void)store->db().CommitRelaxed();
+          // On failure the messages are resent and receipted again.
+          if (st.ok()) st = store->db().CommitRelaxed();
+          else store->db().RollbackRelaxed();
+          if (!st.ok()) Log("receipted messages not removed from the outbox: " + st.ToString());
         }
       }
       if (NowMs() >= next_send) next_send = SendDue();

@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (d.loc.line < 1 || d.loc.col < 1 || d.ToString().empty()) abort();
   std::string json = treaty::defs::CanonicalJson(*def);
   (void)treaty::defs::DefinitionHash(*def);
-  (void)treaty::defs::ToDot(*def);
+  (void)treaty::defs::GraphvizDot(*def);
   treaty::defs::Diagnostics back_diags("canonical.json");
   auto back = treaty::defs::ParseDefinition(json, "canonical.json", &back_diags);
   if (!back || treaty::defs::CanonicalJson(*back) != json) abort();

@@ -16,51 +16,6 @@
 
 namespace treaty::testing {
 
-ChildProcess::ChildProcess(std::vector<std::string> args, std::string log_path)
-    : args_(std::move(args)), log_(std::move(log_path)) {}
-
-ChildProcess::~ChildProcess() {
-  if (pid_ > 0) Kill();
-}
-
-bool ChildProcess::Start() {
-  pid_ = fork();
-  if (pid_ == 0) {
-    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 2);
-    dup2(fd, 1);
-    std::vector<char*> argv;
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  int status;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
-}
-
-int ChildProcess::Stop() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-void ChildProcess::Kill() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  int status;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-
 namespace {
 
 std::string Run(const std::string& cmd) {

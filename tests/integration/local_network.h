@@ -17,22 +17,6 @@
 
 namespace treaty::testing {
 
-// A child process other than treatyd (the sequencer), stopped by PID.
-class ChildProcess {
- public:
-  ChildProcess(std::vector<std::string> args, std::string log_path);
-  ~ChildProcess();
-  bool Start();
-  int Stop();
-  void Kill();
-  bool running() const { return pid_ > 0; }
-
- private:
-  std::vector<std::string> args_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
 class LocalNetwork {
  public:
   // Parties default to buyer, seller, bank.

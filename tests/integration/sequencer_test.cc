@@ -65,6 +65,23 @@ TEST(Sequencer, RefusesToStartWithAnotherKeyThanItsChainOrTheNetworkFile) {
   std::ifstream log(dir.path() + "/again.log");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("is not the one"), std::string::npos) << text;
+
+  // A network file that names the new key does not help: the stored chain
+  // was signed by the old one, and a restart must not fork it.
+  json id = json::parse(std::ifstream(seq_dir + "/identity.json"));
+  json old_id = json::parse(std::ifstream(seq_dir + "/identity.old"));
+  std::ifstream in(net.network_file());
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto at = yaml.find(old_id["signing_public"].get<std::string>());
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 66, id["signing_public"].get<std::string>());
+  std::string renamed = dir.path() + "/network-new-key.yaml";
+  std::ofstream(renamed) << yaml;
+  ChildProcess forked({TREATY_SEQUENCER, "--data", seq_dir, "--network", renamed}, dir.path() + "/forked.log");
+  EXPECT_FALSE(forked.Start());
+  std::ifstream log2(dir.path() + "/forked.log");
+  std::string text2((std::istreambuf_iterator<char>(log2)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text2.find("holds a chain signed by"), std::string::npos) << text2;
 }
 
 }  // namespace

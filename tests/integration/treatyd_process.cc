@@ -47,45 +47,43 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-TreatydProcess::TreatydProcess(std::string data_dir, std::vector<std::string> extra_args)
-    : data_(std::move(data_dir)), extra_(std::move(extra_args)) {
-  port_ = FreePort();
-  address_ = "127.0.0.1:" + std::to_string(port_);
-  log_ = data_ + ".log";
-}
+ChildProcess::ChildProcess(std::vector<std::string> args, std::string log_path)
+    : args_(std::move(args)), log_(std::move(log_path)) {}
 
-TreatydProcess::~TreatydProcess() {
+ChildProcess::~ChildProcess() {
   if (pid_ > 0) Kill();
 }
 
-bool TreatydProcess::Start() {
-  std::vector<std::string> args = {TREATY_TREATYD, "--data", data_, "--listen", address_};
-  args.insert(args.end(), extra_.begin(), extra_.end());
+bool ChildProcess::Launch() {
   pid_ = fork();
   if (pid_ == 0) {
     int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 2);
     dup2(fd, 1);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args_) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    if (channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(200))) return true;
-  }
-  return false;
+  return pid_ > 0;
 }
 
-int TreatydProcess::Stop() {
+bool ChildProcess::Start() {
+  if (!Launch()) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  return !Exited();
+}
+
+bool ChildProcess::Exited() {
+  if (pid_ <= 0) return true;
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
+}
+
+int ChildProcess::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
@@ -94,13 +92,40 @@ int TreatydProcess::Stop() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void TreatydProcess::Kill() {
+void ChildProcess::Kill() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);
   int status;
   waitpid(pid_, &status, 0);
   pid_ = -1;
 }
+
+TreatydProcess::TreatydProcess(std::string data_dir, std::vector<std::string> extra_args)
+    : data_(std::move(data_dir)), extra_(std::move(extra_args)) {
+  port_ = FreePort();
+  address_ = "127.0.0.1:" + std::to_string(port_);
+  log_ = data_ + ".log";
+  std::vector<std::string> args = {TREATY_TREATYD, "--data", data_, "--listen", address_};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  proc_ = std::make_unique<ChildProcess>(std::move(args), log_);
+}
+
+TreatydProcess::~TreatydProcess() = default;  // the ChildProcess kills a running node
+
+bool TreatydProcess::Start() {
+  if (!proc_->Launch()) return false;
+  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (proc_->Exited()) return false;
+    if (channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(200))) return true;
+  }
+  return false;
+}
+
+int TreatydProcess::Stop() { return proc_->Stop(); }
+
+void TreatydProcess::Kill() { proc_->Kill(); }
 
 std::string TreatydProcess::Log() const {
   std::ifstream f(log_);

@@ -1,4 +1,6 @@
-// Starts a real treatyd on 127.0.0.1 with a free port and its own data
+// Test harness for real processes: ChildProcess runs any binary with its
+// output in a log file; TreatydProcess starts a real treatyd on 127.0.0.1
+// with a free port and its own data
 // folder, waits until it serves, and stops it by PID (SIGTERM, or SIGKILL
 // to simulate a crash).
 #pragma once
@@ -14,6 +16,29 @@
 
 namespace treaty::testing {
 
+// A child process writing stdout and stderr to a log file, stopped by PID.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> args, std::string log_path);
+  ~ChildProcess();
+  // Forks and execs; false only if fork fails.
+  bool Launch();
+  // Launch, then true if the process still runs 150 ms later.
+  bool Start();
+  // True (and no longer running) once the process has exited.
+  bool Exited();
+  // SIGTERM and wait; returns the exit status.
+  int Stop();
+  // SIGKILL and wait: a crash.
+  void Kill();
+  bool running() const { return pid_ > 0; }
+
+ private:
+  std::vector<std::string> args_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
 class TreatydProcess {
  public:
   explicit TreatydProcess(std::string data_dir, std::vector<std::string> extra_args = {});
@@ -25,7 +50,7 @@ class TreatydProcess {
   int Stop();
   // SIGKILL and wait: a crash.
   void Kill();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return proc_->running(); }
   const std::string& address() const { return address_; }
   const std::string& log_path() const { return log_; }
   std::string Log() const;
@@ -36,8 +61,8 @@ class TreatydProcess {
   std::vector<std::string> extra_;
   std::string address_;
   std::string log_;
-  pid_t pid_ = -1;
   int port_ = 0;
+  std::unique_ptr<ChildProcess> proc_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

@@ -34,7 +34,7 @@ size_t Count(const std::string& dot, const std::string& part) {
 }
 
 TEST(Dot, PurchaseOrder) {
-  std::string dot = ToDot(LoadFile(std::string(TREATY_SOURCE_DIR) + "/examples/purchase-order/purchase-order.yaml"));
+  std::string dot = GraphvizDot(LoadFile(std::string(TREATY_SOURCE_DIR) + "/examples/purchase-order/purchase-order.yaml"));
   EXPECT_EQ(dot.rfind("digraph \"purchase-order v1\" {\n", 0), 0u) << dot;
   EXPECT_EQ(dot.substr(dot.size() - 2), "}\n");
   // The initial state, marked by an arrow from a point.
@@ -50,7 +50,7 @@ TEST(Dot, PurchaseOrder) {
 }
 
 TEST(Dot, CompositeStatesAreClusters) {
-  std::string dot = ToDot(LoadFile(kValid + "composite.yaml"));
+  std::string dot = GraphvizDot(LoadFile(kValid + "composite.yaml"));
   EXPECT_TRUE(Has(dot, "  subgraph \"cluster_review\" {\n    label=\"Under review\"; style=rounded;\n")) << dot;
   // The composite's own initial marker sits inside its cluster.
   EXPECT_TRUE(Has(dot, "    \"start/review\" -> \"triage\";\n"));
@@ -67,7 +67,7 @@ TEST(Dot, CompositeStatesAreClusters) {
 }
 
 TEST(Dot, RegionsAreDashedClustersInsideTheComposite) {
-  std::string dot = ToDot(LoadFile(kValid + "parallel.yaml"));
+  std::string dot = GraphvizDot(LoadFile(kValid + "parallel.yaml"));
   size_t outer = dot.find("  subgraph \"cluster_checks\" {\n    label=\"checks (parallel)\";");
   size_t fraud = dot.find("    subgraph \"cluster_checks/fraud\" {\n      label=\"fraud\"; style=dashed;\n");
   size_t coverage = dot.find("    subgraph \"cluster_checks/coverage\" {\n      label=\"coverage\"; style=dashed;\n");
@@ -88,11 +88,10 @@ TEST(Dot, RegionsAreDashedClustersInsideTheComposite) {
 
 TEST(Dot, Deterministic) {
   Definition d = LoadFile(std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml");
-  std::string dot = ToDot(d);
-  EXPECT_EQ(dot, ToDot(d));
+  std::string dot = GraphvizDot(d);
   EXPECT_EQ(dot, GraphvizDot(d));
   Definition again = LoadFile(std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml");
-  EXPECT_EQ(ToDot(again), dot);
+  EXPECT_EQ(GraphvizDot(again), dot);
 }
 
 TEST(Dot, GraphvizAcceptsIt) {
@@ -102,7 +101,7 @@ TEST(Dot, GraphvizAcceptsIt) {
                                std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml"}) {
     std::filesystem::path out =
         std::filesystem::temp_directory_path() / ("treaty-dot-" + std::to_string(getpid()) + ".dot");
-    std::ofstream(out) << ToDot(LoadFile(f));
+    std::ofstream(out) << GraphvizDot(LoadFile(f));
     int rc = std::system(("dot -Tsvg -o /dev/null " + out.string() + " 2>&1").c_str());
     std::filesystem::remove(out);
     EXPECT_EQ(rc, 0) << f;
