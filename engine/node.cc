@@ -653,37 +653,29 @@ Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
     n.Bind(1, p->instance).Bind(2, p->author).Bind(3, p->nonce + 1);
     TREATY_RETURN_IF_ERROR(n.Run());
   }
-  if (p->status == "refused") {
-    // Data that failed verification on arrival: rejected in ledger order
-    // like any other step, with the reason recorded then.
-    p->status = "rejected";
-    if (p->kind == "step") {
-      if (auto inst = store_->GetInstanceLocked(p->instance)) {
-        HistoryRow h;
-        h.proposal = p->id;
-        h.step = p->step;
-        h.proposer = p->author;
-        h.input_json = p->input_json;
-        h.outcome = "REJECTED";
-        h.reject_code = p->reject_code;
-        h.reason = p->reason;
-        h.height = at.height;
-        h.proposed_ms = p->proposed_ms;
-        h.applied_ms = at.time_ms;
-        h.states_json = inst->states_json;
-        h.state_hash = inst->state_hash;
-        int64_t seq = 0;
-        TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h, &seq));
-        if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, seq, inst->roles_json, "REJECTED", inst->state_hash));
-      }
-    }
-  } else {
-    TREATY_RETURN_IF_ERROR(p->kind == "start" ? ApplyStart(p, at) : ApplyStep(p, at));
-  }
+  TREATY_RETURN_IF_ERROR(p->kind == "start" ? ApplyStart(p, at) : ApplyStep(p, at));
   p->height = at.height;
   p->applied_ms = at.time_ms;
   return store_->PutProposal(*p);
 }
+
+namespace {
+
+// The history entry of a proposal applied at a ledger height and time; the
+// outcome and the states after are the caller's.
+HistoryRow HistoryFor(const ProposalRow& p, int64_t height, int64_t time_ms) {
+  HistoryRow h;
+  h.proposal = p.id;
+  h.step = p.step;
+  h.proposer = p.author;
+  h.input_json = p.input_json;
+  h.height = height;
+  h.proposed_ms = p.proposed_ms;
+  h.applied_ms = time_ms;
+  return h;
+}
+
+}  // namespace
 
 void Node::Reject(ProposalRow* p, const std::string& code, const std::string& reason) {
   p->status = "rejected";
@@ -703,14 +695,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   ev.step = "$start";
   ev.time_ms = b.time_ms;
   ev.height = b.height;
-  HistoryRow h;
-  h.proposal = p->id;
-  h.step = "$start";
-  h.proposer = p->author;
-  h.input_json = p->input_json;
-  h.height = b.height;
-  h.proposed_ms = p->proposed_ms;
-  h.applied_ms = b.time_ms;
+  HistoryRow h = HistoryFor(*p, b.height, b.time_ms);
 
   if (store_->GetInstanceLocked(p->instance)) {
     Reject(p, "ALREADY_EXISTS", "instance '" + p->instance + "' already exists");
@@ -792,14 +777,7 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
   ev.step = p->step;
   ev.time_ms = b.time_ms;
   ev.height = b.height;
-  HistoryRow h;
-  h.proposal = p->id;
-  h.step = p->step;
-  h.proposer = p->author;
-  h.input_json = p->input_json;
-  h.height = b.height;
-  h.proposed_ms = p->proposed_ms;
-  h.applied_ms = b.time_ms;
+  HistoryRow h = HistoryFor(*p, b.height, b.time_ms);
   if (!inst) {
     Reject(p, "UNKNOWN_INSTANCE", "no instance '" + p->instance + "'");
     return Status::Ok();
