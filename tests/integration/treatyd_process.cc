@@ -34,8 +34,9 @@ int FreePort() {
 }
 
 TempDir::TempDir() {
-  char tmpl[] = "/tmp/treaty-test-XXXXXX";
-  path_ = mkdtemp(tmpl);
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/treaty-test-XXXXXX";
+  path_ = mkdtemp(tmpl.data());
 }
 
 TempDir::~TempDir() {
