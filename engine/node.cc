@@ -329,11 +329,12 @@ void Node::BatcherLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       intake.swap(intake_);
     }
-    bool sealed = false;
+    chain::Batch sealed;
     Status st = SealPending(&intake, &sealed);
     for (auto& item : intake) item->done.set_value(item->result.ok() ? st : item->result);
     if (!st.ok()) Log("sealing failed: " + st.ToString());
-    if (sealed) {
+    if (!sealed.pins.empty()) {
+      unsent_.push_back(std::move(sealed));
       std::lock_guard<std::mutex> lock(mu_);
       proposal_waiting_ = true;  // more may be pending than one batch holds
     }
@@ -347,7 +348,7 @@ void Node::BatcherLoop() {
   }
 }
 
-Status Node::PersistIntake(std::vector<std::shared_ptr<Intake>>* intake) {
+Status Node::PersistIntake(std::vector<std::shared_ptr<Intake>>* intake, std::vector<ProposalRow*>* fresh) {
   auto& db = store_->db();
   for (auto& item : *intake) {
     if (!item->key.empty()) {
@@ -366,50 +367,71 @@ Status Node::PersistIntake(std::vector<std::shared_ptr<Intake>>* intake) {
       ins.Bind(1, item->key).Bind(2, item->proposal.id).Bind(3, item->request);
       TREATY_RETURN_IF_ERROR(ins.Run());
     }
-    TREATY_RETURN_IF_ERROR(store_->PutProposal(item->proposal));
+    fresh->push_back(&item->proposal);
   }
   return Status::Ok();
 }
 
-Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sealed_any) {
+Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed) {
   std::lock_guard<std::mutex> lock(store_->mu());
   auto& db = store_->db();
   TREATY_RETURN_IF_ERROR(db.Begin());
-  if (Status st = PersistIntake(intake); !st.ok()) {
+  auto fail = [&](Status st) {
     db.Rollback();
+    ForgetUncommitted();
+    pending_in_store_ = true;  // not known any more: look next time
     return st;
-  }
-  std::vector<ProposalRow> pending;
-  {
+  };
+  std::vector<ProposalRow*> fresh;
+  if (Status st = PersistIntake(intake, &fresh); !st.ok()) return fail(st);
+  // Proposals persisted by an earlier round (more than one batch held, or
+  // before a restart) go first; only then this round's, which are written
+  // once, already sealed, as long as the batch has room.
+  std::vector<ProposalRow> stored;
+  if (pending_in_store_) {
     Stmt s = db.Prepare(
         "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, "
         "proposed_ms, applied_ms, extra FROM proposals WHERE status = 'pending' ORDER BY seq LIMIT ?");
     s.Bind(1, static_cast<int64_t>(opts_.batch_max));
-    while (s.Step()) pending.push_back(NodeStore::ReadProposal(s));
-    if (!s.status().ok()) {
-      db.Rollback();
-      return s.status();
-    }
+    while (s.Step()) stored.push_back(NodeStore::ReadProposal(s));
+    if (!s.status().ok()) return fail(s.status());
   }
-  if (pending.empty()) return db.Commit();
+  size_t room = opts_.batch_max - stored.size();
+  for (size_t i = room; i < fresh.size(); ++i)
+    if (Status st = store_->InsertProposal(*fresh[i]); !st.ok()) return fail(st);
+  bool overflow = stored.size() == opts_.batch_max || fresh.size() > room;
+  fresh.resize(std::min(fresh.size(), room));
+  std::vector<ProposalRow*> to_seal;
+  for (auto& p : stored) to_seal.push_back(&p);
+  to_seal.insert(to_seal.end(), fresh.begin(), fresh.end());
+  if (to_seal.empty()) {
+    Status st = db.Commit();
+    if (!st.ok()) return fail(st);
+    pending_in_store_ = false;
+    return st;
+  }
   std::string batch_id = RandomHex(16);
   json pins = json::array();
   Status st;
-  for (auto& p : pending) {
+  for (size_t i = 0; i < to_seal.size() && st.ok(); ++i) {
+    ProposalRow& p = *to_seal[i];
     std::string salt;
     if (p.kind == "start") {
       salt = json::parse(p.extra_json).value("salt", "");
     } else if (const InstanceKeys* k = KeysOf(p.instance)) {
       salt = k->salt;
     }
-    Stmt n = db.Prepare("SELECT next FROM nonces WHERE instance = ? AND author = ?");
+    // The nonce is spent here, with the seal.
+    Stmt n = db.Prepare(
+        "INSERT INTO nonces (instance, author, next) VALUES (?, ?, 1) ON CONFLICT(instance, author) DO UPDATE SET "
+        "next = next + 1 RETURNING next");
     n.Bind(1, p.instance).Bind(2, p.author);
-    int64_t nonce = n.Step() ? n.Int(0) : 0;
-    Stmt up = db.Prepare(
-        "INSERT INTO nonces (instance, author, next) VALUES (?, ?, ?) ON CONFLICT(instance, author) DO UPDATE SET "
-        "next = excluded.next");
-    up.Bind(1, p.instance).Bind(2, p.author).Bind(3, nonce + 1);
-    if (!(st = up.Run()).ok()) break;
+    if (!n.Step()) {
+      st = n.status().ok() ? Status::Internal("nonce update returned no row") : n.status();
+      break;
+    }
+    int64_t nonce = n.Int(0) - 1;
+    n.Reset();
     p.nonce = nonce;
     p.pin_hex = ToHex(Pin(salt, p.author, nonce));
     p.status = "sealed";
@@ -417,7 +439,8 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
     // Members get the signed proposal from the outbox, written in this
     // same transaction: sealed and sent, or neither.
     if (multi_party() && !(st = SendProposal(p, &p.extra_json)).ok()) break;
-    if (!(st = store_->PutProposal(p)).ok()) break;
+    st = i < stored.size() ? store_->UpdateProposal(p) : store_->InsertProposal(p);
+    if (!st.ok()) break;
     if (p.kind == "start") {
       // The first pin of a new instance: known to us because we hold the salt.
       Stmt e = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
@@ -439,44 +462,53 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sea
   }
   if (st.ok() && multi_party()) st = FlushOutgoing();
   if (st.ok()) st = db.Commit();
-  if (!st.ok()) {
-    db.Rollback();
-    ForgetUncommitted();
-    return st;
-  }
+  if (!st.ok()) return fail(st);
+  pending_in_store_ = overflow;
   durable_gen_ = ++commit_gen_;
-  *sealed_any = true;
+  sealed->id = batch_id;
+  sealed->author = opts_.party;
+  for (const auto& pin : pins) {
+    Digest d{};
+    DigestFromHex(pin.get<std::string>(), &d);
+    sealed->pins.push_back(d);
+  }
   if (multi_party() && outbox_wake_) outbox_wake_();
   return Status::Ok();
 }
 
 Status Node::SubmitUnsent() {
-  std::vector<chain::Batch> unsent;
-  {
-    std::lock_guard<std::mutex> lock(store_->mu());
-    Stmt s = store_->db().Prepare("SELECT id, pins FROM batches WHERE submitted = 0 ORDER BY rowid");
-    while (s.Step()) {
-      chain::Batch b;
-      b.id = s.Text(0);
-      b.author = opts_.party;
-      for (const auto& pin : json::parse(s.Text(1))) {
-        Digest d{};
-        DigestFromHex(pin.get<std::string>(), &d);
-        b.pins.push_back(d);
+  if (!unsent_loaded_) {
+    // After a restart: batches sealed before it that no applied block held.
+    std::vector<chain::Batch> stored;
+    {
+      std::lock_guard<std::mutex> lock(store_->mu());
+      Stmt s = store_->db().Prepare("SELECT id, pins FROM batches ORDER BY rowid");
+      while (s.Step()) {
+        chain::Batch b;
+        b.id = s.Text(0);
+        b.author = opts_.party;
+        for (const auto& pin : json::parse(s.Text(1))) {
+          Digest d{};
+          DigestFromHex(pin.get<std::string>(), &d);
+          b.pins.push_back(d);
+        }
+        stored.push_back(std::move(b));
       }
-      unsent.push_back(std::move(b));
+      TREATY_RETURN_IF_ERROR(s.status());
     }
-    TREATY_RETURN_IF_ERROR(s.status());
+    // The store holds every sealed batch no applied block held yet, in
+    // sealing order, including any sealed since this process started.
+    unsent_ = std::move(stored);
+    unsent_loaded_ = true;
   }
-  for (const auto& b : unsent) {
-    // Retried until the ledger has it; never re-sealed with new pins.
-    TREATY_RETURN_IF_ERROR(ledger_->Submit(b));
-    std::lock_guard<std::mutex> lock(store_->mu());
-    Stmt s = store_->db().Prepare("UPDATE batches SET submitted = 1 WHERE id = ?");
-    s.Bind(1, b.id);
-    TREATY_RETURN_IF_ERROR(s.Run());
-  }
-  return Status::Ok();
+  // Retried until the ledger has it (it is idempotent by batch id); never
+  // re-sealed with new pins. The applier forgets a batch once a block holds it.
+  size_t done = 0;
+  Status st;
+  for (; done < unsent_.size(); ++done)
+    if (!(st = ledger_->Submit(unsent_[done])).ok()) break;
+  unsent_.erase(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(done));
+  return st;
 }
 
 // ---------------------------------------------------------------- applying
@@ -538,6 +570,12 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   };
   int64_t idx = 0;
   for (const auto& batch : b.batches) {
+    if (batch.author == opts_.party) {
+      // On the ledger now: never to be submitted again.
+      Stmt f = db.Prepare("DELETE FROM batches WHERE id = ?");
+      f.Bind(1, batch.id);
+      if (Status st = f.Run(); !st.ok()) return fail(st);
+    }
     for (size_t pos = 0; pos < batch.pins.size(); ++pos) {
       const Digest& pin = batch.pins[pos];
       ++idx;
@@ -656,7 +694,7 @@ Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
   TREATY_RETURN_IF_ERROR(p->kind == "start" ? ApplyStart(p, at) : ApplyStep(p, at));
   p->height = at.height;
   p->applied_ms = at.time_ms;
-  return store_->PutProposal(*p);
+  return store_->UpdateProposal(*p);
 }
 
 namespace {
@@ -750,7 +788,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   r.height = b.height;
   TREATY_RETURN_IF_ERROR(CommittedStateHash(*def, *machine, r.id, p->input_json, p->extra_json, &r.state_hash));
   r.created_ms = r.updated_ms = b.time_ms;
-  TREATY_RETURN_IF_ERROR(store_->PutInstance(r));
+  TREATY_RETURN_IF_ERROR(store_->InsertInstance(r));
   p->status = "confirmed";
   h.outcome = "CONFIRMED";
   h.states_json = r.states_json;
@@ -840,7 +878,7 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
   TREATY_RETURN_IF_ERROR(
       CommittedStateHash(*def, *machine, inst->id, p->input_json, p->extra_json, &inst->state_hash));
   inst->updated_ms = b.time_ms;
-  TREATY_RETURN_IF_ERROR(store_->PutInstance(*inst));
+  TREATY_RETURN_IF_ERROR(store_->UpdateInstance(*inst));
   h.outcome = "CONFIRMED";
   h.states_json = inst->states_json;
   h.state_hash = inst->state_hash;

@@ -41,7 +41,7 @@ namespace treaty::engine {
 struct NodeOptions {
   std::string party = "node";
   size_t batch_max = 256;                         // pins per batch
-  std::chrono::milliseconds batch_latency{2};     // a batch lingers this long for company
+  std::chrono::milliseconds batch_latency{0};     // a batch may linger this long for company (docs/node.md)
   std::chrono::milliseconds wait_timeout{30000};  // TriggerStep with wait
   size_t max_input_bytes = 1 << 20;
   // A member of a multi-party network when both are set (docs/protocol.md):
@@ -128,8 +128,12 @@ class Node {
     Status result;  // per item: e.g. a reused idempotency key
     std::promise<Status> done;
   };
-  Status PersistIntake(std::vector<std::shared_ptr<Intake>>* intake);
-  Status SealPending(std::vector<std::shared_ptr<Intake>>* intake, bool* sealed_any);
+  // Idempotency keys of the intake; *fresh gets the proposals to store.
+  Status PersistIntake(std::vector<std::shared_ptr<Intake>>* intake, std::vector<ProposalRow*>* fresh);
+  // Seals pending proposals into a batch; *sealed gets it (no pins: none).
+  Status SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed);
+  // Submits the batches sealed but not yet on the ledger (unsent_); after a
+  // restart, first those the store holds.
   Status SubmitUnsent();
   Status ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied);
   // Where and when a pin was sequenced.
@@ -215,6 +219,12 @@ class Node {
   std::map<std::string, int> waiting_;
   std::map<std::string, ProposalRow> finished_;
   std::vector<std::shared_ptr<Intake>> intake_;
+  // Sealed batches the ledger has not acknowledged; the batcher's own. The
+  // store keeps each until the applier sees it in a block (restart safety).
+  std::vector<chain::Batch> unsent_;
+  bool unsent_loaded_ = false;
+  // Whether the store may hold pending (unsealed) proposals; the batcher's.
+  bool pending_in_store_ = true;
   std::function<void()> outbox_wake_;
   std::function<uint64_t()> refused_connections_;
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
@@ -230,7 +240,7 @@ class Node {
     std::vector<std::string> raw;                      // items already serialised
     nlohmann::json items = nlohmann::json::array();  // items still to serialise
   };
-  std::map<std::string, std::map<std::string, Pending>> outgoing_;  // peer -> kind; guarded by the store's mu()  // pin -> when; guarded by the store's mu()
+  std::map<std::string, std::map<std::string, Pending>> outgoing_;  // peer -> kind; guarded by the store's mu()
 };
 
 // Maps a rejection code (runtime::RejectCodeName or the node's own) to a

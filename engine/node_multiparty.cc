@@ -507,7 +507,7 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   p.status = "received";
   p.proposed_ms = NowMs();
   p.extra_json = extra.dump();
-  TREATY_RETURN_IF_ERROR(store_->PutProposal(p));
+  TREATY_RETURN_IF_ERROR(store_->InsertProposal(p));
   Stmt keep = db.Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
   keep.Bind(1, p.id).Bind(2, envelope_json);
   TREATY_RETURN_IF_ERROR(keep.Run());

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS nonces (instance TEXT NOT NULL, author TEXT NOT NULL,
   PRIMARY KEY (instance, author));
 CREATE TABLE IF NOT EXISTS expected_pins (pin TEXT PRIMARY KEY, instance TEXT NOT NULL, author TEXT NOT NULL,
   nonce INTEGER NOT NULL);
+-- Sealed batches that no applied block held yet (resubmitted after a
+-- restart); `submitted` is no longer read.
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, pins TEXT NOT NULL, submitted INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS history (
   instance TEXT NOT NULL, seq INTEGER NOT NULL, proposal TEXT NOT NULL, step TEXT NOT NULL, proposer TEXT NOT NULL,
@@ -138,8 +140,8 @@ std::optional<InstanceRow> NodeStore::GetInstance(const std::string& id) {
   return QueryInstance(read_db_, id);
 }
 
-Status NodeStore::PutInstance(const InstanceRow& r) {
-  std::string sql = std::string("INSERT OR REPLACE INTO instances (") + kInstanceCols +
+Status NodeStore::InsertInstance(const InstanceRow& r) {
+  std::string sql = std::string("INSERT INTO instances (") + kInstanceCols +
                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   Stmt s = db_.Prepare(sql.c_str());
   s.Bind(1, r.id).Bind(2, r.definition).Bind(3, r.version).Bind(4, r.def_hash).Bind(5, r.salt_hex);
@@ -147,6 +149,17 @@ Status NodeStore::PutInstance(const InstanceRow& r) {
   s.Bind(10, static_cast<int64_t>(r.final)).Bind(11, r.position).Bind(12, r.height).Bind(13, r.state_hash);
   s.Bind(14, r.created_ms).Bind(15, r.updated_ms);
   return s.Run();
+}
+
+Status NodeStore::UpdateInstance(const InstanceRow& r) {
+  Stmt s = db_.Prepare(
+      "UPDATE instances SET snapshot = ?2, states = ?3, data = ?4, final = ?5, position = ?6, height = ?7, "
+      "state_hash = ?8, updated_ms = ?9 WHERE id = ?1");
+  s.Bind(1, r.id).Bind(2, r.snapshot_json).Bind(3, r.states_json).Bind(4, r.data_json);
+  s.Bind(5, static_cast<int64_t>(r.final)).Bind(6, r.position).Bind(7, r.height).Bind(8, r.state_hash);
+  s.Bind(9, r.updated_ms);
+  TREATY_RETURN_IF_ERROR(s.Run());
+  return db_.Changes() == 1 ? Status::Ok() : Status::Internal("instance " + r.id + " to update is missing");
 }
 
 static const char* kProposalCols =
@@ -193,10 +206,10 @@ std::optional<ProposalRow> NodeStore::GetProposal(const std::string& id) {
   return QueryProposal(read_db_, id);
 }
 
-Status NodeStore::PutProposal(const ProposalRow& r) {
-  std::string sql = std::string("INSERT OR REPLACE INTO proposals (") + kProposalCols +
+Status NodeStore::InsertProposal(const ProposalRow& r) {
+  std::string sql = std::string("INSERT INTO proposals (") + kProposalCols +
                     ", seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "COALESCE((SELECT seq FROM proposals WHERE id = ?1), (SELECT IFNULL(MAX(seq), 0) + 1 FROM proposals)))";
+                    "(SELECT IFNULL(MAX(seq), 0) + 1 FROM proposals))";
   Stmt s = db_.Prepare(sql.c_str());
   s.Bind(1, r.id).Bind(2, r.kind).Bind(3, r.instance).Bind(4, r.step).Bind(5, r.input_json).Bind(6, r.author);
   s.Bind(7, r.nonce);
@@ -214,6 +227,27 @@ Status NodeStore::PutProposal(const ProposalRow& r) {
   s.Bind(11, r.reject_code).Bind(12, r.reason).Bind(13, r.height).Bind(14, r.proposed_ms).Bind(15, r.applied_ms);
   s.Bind(16, r.extra_json);
   return s.Run();
+}
+
+Status NodeStore::UpdateProposal(const ProposalRow& r) {
+  Stmt s = db_.Prepare(
+      "UPDATE proposals SET nonce = ?2, pin = ?3, status = ?4, batch = ?5, reject_code = ?6, reason = ?7, height = ?8, "
+      "applied_ms = ?9, extra = ?10 WHERE id = ?1");
+  s.Bind(1, r.id).Bind(2, r.nonce);
+  if (r.pin_hex.empty()) {
+    s.BindNull(3);
+  } else {
+    s.Bind(3, r.pin_hex);
+  }
+  s.Bind(4, r.status);
+  if (r.batch.empty()) {
+    s.BindNull(5);
+  } else {
+    s.Bind(5, r.batch);
+  }
+  s.Bind(6, r.reject_code).Bind(7, r.reason).Bind(8, r.height).Bind(9, r.applied_ms).Bind(10, r.extra_json);
+  TREATY_RETURN_IF_ERROR(s.Run());
+  return db_.Changes() == 1 ? Status::Ok() : Status::Internal("proposal " + r.id + " to update is missing");
 }
 
 Status NodeStore::AppendEvent(const EventRow& e) {

@@ -91,8 +91,12 @@ class NodeStore {
   // Lock mu() yourself.
   static InstanceRow ReadInstance(chain::Stmt& s);
   static ProposalRow ReadProposal(chain::Stmt& s);
-  Status PutInstance(const InstanceRow& r);
-  Status PutProposal(const ProposalRow& r);
+  // Insert: a new row. Update: the columns that change after insertion
+  // (cheaper than a replace, which rewrites every index entry).
+  Status InsertInstance(const InstanceRow& r);
+  Status UpdateInstance(const InstanceRow& r);
+  Status InsertProposal(const ProposalRow& r);
+  Status UpdateProposal(const ProposalRow& r);
   std::optional<ProposalRow> GetProposalLocked(const std::string& id);
   std::optional<InstanceRow> GetInstanceLocked(const std::string& id);
   Status AppendEvent(const EventRow& e);
