@@ -96,7 +96,7 @@ Status Db::Open(const std::string& path, bool full_sync, bool background_checkpo
   TREATY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   TREATY_RETURN_IF_ERROR(Exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   full_sync_ = full_sync;
-  if (background_checkpoint) TREATY_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=4096"));
+  if (background_checkpoint) TREATY_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=8192"));
   return Exec("PRAGMA foreign_keys=ON");
 }
 

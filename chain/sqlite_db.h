@@ -107,18 +107,18 @@ class Db {
 // spike for whoever waits on it. Open the writers with
 // Db::Open(..., background_checkpoint = true) and start one of these.
 //
-// Such writers still checkpoint themselves once the log passes 4096
-// frames (16 MiB): under a steady stream of commits a checkpoint from
+// Such writers still checkpoint themselves once the log passes 8192
+// frames (32 MiB): under a steady stream of commits a checkpoint from
 // another connection never reaches the log's end, and SQLite rewinds the
 // log only when all of it is copied, so it would grow without bound (2 GB
 // in 20 s was seen). The background copy has done most of the work by
-// then, so the writer's own checkpoint is short.
+// then (it runs every 50 ms), so the writer's own checkpoint is short.
 //
 // Thread-safety: Start and Stop from the owner's thread.
 class Checkpointer {
  public:
   ~Checkpointer() { Stop(); }
-  Status Start(const std::string& path, std::chrono::milliseconds every = std::chrono::milliseconds(250));
+  Status Start(const std::string& path, std::chrono::milliseconds every = std::chrono::milliseconds(50));
   void Stop();
 
  private:
