@@ -581,9 +581,11 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
       ++idx;
       const Sequenced at{static_cast<int64_t>(b.height), b.time_ms, idx, &batch.pins, pos};
       std::string pin_hex = ToHex(pin);
-      Stmt e = db.Prepare("SELECT instance, author, nonce FROM expected_pins WHERE pin = ?");
+      // Recognised pins leave expected_pins as they are applied or queued.
+      Stmt e = db.Prepare("DELETE FROM expected_pins WHERE pin = ? RETURNING instance, author, nonce");
       e.Bind(1, pin_hex);
       if (!e.Step()) {
+        if (Status st = e.status(); !st.ok()) return fail(st);
         // Someone else's pin, one of ours whose start has not reached us
         // yet, or a unique-key claim: its first place in ledger order is kept.
         Stmt u = db.Prepare("INSERT OR IGNORE INTO unmatched_pins (pin, height, idx, time_ms) VALUES (?, ?, ?, ?)");
@@ -593,9 +595,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
       }
       std::string instance = e.Text(0), author = e.Text(1);
       int64_t nonce = e.Int(2);
-      Stmt del = db.Prepare("DELETE FROM expected_pins WHERE pin = ?");
-      del.Bind(1, pin_hex);
-      if (Status st = del.Run(); !st.ok()) return fail(st);
+      e.Reset();  // completes the delete
       std::optional<ProposalRow> p;
       {
         Stmt ps = db.Prepare(

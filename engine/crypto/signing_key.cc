@@ -4,6 +4,9 @@
 #include <sys/random.h>
 #include <zmq.h>
 
+#include <map>
+#include <mutex>
+
 namespace treaty::crypto {
 namespace {
 
@@ -32,6 +35,26 @@ Result<std::array<uint8_t, N>> FixedFromHex(const std::string& hex, const char* 
   std::array<uint8_t, N> out{};
   std::copy(raw.begin(), raw.end(), out.begin());
   return out;
+}
+
+// Parsing a compressed key recovers y with a square root, about a fifth of
+// a verification; a network has few keys, so parsed ones are kept.
+bool ParsedKey(const PublicKey& key, secp256k1_pubkey* out) {
+  static std::mutex mu;
+  static std::map<PublicKey, secp256k1_pubkey> parsed;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = parsed.find(key);
+    if (it != parsed.end()) {
+      *out = it->second;
+      return true;
+    }
+  }
+  if (!secp256k1_ec_pubkey_parse(Context(), out, key.data(), key.size())) return false;
+  std::lock_guard<std::mutex> lock(mu);
+  if (parsed.size() >= 4096) parsed.clear();  // a bound for peers that send many keys
+  parsed.emplace(key, *out);
+  return true;
 }
 
 }  // namespace
@@ -75,7 +98,7 @@ Signature SigningKey::Sign(const Digest& digest) const {
 
 bool Verify(const PublicKey& key, const Digest& digest, const Signature& sig) {
   secp256k1_pubkey pub;
-  if (!secp256k1_ec_pubkey_parse(Context(), &pub, key.data(), key.size())) return false;
+  if (!ParsedKey(key, &pub)) return false;
   secp256k1_ecdsa_signature s;
   if (!secp256k1_ecdsa_signature_parse_compact(Context(), &s, sig.data())) return false;
   // secp256k1_ecdsa_verify rejects high-S forms, so signatures are not malleable.
