@@ -140,7 +140,7 @@ Result<ProposalRow> Node::StartProcess(const StartArgs& a) {
   if (!data_ok.ok()) return Status::InvalidArgument("initial data: " + data_ok.message());
 
   ProposalRow p;
-  p.id = RandomHex(16);
+  p.id = TimeOrderedId();
   p.kind = "start";
   p.instance = id;
   p.step = "$start";
@@ -242,7 +242,7 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   }
 
   ProposalRow p;
-  p.id = RandomHex(16);
+  p.id = TimeOrderedId();
   p.kind = "step";
   p.instance = a.instance_id;
   p.step = a.step;
@@ -316,14 +316,16 @@ void Node::BatcherLoop() {
       proposed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return proposal_waiting_ || stop_; });
       proposal_waiting_ = false;
     }
-    // Linger so concurrent proposals share a batch (and a ledger block, and
-    // one applier transaction); a full batch goes at once.
-    size_t queued;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      queued = intake_.size();
+      // While a batch of ours is still on its way through the ledger and
+      // the applier, the next one gathers until it is applied (at most
+      // batch_latency): bigger batches under load, so fewer pages written
+      // per step, and no wait at all when nothing is in flight.
+      std::unique_lock<std::mutex> lock(mu_);
+      applied_.wait_for(lock, opts_.batch_latency, [&] {
+        return in_flight_ == 0 || intake_.size() >= opts_.batch_max || stop_;
+      });
     }
-    if (queued > 0 && queued < opts_.batch_max) std::this_thread::sleep_for(opts_.batch_latency);
     std::vector<std::shared_ptr<Intake>> intake;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -337,6 +339,7 @@ void Node::BatcherLoop() {
       unsent_.push_back(std::move(sealed));
       std::lock_guard<std::mutex> lock(mu_);
       proposal_waiting_ = true;  // more may be pending than one batch holds
+      ++in_flight_;
     }
     // Submitting in this thread is deliberate: while the ledger orders this
     // batch, new proposals gather into the next one (docs/performance.md).
@@ -410,7 +413,7 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Ba
     pending_in_store_ = false;
     return st;
   }
-  std::string batch_id = RandomHex(16);
+  std::string batch_id = TimeOrderedId();
   json pins = json::array();
   Status st;
   for (size_t i = 0; i < to_seal.size() && st.ok(); ++i) {
@@ -530,6 +533,7 @@ void Node::ApplierLoop() {
       continue;
     }
     std::vector<ProposalRow> applied_rows;
+    int ours = 0;
     for (const auto& b : *blocks) {
       if (b.height != cursor + 1) {
         Log("ledger returned block " + std::to_string(b.height) + " after " + std::to_string(cursor));
@@ -542,14 +546,17 @@ void Node::ApplierLoop() {
         break;
       }
       cursor = b.height;
+      for (const auto& batch : b.batches) ours += batch.author == opts_.party;
     }
-    NotifyApplied(&applied_rows);
+    NotifyApplied(&applied_rows, ours);
   }
 }
 
-void Node::NotifyApplied(std::vector<ProposalRow>* rows) {
+void Node::NotifyApplied(std::vector<ProposalRow>* rows, int our_batches) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Batches sealed before a restart are not counted in flight: stop at 0.
+    in_flight_ = std::max(0, in_flight_ - our_batches);
     ++applied_generation_;
     for (auto& r : *rows)
       if (waiting_.count(r.id)) finished_[r.id] = std::move(r);
@@ -682,9 +689,10 @@ std::string Node::SaltOf(const std::string& instance) {
 }
 
 Status Node::ApplyPin(ProposalRow* p, const Sequenced& at) {
-  if (p->author == opts_.party) {
+  if (p->author == opts_.party && p->batch.empty()) {
     // Our own nonce is spent once the ledger has it, even if this copy of
-    // the proposal reached us from a member (a restored or shared key).
+    // the proposal reached us from a member (a restored or shared key);
+    // one we sealed here spent it then.
     Stmt n = store_->db().Prepare(
         "INSERT INTO nonces (instance, author, next) VALUES (?, ?, ?) ON CONFLICT(instance, author) DO UPDATE SET "
         "next = MAX(next, excluded.next)");

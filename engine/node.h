@@ -41,7 +41,9 @@ namespace treaty::engine {
 struct NodeOptions {
   std::string party = "node";
   size_t batch_max = 256;                         // pins per batch
-  std::chrono::milliseconds batch_latency{0};     // a batch may linger this long for company (docs/node.md)
+  // A batch gathers proposals at most this long, and only while an earlier
+  // batch of ours is still in flight (docs/node.md).
+  std::chrono::milliseconds batch_latency{5};
   std::chrono::milliseconds wait_timeout{30000};  // TriggerStep with wait
   size_t max_input_bytes = 1 << 20;
   // A member of a multi-party network when both are set (docs/protocol.md):
@@ -147,7 +149,9 @@ class Node {
   Status ApplyPin(ProposalRow* p, const Sequenced& at);
   Status ApplyStart(ProposalRow* p, const Sequenced& at);
   Status ApplyStep(ProposalRow* p, const Sequenced& at);
-  void NotifyApplied(std::vector<ProposalRow>* rows);
+  // Hands applied rows to their waiters; our_batches: how many of this
+  // node's batches the applied blocks held.
+  void NotifyApplied(std::vector<ProposalRow>* rows, int our_batches = 0);
   // Event and log line for an instance that starts waiting at a pin.
   Status NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
                      const Sequenced& at);
@@ -214,6 +218,7 @@ class Node {
   std::condition_variable proposed_, applied_;
   uint64_t applied_generation_ = 0;
   bool proposal_waiting_ = false;
+  int in_flight_ = 0;  // our batches sealed and not yet applied
   // Callers waiting for a proposal's outcome: the applier hands the applied
   // row straight to them instead of every waiter re-reading the store.
   std::map<std::string, int> waiting_;

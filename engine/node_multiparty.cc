@@ -354,7 +354,7 @@ Status Node::FlushOutgoing() {
           text += (i || !pending.raw.empty() ? "," : "") + pending.items[i].dump();
         text += "]}";
       }
-      st = store_->EnqueueOutbox(RandomHex(16), peer, kind, text, now);
+      st = store_->EnqueueOutbox(TimeOrderedId(), peer, kind, text, now);
     }
   outgoing_.clear();
   return st;

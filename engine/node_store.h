@@ -23,7 +23,7 @@
 
 namespace treaty::engine {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct InstanceRow {
   std::string id, definition, def_hash, salt_hex, roles_json, snapshot_json, states_json, data_json, state_hash;

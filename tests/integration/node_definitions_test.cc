@@ -205,7 +205,7 @@ TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
   sqlite3_close(db);
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
   EXPECT_FALSE(node.Start());
-  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 1)"),
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 2)"),
             std::string::npos)
       << node.Log();
 }
