@@ -80,7 +80,8 @@ CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, peer TEXT NOT NULL, kind
   attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox(next_ms, seq);
 CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
-  outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (instance, seq, party));
+  outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (instance, seq, party))
+  WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS envelopes (proposal TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attestation_sets (id INTEGER PRIMARY KEY AUTOINCREMENT, party TEXT NOT NULL,
   body TEXT NOT NULL);
@@ -88,7 +89,7 @@ CREATE TABLE IF NOT EXISTS claims (claim TEXT PRIMARY KEY, instance TEXT NOT NUL
   height INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT NULL, commitment TEXT NOT NULL,
   content TEXT NOT NULL,
-  PRIMARY KEY (instance, field));
+  PRIMARY KEY (instance, field)) WITHOUT ROWID;
 )SQL"));
   {
     std::lock_guard<std::mutex> rlock(read_mu_);
