@@ -512,6 +512,8 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   keep.Bind(1, p.id).Bind(2, envelope_json);
   TREATY_RETURN_IF_ERROR(keep.Run());
   if (p.kind == "start") TREATY_RETURN_IF_ERROR(Expect(p.instance, p.author, p.nonce, salt));
+  // Its pin (or one a late start reveals) may wait in the queue already.
+  if (!waiting_instances_.count(p.instance)) return Status::Ok();
   return Drain(p.instance, applied);
 }
 

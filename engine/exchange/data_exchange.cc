@@ -245,7 +245,9 @@ struct DataExchange::Impl {
     for (const auto& r : due) {
       zmq::socket_t* s = Peer(r.peer);
       if (s == nullptr) continue;
-      std::string text = json{{"id", r.id}, {"from", self->party}, {"kind", r.kind}, {"body", json::parse(r.body)}}.dump();
+      // The body is stored as JSON text already: spliced in, not re-parsed.
+      std::string text = "{\"body\":" + r.body + ",\"from\":" + json(self->party).dump() +
+                         ",\"id\":" + json(r.id).dump() + ",\"kind\":" + json(r.kind).dump() + "}";
       (void)s->send(zmq::buffer(text), zmq::send_flags::dontwait);  // not connected: the backoff brings it back
     }
     return next;
