@@ -106,15 +106,16 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
   extra["commitments"] = commitments;
   *extra_json = extra.dump();
   // The signed envelope, kept apart from the proposal row (read only for resends).
+  std::string full = env.ToJson();
   Stmt keep = store_->db().Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
-  keep.Bind(1, p.id).Bind(2, env.ToJson());
+  keep.Bind(1, p.id).Bind(2, full);
   TREATY_RETURN_IF_ERROR(keep.Run());
   std::string id_json = json(p.id).dump();
   for (const auto& m : MembersOf(roles_json)) {
     if (m == opts_.party) continue;
     std::set<std::string> hidden = def ? HiddenFor(*def, env, roles_json, m) : std::set<std::string>{};
-    protocol::ProposalEnvelope copy = protocol::RedactFor(env, hidden);
-    QueueRaw(m, "proposals", "{\"proposal\":" + id_json + ",\"envelope\":" + copy.ToJson() + "}");
+    std::string copy = hidden.empty() ? full : protocol::RedactFor(env, hidden).ToJson();
+    QueueRaw(m, "proposals", "{\"proposal\":" + id_json + ",\"envelope\":" + copy + "}");
   }
   return Status::Ok();
 }
