@@ -311,8 +311,11 @@ Status Node::CommittedStateHash(const runtime::DefinitionRuntime& def, const run
       if (s.Step()) found = DigestFromHex(s.Text(0), &c);
     }
     if (found) {
+      // Unchanged (the usual case after the step that set it): nothing written.
       Stmt put = db.Prepare(
-          "INSERT OR REPLACE INTO commitments (instance, field, commitment, content) VALUES (?, ?, ?, ?)");
+          "INSERT INTO commitments (instance, field, commitment, content) VALUES (?, ?, ?, ?) ON CONFLICT(instance, "
+          "field) DO UPDATE SET commitment = excluded.commitment, content = excluded.content WHERE commitment != "
+          "excluded.commitment OR content != excluded.content");
       put.Bind(1, instance).Bind(2, name).Bind(3, ToHex(c)).Bind(4, content);
       TREATY_RETURN_IF_ERROR(put.Run());
     }
