@@ -40,6 +40,7 @@ class Stmt {
   Stmt& Bind(int i, std::string_view v);   // text
   Stmt& BindBlob(int i, std::string_view v);
   Stmt& BindNull(int i);
+  Stmt& BindTextOrNull(int i, std::string_view v) { return v.empty() ? BindNull(i) : Bind(i, v); }
   Stmt& BindDouble(int i, double v);
   // Returns true while rows come; false at the end; sets status on error.
   bool Step();

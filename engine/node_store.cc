@@ -221,17 +221,7 @@ Status NodeStore::InsertProposal(const ProposalRow& r) {
   Stmt s = db_.Prepare(sql.c_str());
   s.Bind(1, r.id).Bind(2, r.kind).Bind(3, r.instance).Bind(4, r.step).Bind(5, r.input_json).Bind(6, r.author);
   s.Bind(7, r.nonce);
-  if (r.pin_hex.empty()) {
-    s.BindNull(8);
-  } else {
-    s.Bind(8, r.pin_hex);
-  }
-  s.Bind(9, r.status);
-  if (r.batch.empty()) {
-    s.BindNull(10);
-  } else {
-    s.Bind(10, r.batch);
-  }
+  s.BindTextOrNull(8, r.pin_hex).Bind(9, r.status).BindTextOrNull(10, r.batch);
   s.Bind(11, r.reject_code).Bind(12, r.reason).Bind(13, r.height).Bind(14, r.proposed_ms).Bind(15, r.applied_ms);
   s.Bind(16, r.extra_json);
   return s.Run();
@@ -242,17 +232,7 @@ Status NodeStore::UpdateProposal(const ProposalRow& r) {
       "UPDATE proposals SET nonce = ?2, pin = ?3, status = ?4, batch = ?5, reject_code = ?6, reason = ?7, height = ?8, "
       "applied_ms = ?9, extra = ?10 WHERE id = ?1");
   s.Bind(1, r.id).Bind(2, r.nonce);
-  if (r.pin_hex.empty()) {
-    s.BindNull(3);
-  } else {
-    s.Bind(3, r.pin_hex);
-  }
-  s.Bind(4, r.status);
-  if (r.batch.empty()) {
-    s.BindNull(5);
-  } else {
-    s.Bind(5, r.batch);
-  }
+  s.BindTextOrNull(3, r.pin_hex).Bind(4, r.status).BindTextOrNull(5, r.batch);
   s.Bind(6, r.reject_code).Bind(7, r.reason).Bind(8, r.height).Bind(9, r.applied_ms).Bind(10, r.extra_json);
   TREATY_RETURN_IF_ERROR(s.Run());
   return db_.Changes() == 1 ? Status::Ok() : Status::Internal("proposal " + r.id + " to update is missing");
