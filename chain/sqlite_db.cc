@@ -110,22 +110,41 @@ Status Db::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
+Status Db::Begin() {
+  // A durable transaction never runs at NORMAL: if restoring FULL after a
+  // relaxed one failed, it is retried here and the transaction refused
+  // rather than committed without an fsync.
+  TREATY_RETURN_IF_ERROR(RestoreFullSync());
+  return Prepare("BEGIN IMMEDIATE").Run();
+}
+
+Status Db::RestoreFullSync() {
+  if (!relaxed_) return Status::Ok();
+  TREATY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  relaxed_ = false;
+  return Status::Ok();
+}
+
 Status Db::BeginRelaxed() {
-  if (full_sync_) TREATY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
-  Status st = Begin();
-  if (!st.ok() && full_sync_) (void)Exec("PRAGMA synchronous=FULL");
+  TREATY_RETURN_IF_ERROR(RestoreFullSync());
+  if (full_sync_) {
+    TREATY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+    relaxed_ = true;
+  }
+  Status st = Prepare("BEGIN IMMEDIATE").Run();
+  if (!st.ok()) (void)RestoreFullSync();  // else the next Begin restores it
   return st;
 }
 
 void Db::RollbackRelaxed() {
   Rollback();
-  if (full_sync_) (void)Exec("PRAGMA synchronous=FULL");
+  (void)RestoreFullSync();  // else the next Begin restores it
 }
 
 Status Db::CommitRelaxed() {
   Status st = Commit();
   if (!st.ok()) Rollback();
-  if (full_sync_) (void)Exec("PRAGMA synchronous=FULL");
+  (void)RestoreFullSync();  // else the next Begin restores it
   return st;
 }
 

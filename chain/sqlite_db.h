@@ -87,7 +87,7 @@ class Db {
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int Changes() const { return sqlite3_changes(db_); }
   Stmt Prepare(const char* sql) { return Stmt(this, sql); }
-  Status Begin() { return Prepare("BEGIN IMMEDIATE").Run(); }
+  Status Begin();
   Status Commit() { return Prepare("COMMIT").Run(); }
   void Rollback() { (void)Prepare("ROLLBACK").Run(); }
 
@@ -96,8 +96,12 @@ class Db {
   sqlite3_stmt* Borrow(const std::string& sql);
   void Return(const std::string& sql, sqlite3_stmt* stmt);
 
+  // FULL again after a relaxed transaction; remembered until it succeeds.
+  Status RestoreFullSync();
+
   sqlite3* db_ = nullptr;
   bool full_sync_ = true;
+  bool relaxed_ = false;  // synchronous is NORMAL for a relaxed transaction
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
 };
 

@@ -55,5 +55,32 @@ TEST(SqliteDbTest, LogStaysBoundedUnderSteadyCommits) {
   EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
+int64_t Synchronous(Db& db) {
+  Stmt s = db.Prepare("PRAGMA synchronous");
+  return s.Step() ? s.Int(0) : -1;
+}
+
+TEST(SqliteDbTest, RelaxedTransactionsLeaveTheConnectionFullySynchronous) {
+  char tmpl[] = "/tmp/treaty-sqlite-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Db db;
+  ASSERT_TRUE(db.Open(dir + "/t.db", /*full_sync=*/true).ok());
+  ASSERT_TRUE(db.Exec("CREATE TABLE t (v INTEGER)").ok());
+  EXPECT_EQ(Synchronous(db), 2);  // FULL
+  ASSERT_TRUE(db.BeginRelaxed().ok());
+  EXPECT_EQ(Synchronous(db), 1);  // NORMAL, for this transaction only
+  ASSERT_TRUE(db.Prepare("INSERT INTO t VALUES (1)").Run().ok());
+  ASSERT_TRUE(db.CommitRelaxed().ok());
+  EXPECT_EQ(Synchronous(db), 2);
+  ASSERT_TRUE(db.BeginRelaxed().ok());
+  db.RollbackRelaxed();
+  EXPECT_EQ(Synchronous(db), 2);
+  ASSERT_TRUE(db.Begin().ok());
+  EXPECT_EQ(Synchronous(db), 2);
+  ASSERT_TRUE(db.Commit().ok());
+  std::string cmd = "rm -rf " + dir;
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
 }  // namespace
 }  // namespace treaty::chain
