@@ -392,12 +392,9 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Ba
   // once, already sealed, as long as the batch has room.
   std::vector<ProposalRow> stored;
   if (pending_in_store_) {
-    Stmt s = db.Prepare(
-        "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, "
-        "proposed_ms, applied_ms, extra FROM proposals WHERE status = 'pending' ORDER BY seq LIMIT ?");
-    s.Bind(1, static_cast<int64_t>(opts_.batch_max));
-    while (s.Step()) stored.push_back(NodeStore::ReadProposal(s));
-    if (!s.status().ok()) return fail(s.status());
+    auto pending = store_->PendingProposalsLocked(opts_.batch_max);
+    if (!pending.ok()) return fail(pending.status());
+    stored = std::move(pending).value();
   }
   size_t room = opts_.batch_max - stored.size();
   for (size_t i = room; i < fresh.size(); ++i)
@@ -603,14 +600,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
       std::string instance = e.Text(0), author = e.Text(1);
       int64_t nonce = e.Int(2);
       e.Reset();  // completes the delete
-      std::optional<ProposalRow> p;
-      {
-        Stmt ps = db.Prepare(
-            "SELECT id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, "
-            "proposed_ms, applied_ms, extra FROM proposals WHERE pin = ?");
-        ps.Bind(1, pin_hex);
-        if (ps.Step()) p = NodeStore::ReadProposal(ps);
-      }
+      std::optional<ProposalRow> p = store_->GetProposalByPinLocked(pin_hex);
       if (!p || waiting_instances_.count(instance)) {
         // Recognised, but its data has not arrived (or an earlier pin of the
         // instance waits): the instance is blocked here; others go on.

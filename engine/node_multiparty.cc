@@ -17,18 +17,6 @@ using chain::Stmt;
 
 namespace {
 
-constexpr const char* kProposalCols =
-    "id, kind, instance, step, input, author, nonce, pin, status, batch, reject_code, reason, height, proposed_ms, "
-    "applied_ms, extra";
-
-std::optional<ProposalRow> ProposalByPin(chain::Db& db, const std::string& pin) {
-  std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE pin = ?";
-  Stmt s = db.Prepare(sql.c_str());
-  s.Bind(1, pin);
-  if (!s.Step()) return std::nullopt;
-  return NodeStore::ReadProposal(s);
-}
-
 bool Restricted(const defs::Definition& model, const std::string& field) {
   const defs::FieldSpec* spec = model.FindData(field);
   return spec != nullptr && !spec->visible_to.empty() && spec->visible_to.size() < model.roles.size();
@@ -185,7 +173,7 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
       noted = q.Int(5) != 0;
       author = q.Text(6);
     }
-    auto p = ProposalByPin(db, pin);
+    auto p = store_->GetProposalByPinLocked(pin);
     if (!p) {
       // Blocked here. Said once per pin, with who owes the data.
       if (noted) return Status::Ok();
@@ -492,7 +480,7 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   for (const auto& f : env->fields) commitments[f.name] = ToHex(f.commitment);
   extra["commitments"] = commitments;
   std::string pin = ToHex(Pin(salt, env->author, env->nonce));
-  if (auto known = ProposalByPin(db, pin)) {
+  if (auto known = store_->GetProposalByPinLocked(pin)) {
     if (known->id == id) return Status::Ok();  // delivered again: already stored
     return Refused(env->instance, from,
                    "replayed proposal: nonce " + std::to_string(env->nonce) + " of '" + env->author +
@@ -547,7 +535,7 @@ Status Node::ReceiveAttestation(const std::string& from, const json& body, const
 Status Node::ReceiveResend(const std::string& from, const json& body) {
   auto& db = store_->db();
   if (!body.is_object() || !body.contains("pin") || !body["pin"].is_string()) return Refused("", from, "malformed resend");
-  auto p = ProposalByPin(db, body["pin"].get<std::string>());
+  auto p = store_->GetProposalByPinLocked(body["pin"].get<std::string>());
   if (!p) return Status::Ok();
   auto extra = json::parse(p->extra_json, nullptr, false);
   if (!extra.is_object()) return Status::Ok();

@@ -209,6 +209,25 @@ std::optional<ProposalRow> QueryProposal(chain::Db& db, const std::string& id) {
 
 std::optional<ProposalRow> NodeStore::GetProposalLocked(const std::string& id) { return QueryProposal(db_, id); }
 
+std::optional<ProposalRow> NodeStore::GetProposalByPinLocked(const std::string& pin_hex) {
+  std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE pin = ?";
+  Stmt s = db_.Prepare(sql.c_str());
+  s.Bind(1, pin_hex);
+  if (!s.Step()) return std::nullopt;
+  return ReadProposal(s);
+}
+
+Result<std::vector<ProposalRow>> NodeStore::PendingProposalsLocked(size_t max) {
+  std::string sql =
+      std::string("SELECT ") + kProposalCols + " FROM proposals WHERE status = 'pending' ORDER BY seq LIMIT ?";
+  Stmt s = db_.Prepare(sql.c_str());
+  s.Bind(1, static_cast<int64_t>(max));
+  std::vector<ProposalRow> out;
+  while (s.Step()) out.push_back(ReadProposal(s));
+  TREATY_RETURN_IF_ERROR(s.status());
+  return out;
+}
+
 std::optional<ProposalRow> NodeStore::GetProposal(const std::string& id) {
   std::lock_guard<std::mutex> lock(read_mu_);
   return QueryProposal(read_db_, id);

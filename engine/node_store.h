@@ -98,6 +98,9 @@ class NodeStore {
   Status InsertProposal(const ProposalRow& r);
   Status UpdateProposal(const ProposalRow& r);
   std::optional<ProposalRow> GetProposalLocked(const std::string& id);
+  std::optional<ProposalRow> GetProposalByPinLocked(const std::string& pin_hex);
+  // Proposals not yet sealed, oldest first.
+  Result<std::vector<ProposalRow>> PendingProposalsLocked(size_t max);
   std::optional<InstanceRow> GetInstanceLocked(const std::string& id);
   Status AppendEvent(const EventRow& e);
   // Sets *seq (if given) to the entry's sequence number in the instance.
