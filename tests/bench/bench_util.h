@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "chain/sqlite_db.h"
+#include "../integration/node_client.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
 namespace treaty::bench {
@@ -53,34 +54,18 @@ inline void CreateInstances(std::shared_ptr<grpc::Channel> ch, const std::string
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
-      auto stub = pb::Processes::NewStub(ch);
-      for (int i; (i = next++) < n;) {
-        pb::StartProcessRequest req;
-        req.set_definition("purchase-order");
-        req.set_instance_id(prefix + std::to_string(i));
-        for (const auto& [role, party] : roles) {
-          auto* b = req.add_roles();
-          b->set_role(role);
-          b->set_party(party);
-        }
-        pb::StartProcessResponse resp;
-        grpc::ClientContext ctx;
-        (void)stub->StartProcess(&ctx, req, &resp);
-      }
+      testing::NodeClient client(ch);
+      for (int i; (i = next++) < n;) (void)client.Start(prefix + std::to_string(i), roles);
     });
   for (auto& t : threads) t.join();
 }
 
 // Submits the order and waits until it is confirmed.
-inline bool Submit(pb::Processes::Stub* stub, const std::string& id) {
-  pb::TriggerStepRequest req;
-  req.set_instance_id(id);
-  req.set_step("submit");
-  // po_number is a unique key: one per order.
-  req.set_input_json(R"({"po_number":")" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})");
+inline bool Submit(testing::NodeClient* client, const std::string& id) {
   pb::TriggerStepResponse resp;
-  grpc::ClientContext ctx;
-  auto st = stub->TriggerStep(&ctx, req, &resp);
+  // po_number is a unique key: one per order.
+  auto st = client->Step(id, "submit", R"({"po_number":")" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})",
+                         &resp);
   return st.ok() && resp.outcome() == pb::CONFIRMED;
 }
 
@@ -96,9 +81,9 @@ inline Saturation RunSaturation(std::shared_ptr<grpc::Channel> ch, const std::st
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
-      auto stub = pb::Processes::NewStub(ch);
+      testing::NodeClient client(ch);
       for (int i; (i = next++) < steps;)
-        if (Submit(stub.get(), prefix + std::to_string(i))) ++ok;
+        if (Submit(&client, prefix + std::to_string(i))) ++ok;
     });
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -120,11 +105,11 @@ inline Latency RunFixedRate(std::shared_ptr<grpc::Channel> ch, const std::string
   std::vector<std::thread> threads;
   for (int c = 0; c < std::max(clients, rate / 20); ++c)
     threads.emplace_back([&] {
-      auto stub = pb::Processes::NewStub(ch);
+      testing::NodeClient client(ch);
       for (int i; (i = idx++) < total;) {
         auto due = t0 + std::chrono::microseconds(static_cast<int64_t>(i) * 1000000 / rate);
         std::this_thread::sleep_until(due);
-        if (Submit(stub.get(), prefix + std::to_string(i)))
+        if (Submit(&client, prefix + std::to_string(i)))
           latency_ms[i] = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
       }
     });

@@ -26,7 +26,7 @@ class FaultTest : public NetworkTest {
   json Proposal(const std::string& instance, const std::string& step, const std::string& author, int64_t nonce,
                 const std::string& input, const crypto::SigningKey& key) {
     Digest hash{};
-    DigestFromHex(at("buyer").Get(instance)->definition_hash(), &hash);
+    DigestFromHex(at("buyer").Find(instance)->definition_hash(), &hash);
     auto env = protocol::SealProposal(instance, step, author, nonce, hash, Value::FromJson(input).value(), key);
     return json::parse(env.value().ToJson());
   }
@@ -57,7 +57,7 @@ class FaultTest : public NetworkTest {
 
 TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing) {
   Submitted("f-1");
-  std::string before = at("buyer").Get("f-1")->state_hash();
+  std::string before = at("buyer").Find("f-1")->state_hash();
 
   // A proposal in the seller's name, signed with another key, sent over the
   // seller's own (authenticated) connection: refused on its signature.
@@ -66,7 +66,7 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
   EXPECT_EQ(receipt.value("kind", ""), "receipt") << "a refusal is final: receipted, recorded";
   EXPECT_TRUE(Refused("buyer", "signature")) << ::testing::PrintToString(Refusals("buyer"));
   EXPECT_EQ(at("buyer").State("f-1"), "submitted");
-  EXPECT_EQ(at("buyer").Get("f-1")->state_hash(), before);
+  EXPECT_EQ(at("buyer").Find("f-1")->state_hash(), before);
 
   // The real seller's accept still goes through: the forgery took nothing.
   pb::TriggerStepResponse r;
@@ -134,7 +134,7 @@ TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
   EXPECT_EQ(f["party"], "seller");
   EXPECT_EQ(f["seq"], 2);
   EXPECT_EQ(f["their_state_hash"], std::string(64, '0'));
-  EXPECT_EQ(f["our_state_hash"], at("buyer").Get("c-1")->state_hash());
+  EXPECT_EQ(f["our_state_hash"], at("buyer").Find("c-1")->state_hash());
   // The same set signed by someone else is refused, not counted as a fault.
   msg["id"] = NewId();
   msg["body"]["signature"] = crypto::Hex(crypto::SigningKey::Generate().value().Sign(h.Finish()));

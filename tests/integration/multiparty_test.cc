@@ -33,8 +33,8 @@ TEST_F(NetworkTest, ThreePartiesConvergeWithAttestationsAndTheBankSeesItemsAsAHa
   ExpectSameStateHash("po-1");
 
   // The seller sees the items; the bank holds only their salted commitment.
-  json seller = json::parse(at("seller").Get("po-1")->data_json());
-  json bank = json::parse(at("bank").Get("po-1")->data_json());
+  json seller = json::parse(at("seller").Find("po-1")->data_json());
+  json bank = json::parse(at("bank").Find("po-1")->data_json());
   EXPECT_EQ(seller["items"][0]["sku"], "BOLT");
   ASSERT_TRUE(bank["items"].is_object()) << bank.dump();
   EXPECT_TRUE(bank["items"].contains("$redacted"));
@@ -142,7 +142,7 @@ TEST_F(NetworkTest, APartyThatIsNotAMemberNeverStoresTheInstance) {
   ASSERT_TRUE(Eventually([&] { return at("seller").State("private-1") == "submitted"; }));
   // Let the bank follow the ledger past those pins.
   ASSERT_TRUE(Eventually([&] { return at("bank").Status().applied_height() >= at("buyer").Status().applied_height(); }));
-  EXPECT_FALSE(at("bank").Get("private-1"));
+  EXPECT_FALSE(at("bank").Find("private-1"));
   std::string db = net_->data_dir("bank") + "/node.db";
   for (const char* sql : {"SELECT COUNT(*) FROM instances", "SELECT COUNT(*) FROM proposals",
                           "SELECT COUNT(*) FROM history", "SELECT COUNT(*) FROM events WHERE instance != ''"})

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "local_network.h"
+#include "node_client.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
 namespace treaty::testing {
@@ -35,69 +36,6 @@ inline bool Eventually(const std::function<bool()>& ok, int timeout_ms = 20000) 
   return ok();
 }
 
-class Party {
- public:
-  explicit Party(std::shared_ptr<grpc::Channel> ch) : p_(pb::Processes::NewStub(ch)), n_(pb::Node::NewStub(ch)) {}
-
-  grpc::Status Start(const std::string& id, const std::map<std::string, std::string>& roles) {
-    pb::StartProcessRequest req;
-    req.set_definition("purchase-order");
-    req.set_instance_id(id);
-    for (const auto& [role, party] : roles) {
-      auto* b = req.add_roles();
-      b->set_role(role);
-      b->set_party(party);
-    }
-    pb::StartProcessResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return p_->StartProcess(&ctx, req, &resp);
-  }
-  grpc::Status Step(const std::string& id, const std::string& step, const std::string& input = "{}",
-                    pb::TriggerStepResponse* out = nullptr) {
-    pb::TriggerStepRequest req;
-    req.set_instance_id(id);
-    req.set_step(step);
-    req.set_input_json(input);
-    pb::TriggerStepResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    auto st = p_->TriggerStep(&ctx, req, &resp);
-    if (out) *out = resp;
-    return st;
-  }
-  std::optional<pb::Instance> Get(const std::string& id) {
-    pb::GetInstanceRequest req;
-    req.set_instance_id(id);
-    pb::Instance resp;
-    grpc::ClientContext ctx;
-    if (!p_->GetInstance(&ctx, req, &resp).ok()) return std::nullopt;
-    return resp;
-  }
-  std::string State(const std::string& id) {
-    auto i = Get(id);
-    return i && i->states_size() > 0 ? i->states(0) : "";
-  }
-  std::vector<pb::HistoryEntry> History(const std::string& id) {
-    pb::GetHistoryRequest req;
-    req.set_instance_id(id);
-    pb::GetHistoryResponse resp;
-    grpc::ClientContext ctx;
-    p_->GetHistory(&ctx, req, &resp);
-    return {resp.entries().begin(), resp.entries().end()};
-  }
-  pb::StatusResponse Status() {
-    pb::StatusResponse resp;
-    grpc::ClientContext ctx;
-    n_->Status(&ctx, pb::StatusRequest(), &resp);
-    return resp;
-  }
-
- private:
-  std::unique_ptr<pb::Processes::Stub> p_;
-  std::unique_ptr<pb::Node::Stub> n_;
-};
-
 inline const std::map<std::string, std::string> kRoles = {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "bank"}};
 
 class NetworkTest : public ::testing::Test {
@@ -108,9 +46,9 @@ class NetworkTest : public ::testing::Test {
     Connect();
   }
   void Connect() {
-    for (const auto& p : net_->parties()) parties_[p] = std::make_unique<Party>(net_->node(p).channel());
+    for (const auto& p : net_->parties()) parties_[p] = std::make_unique<NodeClient>(net_->node(p).channel());
   }
-  Party& at(const std::string& p) { return *parties_.at(p); }
+  NodeClient& at(const std::string& p) { return *parties_.at(p); }
   // Waits until every party shows the instance in `state`.
   bool AllIn(const std::string& id, const std::string& state, int timeout_ms = 20000) {
     return Eventually(
@@ -122,10 +60,10 @@ class NetworkTest : public ::testing::Test {
         timeout_ms);
   }
   void ExpectSameStateHash(const std::string& id) {
-    auto b = at("buyer").Get(id);
+    auto b = at("buyer").Find(id);
     ASSERT_TRUE(b);
     for (const auto& p : net_->parties()) {
-      auto i = at(p).Get(id);
+      auto i = at(p).Find(id);
       ASSERT_TRUE(i) << p;
       EXPECT_EQ(i->state_hash(), b->state_hash()) << p << " differs on " << id;
       EXPECT_EQ(i->position(), b->position()) << p;
@@ -143,7 +81,7 @@ class NetworkTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<LocalNetwork> net_;
-  std::map<std::string, std::unique_ptr<Party>> parties_;
+  std::map<std::string, std::unique_ptr<NodeClient>> parties_;
 };
 
 }  // namespace treaty::testing

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "treaty/v1/treaty.grpc.pb.h"
+#include "node_client.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {
@@ -23,87 +24,12 @@ std::string SubmitFor(const std::string& id) {
   return R"({"po_number":"PO-)" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})";
 }
 
-class Client {
- public:
-  explicit Client(std::shared_ptr<grpc::Channel> ch)
-      : p_(pb::Processes::NewStub(ch)), e_(pb::Events::NewStub(ch)), n_(pb::Node::NewStub(ch)) {}
-
-  grpc::Status Start(const std::string& id, pb::StartProcessResponse* out = nullptr,
-                     const std::string& definition = "purchase-order") {
-    pb::StartProcessRequest req;
-    req.set_definition(definition);
-    req.set_instance_id(id);
-    pb::StartProcessResponse resp;
-    grpc::ClientContext ctx;
-    auto st = p_->StartProcess(&ctx, req, &resp);
-    if (out) *out = resp;
-    return st;
-  }
-  grpc::Status Step(const std::string& id, const std::string& step, const std::string& input = "{}",
-                    const std::string& key = "", pb::TriggerStepResponse* out = nullptr, bool no_wait = false) {
-    pb::TriggerStepRequest req;
-    req.set_instance_id(id);
-    req.set_step(step);
-    req.set_input_json(input);
-    req.set_idempotency_key(key);
-    req.set_no_wait(no_wait);
-    pb::TriggerStepResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    auto st = p_->TriggerStep(&ctx, req, &resp);
-    if (out) *out = resp;
-    return st;
-  }
-  pb::Instance Get(const std::string& id, grpc::Status* st = nullptr) {
-    pb::GetInstanceRequest req;
-    req.set_instance_id(id);
-    pb::Instance resp;
-    grpc::ClientContext ctx;
-    auto s = p_->GetInstance(&ctx, req, &resp);
-    if (st) *st = s;
-    return resp;
-  }
-  std::vector<pb::HistoryEntry> History(const std::string& id) {
-    pb::GetHistoryRequest req;
-    req.set_instance_id(id);
-    pb::GetHistoryResponse resp;
-    grpc::ClientContext ctx;
-    p_->GetHistory(&ctx, req, &resp);
-    return {resp.entries().begin(), resp.entries().end()};
-  }
-  pb::ListInstancesResponse List(const std::string& where, const std::string& state = "", int page = 0,
-                                 const std::string& token = "", grpc::Status* st = nullptr) {
-    pb::ListInstancesRequest req;
-    req.set_where(where);
-    req.set_state(state);
-    req.set_page_size(page);
-    req.set_page_token(token);
-    pb::ListInstancesResponse resp;
-    grpc::ClientContext ctx;
-    auto s = p_->ListInstances(&ctx, req, &resp);
-    if (st) *st = s;
-    return resp;
-  }
-  pb::Events::Stub* events() { return e_.get(); }
-  pb::StatusResponse Status() {
-    pb::StatusResponse resp;
-    grpc::ClientContext ctx;
-    n_->Status(&ctx, pb::StatusRequest(), &resp);
-    return resp;
-  }
-
- private:
-  std::unique_ptr<pb::Processes::Stub> p_;
-  std::unique_ptr<pb::Events::Stub> e_;
-  std::unique_ptr<pb::Node::Stub> n_;
-};
-
 class NodeApi : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = std::make_unique<TreatydProcess>(dir_.path() + "/node");
     ASSERT_TRUE(node_->Start()) << node_->Log();
-    client_ = std::make_unique<Client>(node_->channel());
+    client_ = std::make_unique<NodeClient>(node_->channel());
   }
   void Restart(bool crash) {
     if (crash) {
@@ -113,11 +39,11 @@ class NodeApi : public ::testing::Test {
     }
     node_ = std::make_unique<TreatydProcess>(dir_.path() + "/node");
     ASSERT_TRUE(node_->Start()) << node_->Log();
-    client_ = std::make_unique<Client>(node_->channel());
+    client_ = std::make_unique<NodeClient>(node_->channel());
   }
   TempDir dir_;
   std::unique_ptr<TreatydProcess> node_;
-  std::unique_ptr<Client> client_;
+  std::unique_ptr<NodeClient> client_;
 };
 
 TEST_F(NodeApi, PurchaseOrderLifecycle) {
@@ -225,7 +151,7 @@ TEST_F(NodeApi, RacingConflictingStepsExactlyOneWins) {
     std::vector<std::thread> threads;
     for (int i = 0; i < kRacers; ++i) {
       threads.emplace_back([&, i] {
-        Client c(node_->channel());
+        NodeClient c(node_->channel());
         auto st = c.Step(id, i % 2 ? "accept" : "cancel");
         if (st.ok()) {
           ++confirmed;
@@ -272,7 +198,7 @@ TEST_F(NodeApi, CrashSafetyUnderKillNine) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      Client c(node_->channel());
+      NodeClient c(node_->channel());
       for (int i = t; i < kInstances; i += 4) {
         std::string id = "c-" + std::to_string(i);
         for (const char* step : {"submit", "accept"}) {

@@ -1,0 +1,128 @@
+// A test's gRPC client of one treatyd: one method per API call the tests
+// and benchmarks make, so request building lives in one place.
+//
+// Thread-safety: as the generated stubs — one NodeClient may be used from
+// many threads.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "treaty/v1/treaty.grpc.pb.h"
+
+namespace treaty::testing {
+
+namespace pb = ::treaty::v1;
+
+class NodeClient {
+ public:
+  explicit NodeClient(std::shared_ptr<grpc::Channel> ch)
+      : p_(pb::Processes::NewStub(ch)), e_(pb::Events::NewStub(ch)), n_(pb::Node::NewStub(ch)) {}
+
+  grpc::Status Start(const std::string& id, const std::map<std::string, std::string>& roles = {},
+                     pb::StartProcessResponse* out = nullptr, const std::string& definition = "purchase-order") {
+    pb::StartProcessRequest req;
+    req.set_definition(definition);
+    req.set_instance_id(id);
+    for (const auto& [role, party] : roles) {
+      auto* b = req.add_roles();
+      b->set_role(role);
+      b->set_party(party);
+    }
+    pb::StartProcessResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    auto st = p_->StartProcess(&ctx, req, &resp);
+    if (out) *out = resp;
+    return st;
+  }
+  grpc::Status Start(const std::string& id, pb::StartProcessResponse* out,
+                     const std::string& definition = "purchase-order") {
+    return Start(id, {}, out, definition);
+  }
+  grpc::Status Step(const std::string& id, const std::string& step, const std::string& input = "{}",
+                    const std::string& key = "", pb::TriggerStepResponse* out = nullptr, bool no_wait = false) {
+    pb::TriggerStepRequest req;
+    req.set_instance_id(id);
+    req.set_step(step);
+    req.set_input_json(input);
+    req.set_idempotency_key(key);
+    req.set_no_wait(no_wait);
+    pb::TriggerStepResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    auto st = p_->TriggerStep(&ctx, req, &resp);
+    if (out) *out = resp;
+    return st;
+  }
+  grpc::Status Step(const std::string& id, const std::string& step, const std::string& input,
+                    pb::TriggerStepResponse* out) {
+    return Step(id, step, input, "", out);
+  }
+  pb::Instance Get(const std::string& id, grpc::Status* st = nullptr) {
+    pb::GetInstanceRequest req;
+    req.set_instance_id(id);
+    pb::Instance resp;
+    grpc::ClientContext ctx;
+    auto s = p_->GetInstance(&ctx, req, &resp);
+    if (st) *st = s;
+    return resp;
+  }
+  // The instance, or nothing when the node does not have it.
+  std::optional<pb::Instance> Find(const std::string& id) {
+    grpc::Status st;
+    pb::Instance i = Get(id, &st);
+    if (!st.ok()) return std::nullopt;
+    return i;
+  }
+  // The first active state, or "" when the node does not have the instance.
+  std::string State(const std::string& id) {
+    auto i = Find(id);
+    return i && i->states_size() > 0 ? i->states(0) : "";
+  }
+  std::vector<pb::HistoryEntry> History(const std::string& id) {
+    pb::GetHistoryRequest req;
+    req.set_instance_id(id);
+    pb::GetHistoryResponse resp;
+    grpc::ClientContext ctx;
+    p_->GetHistory(&ctx, req, &resp);
+    return {resp.entries().begin(), resp.entries().end()};
+  }
+  pb::ListInstancesResponse List(const std::string& where, const std::string& state = "", int page = 0,
+                                 const std::string& token = "", grpc::Status* st = nullptr) {
+    pb::ListInstancesRequest req;
+    req.set_where(where);
+    req.set_state(state);
+    req.set_page_size(page);
+    req.set_page_token(token);
+    pb::ListInstancesResponse resp;
+    grpc::ClientContext ctx;
+    auto s = p_->ListInstances(&ctx, req, &resp);
+    if (st) *st = s;
+    return resp;
+  }
+  pb::StatusResponse Status() {
+    pb::StatusResponse resp;
+    grpc::ClientContext ctx;
+    n_->Status(&ctx, pb::StatusRequest(), &resp);
+    return resp;
+  }
+  pb::Events::Stub* events() { return e_.get(); }
+
+ private:
+  static std::chrono::system_clock::time_point Deadline() {
+    return std::chrono::system_clock::now() + std::chrono::seconds(30);
+  }
+
+  std::unique_ptr<pb::Processes::Stub> p_;
+  std::unique_ptr<pb::Events::Stub> e_;
+  std::unique_ptr<pb::Node::Stub> n_;
+};
+
+}  // namespace treaty::testing
