@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -59,9 +60,18 @@ LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> part
 }
 
 bool LocalNetwork::Start() {
-  if (!sequencer_->Start()) return false;
+  // On failure the process's log goes to stderr: the folder is gone after the test.
+  if (!sequencer_->Start()) {
+    std::ifstream f(dir_ + "/sequencer.log");
+    std::fprintf(stderr, "treaty-sequencer did not start:\n%s\n",
+                 std::string(std::istreambuf_iterator<char>(f), {}).c_str());
+    return false;
+  }
   for (const auto& p : parties_)
-    if (!nodes_[p]->Start()) return false;
+    if (!nodes_[p]->Start()) {
+      std::fprintf(stderr, "treatyd of %s did not start:\n%s\n", p.c_str(), nodes_[p]->Log().c_str());
+      return false;
+    }
   return true;
 }
 

@@ -77,6 +77,7 @@ class TempDir {
   std::string path_;
 };
 
+// A loopback TCP port free now, outside the ephemeral range (0 if none).
 int FreePort();
 
 }  // namespace treaty::testing
