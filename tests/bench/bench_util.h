@@ -7,8 +7,13 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -68,6 +73,61 @@ inline bool Submit(testing::NodeClient* client, const std::string& id) {
                          &resp);
   return st.ok() && resp.outcome() == pb::CONFIRMED;
 }
+
+// CPU time (user + system, seconds) a process has used; the bench's own
+// process when pid is 0 (its client threads during a load phase).
+inline double CpuSeconds(pid_t pid) {
+  if (pid == 0) {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  }
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; rest >> field; ++i) {  // fields 14 and 15 of proc(5)
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Where a load phase's CPU went: per process, in ms of CPU per confirmed
+// step. A steadier figure than steps/s on a shared 2-core machine, and the
+// one that says which process a change made cheaper.
+class CpuMeter {
+ public:
+  explicit CpuMeter(std::vector<std::pair<std::string, pid_t>> procs) : procs_(std::move(procs)) {
+    for (const auto& [name, pid] : procs_) start_.push_back(CpuSeconds(pid));
+    wall_ = Clock::now();
+  }
+  void Print(const char* label, int steps) const {
+    double wall = std::chrono::duration<double>(Clock::now() - wall_).count(), total = 0;
+    std::string line;
+    char buf[128];
+    for (size_t i = 0; i < procs_.size(); ++i) {
+      double used = CpuSeconds(procs_[i].second) - start_[i];
+      total += used;
+      std::snprintf(buf, sizeof buf, "%s%s %.3f (%.0f%%)", i ? ", " : "", procs_[i].first.c_str(),
+                    steps ? used * 1000 / steps : 0.0, wall > 0 ? used * 100 / wall : 0.0);
+      line += buf;
+    }
+    std::printf("cpu    %s, ms of CPU per confirmed step (share of one core): %s; total %.3f\n", label, line.c_str(),
+                steps ? total * 1000 / steps : 0.0);
+  }
+
+ private:
+  std::vector<std::pair<std::string, pid_t>> procs_;
+  std::vector<double> start_;
+  Clock::time_point wall_;
+};
 
 struct Saturation {
   double steps_per_s = 0;

@@ -103,10 +103,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     CreateInstances(node.channel(), "s-", steps, clients);
+    CpuMeter cpu({{"node", node.pid()}, {"clients", 0}});
     Saturation sat = RunSaturation(node.channel(), "s-", steps, clients);
     single = sat.steps_per_s;
     std::printf("single confirmed steps/s at saturation (%d clients): %.0f (%d of %d)\n", clients, single,
                 sat.confirmed, steps);
+    cpu.Print("single", sat.confirmed);
     node.Stop();
   }
 
@@ -121,9 +123,15 @@ int main(int argc, char** argv) {
   CreateInstances(ch, "m-", steps, clients, roles);
   std::printf("3-party started %d orders in %.1f s\n", steps,
               std::chrono::duration<double>(Clock::now() - created).count());
+  CpuMeter cpu({{"buyer", net.node("buyer").pid()},
+                {"seller", net.node("seller").pid()},
+                {"bank", net.node("bank").pid()},
+                {"sequencer", net.sequencer().pid()},
+                {"clients", 0}});
   Saturation sat = RunSaturation(ch, "m-", steps, clients);
   std::printf("3-party confirmed steps/s at saturation (%d clients at the buyer): %.0f (%d of %d)\n", clients,
               sat.steps_per_s, sat.confirmed, steps);
+  cpu.Print("3-party", sat.confirmed);
   std::printf("ratio  3-party : single-party = %.2f (target >= 0.33)\n", single > 0 ? sat.steps_per_s / single : 0.0);
 
   CreateInstances(ch, "r-", rate * seconds, clients, roles);

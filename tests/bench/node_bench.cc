@@ -30,7 +30,7 @@ namespace {
 
 using namespace treaty::bench;  // NOLINT: the benchmark's own helpers
 
-double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds) {
+double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds, pid_t node) {
   std::atomic<long> calls{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -60,9 +60,11 @@ double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds)
     });
   }
   auto start = Clock::now();
+  CpuMeter cpu({{"node", node}, {"clients", 0}});
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();
+  cpu.Print("no-op gRPC (per call)", static_cast<int>(calls));
   return calls / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
@@ -88,14 +90,16 @@ int main(int argc, char** argv) {
   double sqlite_rate = SqliteCommitRate(dir.path(), full_sync);
   std::printf("limit  sqlite commits/s (WAL, synchronous=%s, as the node): %.0f\n", full_sync ? "FULL" : "NORMAL",
               sqlite_rate);
-  double noop = NoopGrpcRate(ch, clients, 3);
+  double noop = NoopGrpcRate(ch, clients, 3, node.pid());
   std::printf("limit  no-op gRPC unary calls/s (%d clients): %.0f\n", clients, noop);
 
   // Saturation: every client submits on its own instances and waits.
   CreateInstances(ch, "s-", saturation_steps, clients);
+  CpuMeter cpu({{"node", node.pid()}, {"clients", 0}});
   Saturation sat = RunSaturation(ch, "s-", saturation_steps, clients);
   std::printf("node   confirmed steps/s at saturation (%d clients): %.0f (%d of %d confirmed)\n", clients,
               sat.steps_per_s, sat.confirmed, saturation_steps);
+  cpu.Print("node", sat.confirmed);
   std::printf("ratio  steps/s : no-op gRPC = %.2f (target >= 0.50)\n", sat.steps_per_s / noop);
 
   CreateInstances(ch, "r-", rate * seconds, clients);

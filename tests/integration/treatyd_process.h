@@ -32,6 +32,7 @@ class ChildProcess {
   // SIGKILL and wait: a crash.
   void Kill();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   std::vector<std::string> args_;
@@ -51,6 +52,7 @@ class TreatydProcess {
   // SIGKILL and wait: a crash.
   void Kill();
   bool running() const { return proc_->running(); }
+  pid_t pid() const { return proc_->pid(); }
   const std::string& address() const { return address_; }
   const std::string& log_path() const { return log_; }
   std::string Log() const;
