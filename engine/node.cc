@@ -107,6 +107,10 @@ void Node::Stop() {
   }
   proposed_.notify_all();
   applied_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, w] : waiting_) w->cv.notify_all();
+  }
   if (batcher_.joinable()) batcher_.join();
   if (applier_.joinable()) applier_.join();
   std::lock_guard<std::mutex> lock(mu_);
@@ -275,26 +279,25 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
 }
 
 Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
+  std::shared_ptr<Waiter> w;
   if (wait) {
     std::lock_guard<std::mutex> lock(mu_);
-    ++waiting_[id];
+    auto& slot = waiting_[id];
+    if (!slot) slot = std::make_shared<Waiter>();
+    ++slot->callers;
+    w = slot;
   }
   // Registered first, then read: an outcome applied in between is either in
-  // the store or handed over in finished_.
+  // the store or handed over in the waiter.
   auto p = store_->GetProposal(id);
-  if (!p) return Status::Internal("proposal " + id + " vanished");
-  if (!wait) return *p;
-  auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
   std::unique_lock<std::mutex> lock(mu_);
-  if (p->status != "confirmed" && p->status != "rejected") {
-    applied_.wait_until(lock, deadline, [&] { return finished_.count(id) > 0 || stop_; });
-    auto it = finished_.find(id);
-    if (it != finished_.end()) p = it->second;
+  if (p && wait && p->status != "confirmed" && p->status != "rejected") {
+    auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
+    w->cv.wait_until(lock, deadline, [&] { return w->row.has_value() || stop_; });
+    if (w->row) p = *w->row;
   }
-  if (--waiting_[id] == 0) {
-    waiting_.erase(id);
-    finished_.erase(id);
-  }
+  if (w && --w->callers == 0) waiting_.erase(id);
+  if (!p) return Status::Internal("proposal " + id + " vanished");
   return *p;
 }
 
@@ -376,6 +379,7 @@ Status Node::PersistIntake(std::vector<std::shared_ptr<Intake>>* intake, std::ve
 }
 
 Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed) {
+  if (intake->empty() && !pending_in_store_) return Status::Ok();  // an idle wake-up: no transaction
   std::lock_guard<std::mutex> lock(store_->mu());
   auto& db = store_->db();
   TREATY_RETURN_IF_ERROR(db.Begin());
@@ -555,10 +559,14 @@ void Node::NotifyApplied(std::vector<ProposalRow>* rows, int our_batches) {
     // Batches sealed before a restart are not counted in flight: stop at 0.
     in_flight_ = std::max(0, in_flight_ - our_batches);
     ++applied_generation_;
-    for (auto& r : *rows)
-      if (waiting_.count(r.id)) finished_[r.id] = std::move(r);
+    for (auto& r : *rows) {
+      auto it = waiting_.find(r.id);
+      if (it == waiting_.end()) continue;
+      it->second->row = std::move(r);
+      it->second->cv.notify_all();
+    }
   }
-  applied_.notify_all();
+  applied_.notify_all();  // the batcher and event streams
 }
 
 Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied) {
@@ -572,6 +580,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
     ForgetUncommitted();
     return st;
   };
+  won_in_block_.clear();
   int64_t idx = 0;
   for (const auto& batch : b.batches) {
     if (batch.author == opts_.party) {
@@ -591,7 +600,10 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
       if (!e.Step()) {
         if (Status st = e.status(); !st.ok()) return fail(st);
         // Someone else's pin, one of ours whose start has not reached us
-        // yet, or a unique-key claim: its first place in ledger order is kept.
+        // yet, or a unique-key claim: its first place in ledger order is
+        // kept. A claim its step just won is in `claims` already, with its
+        // height: no second row (the usual case for a member).
+        if (won_in_block_.count(pin_hex)) continue;
         Stmt u = db.Prepare("INSERT OR IGNORE INTO unmatched_pins (pin, height, idx, time_ms) VALUES (?, ?, ?, ?)");
         u.Bind(1, pin_hex).Bind(2, at.height).Bind(3, idx).Bind(4, at.time_ms);
         if (Status st = u.Run(); !st.ok()) return fail(st);

@@ -19,9 +19,11 @@
 #include <future>
 #include <memory>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <thread>
 
@@ -220,9 +222,15 @@ class Node {
   bool proposal_waiting_ = false;
   int in_flight_ = 0;  // our batches sealed and not yet applied
   // Callers waiting for a proposal's outcome: the applier hands the applied
-  // row straight to them instead of every waiter re-reading the store.
-  std::map<std::string, int> waiting_;
-  std::map<std::string, ProposalRow> finished_;
+  // row straight to them instead of every waiter re-reading the store, and
+  // wakes only them (one condition per proposal: with a shared one every
+  // block woke every waiting caller thread).
+  struct Waiter {
+    int callers = 0;
+    std::condition_variable cv;
+    std::optional<ProposalRow> row;
+  };
+  std::map<std::string, std::shared_ptr<Waiter>> waiting_;
   std::vector<std::shared_ptr<Intake>> intake_;
   // Sealed batches the ledger has not acknowledged; the batcher's own. The
   // store keeps each until the applier sees it in a block (restart safety).
@@ -240,6 +248,10 @@ class Node {
   uint64_t commit_gen_ = 0;
   std::atomic<uint64_t> durable_gen_{0};
   std::set<std::string> waiting_instances_;  // instances with queued pins; guarded by the store's mu()
+  // Claims (hex) won by steps of the block being applied: their own claim
+  // pins, which follow them in the batch, are recorded once, in `claims`,
+  // not also in unmatched_pins. The applier's; guarded by the store's mu().
+  std::unordered_set<std::string> won_in_block_;
   std::unordered_map<std::string, InstanceKeys> keys_;  // guarded by the store's mu()
   struct Pending {
     std::vector<std::string> raw;                      // items already serialised

@@ -66,10 +66,15 @@ Result<bool> Node::WinClaims(const std::vector<Claim>& claims, const std::string
     std::string hex = ToHex(c.hash);
     Stmt owned = db.Prepare("SELECT instance FROM claims WHERE claim = ?");
     owned.Bind(1, hex);
-    if (owned.Step() && owned.Text(0) != instance) {
-      *code = "UNIQUE_TAKEN";
-      *reason = c.field + " " + c.value_text + " is already taken by another instance";
-      return false;
+    if (owned.Step()) {
+      if (owned.Text(0) != instance) {
+        *code = "UNIQUE_TAKEN";
+        *reason = c.field + " " + c.value_text + " is already taken by another instance";
+        return false;
+      }
+      // Already this instance's (set again after a change): every member
+      // applied the step that won it before this one, so all agree.
+      continue;
     }
     owned.Reset();
     bool ours = false;
@@ -97,6 +102,7 @@ Result<bool> Node::WinClaims(const std::vector<Claim>& claims, const std::string
     Stmt put = db.Prepare("INSERT OR IGNORE INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
     put.Bind(1, ToHex(c.hash)).Bind(2, instance).Bind(3, c.field).Bind(4, at.height);
     TREATY_RETURN_IF_ERROR(put.Run());
+    won_in_block_.insert(ToHex(c.hash));
   }
   return true;
 }

@@ -130,6 +130,14 @@ TEST_F(NetworkTest, AUniqueKeyGoesToTheFirstClaimInLedgerOrderAtEveryParty) {
   EXPECT_NE(late.error_message().find("po_number"), std::string::npos);
   ASSERT_TRUE(at("buyer").Step("u-3", "submit", R"({"po_number":"PO-OTHER","items":[{"sku":"A","qty":1}],"total":5})", &r).ok());
   EXPECT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+  // A won claim is recorded once, as the instance's, not also as an
+  // unrecognised ledger entry (the proposer holds the data before the pin).
+  std::string db = net_->data_dir("buyer") + "/node.db";
+  EXPECT_EQ(QueryDb(db, "SELECT instance FROM claims ORDER BY instance"),
+            (std::vector<std::vector<std::string>>{{winner}, {"u-3"}}));
+  EXPECT_EQ(QueryDb(db, "SELECT count(*) FROM unmatched_pins WHERE pin IN (SELECT claim FROM claims WHERE instance = "
+                        "'u-3')")[0][0],
+            "0");
 }
 
 TEST_F(NetworkTest, APartyThatIsNotAMemberNeverStoresTheInstance) {
