@@ -238,13 +238,9 @@ Status Node::Attest(const std::string& instance, int64_t seq, const std::string&
                     const std::string& outcome, const std::string& state_hash) {
   auto& db = store_->db();
   const std::string& me = opts_.party;
-  std::string sig;  // empty: ours are signed per set, per member, when sent (FlushOutgoing)
-  Stmt ins = db.Prepare(
-      "INSERT OR REPLACE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, "
-      "?, ?)");
-  ins.Bind(1, instance).Bind(2, seq).Bind(3, me).Bind(4, outcome).Bind(5, state_hash).Bind(6, sig);
-  TREATY_RETURN_IF_ERROR(ins.Run());
-  // Members that attested before we applied: do they agree?
+  // Our own attestation is the history entry itself (outcome, state hash);
+  // it is not stored twice. Ours are signed per set, per member, when sent
+  // (FlushOutgoing). Members that attested before we applied: do they agree?
   Stmt others = db.Prepare(
       "SELECT party, outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party != ?");
   others.Bind(1, instance).Bind(2, seq).Bind(3, me);
@@ -523,8 +519,9 @@ Status Node::ReceiveAttestation(const std::string& from, const json& body, const
       "?)");
   ins.Bind(1, instance).Bind(2, seq).Bind(3, from).Bind(4, outcome).Bind(5, hash).Bind(6, signature_ref);
   TREATY_RETURN_IF_ERROR(ins.Run());
-  Stmt own = db.Prepare("SELECT outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party = ?");
-  own.Bind(1, instance).Bind(2, seq).Bind(3, opts_.party);
+  // Ours is our history entry, once we have applied the step.
+  Stmt own = db.Prepare("SELECT outcome, state_hash FROM history WHERE instance = ? AND seq = ?");
+  own.Bind(1, instance).Bind(2, seq);
   if (own.Step() && (own.Text(0) != outcome || own.Text(1) != hash))
     return ReportFault(instance, seq, from, outcome, hash, own.Text(0), own.Text(1));
   return Status::Ok();

@@ -1,5 +1,7 @@
 #include "engine/services.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "definitions/canonical.h"
@@ -144,10 +146,20 @@ class ProcessesService final : public pb::Processes::Service {
     if (!node_->store()->GetInstance(req->instance_id()))
       return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
     std::map<int64_t, std::vector<AttestationRow>> attested;
-    for (auto& a : node_->store()->Attestations(req->instance_id())) attested[a.seq].push_back(std::move(a));
+    const std::string& me = node_->options().party;
+    for (auto& a : node_->store()->Attestations(req->instance_id()))
+      if (a.party != me) attested[a.seq].push_back(std::move(a));  // schema-2 folders also stored their own
     for (const auto& h : node_->store()->History(req->instance_id())) {
       auto* e = resp->add_entries();
-      for (const auto& a : attested[h.seq]) {
+      auto& rows = attested[h.seq];
+      if (node_->multi_party()) {
+        // This node's attestation is its history entry (signed per set when sent).
+        AttestationRow own{req->instance_id(), h.seq, me, h.outcome, h.state_hash, ""};
+        rows.insert(std::upper_bound(rows.begin(), rows.end(), own,
+                                     [](const AttestationRow& a, const AttestationRow& b) { return a.party < b.party; }),
+                    own);
+      }
+      for (const auto& a : rows) {
         auto* pa = e->add_attestations();
         pa->set_party(a.party);
         pa->set_outcome(a.outcome);
