@@ -81,6 +81,7 @@ Node::~Node() { Stop(); }
 void Node::ForgetUncommitted() {
   // In-memory state that follows the store: rebuilt from what is committed.
   outgoing_.clear();
+  committed_out_.clear();
   keys_.clear();
   waiting_instances_.clear();
   Stmt q = store_->db().Prepare("SELECT DISTINCT instance FROM queued_pins");
@@ -476,7 +477,7 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Ba
     DigestFromHex(pin.get<std::string>(), &d);
     sealed->pins.push_back(d);
   }
-  if (multi_party() && outbox_wake_) outbox_wake_();
+  SendCommitted();
   return Status::Ok();
 }
 
@@ -638,14 +639,14 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   Status st = db.Commit();
   if (!st.ok()) return fail(st);
   durable_gen_ = ++commit_gen_;
-  if (multi_party() && outbox_wake_) outbox_wake_();
+  SendCommitted();
   return st;
 }
 
 Status Node::NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
                          const Sequenced& at) {
-  Log("instance " + instance + " blocked at height " + std::to_string(at.height) + ": pin " + pin_hex.substr(0, 12) +
-      " of " + author + " has no data yet");
+  // No log line: most waits end within milliseconds, when the data
+  // overtaken by its block arrives; RequestResends logs those that last.
   EventRow ev;
   ev.type = "instance_blocked";
   ev.instance = instance;

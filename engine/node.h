@@ -114,8 +114,10 @@ class Node {
   uint64_t DurableGeneration() const { return durable_gen_.load(); }
   // Makes every commit so far durable (a small synchronous commit).
   void MakeDurable();
-  // Called after a transaction that added outbox rows.
-  void SetOutboxListener(std::function<void()> wake) { outbox_wake_ = std::move(wake); }
+  // Called, store lock held, with the messages a transaction put in the
+  // outbox once it has committed: the data exchange sends them at once
+  // from memory (no read-back); their rows bring resends until receipted.
+  void SetOutboxListener(std::function<void(std::vector<OutboxMessage>)> send) { outbox_send_ = std::move(send); }
   // Transport connections refused so far (unknown CURVE keys), for Status.
   void SetRefusedCounter(std::function<uint64_t()> f) { refused_connections_ = std::move(f); }
   uint64_t RefusedConnections() const { return refused_connections_ ? refused_connections_() : 0; }
@@ -170,6 +172,8 @@ class Node {
                   const Sequenced& at);
   // After a rollback: drops in-memory state the store no longer backs.
   void ForgetUncommitted();
+  // After a commit (store lock held): hands its outbox messages over.
+  void SendCommitted();
   Status Drain(const std::string& instance, std::vector<ProposalRow>* applied);
   Status SendProposal(const ProposalRow& p, std::string* extra_json);
   Status Attest(const std::string& instance, int64_t seq, const std::string& roles_json, const std::string& outcome,
@@ -238,7 +242,10 @@ class Node {
   bool unsent_loaded_ = false;
   // Whether the store may hold pending (unsealed) proposals; the batcher's.
   bool pending_in_store_ = true;
-  std::function<void()> outbox_wake_;
+  std::function<void(std::vector<OutboxMessage>)> outbox_send_;
+  // Outbox messages written by the open transaction (FlushOutgoing);
+  // handed to outbox_send_ by SendCommitted. Guarded by the store's mu().
+  std::vector<OutboxMessage> committed_out_;
   std::function<uint64_t()> refused_connections_;
   // InputVisibleTo by "hash/step/field"; guarded by the store's mu().
   std::map<std::string, std::vector<std::string>> visibility_;

@@ -148,7 +148,7 @@ Status Node::Expect(const std::string& instance, const std::string& author, int6
 
 Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applied) {
   auto& db = store_->db();
-  bool moved = false;
+  bool reported = false;  // an instance_blocked event went out for a pin drained here
   int64_t blocked_since = 0;
   while (true) {
     std::string pin;
@@ -189,11 +189,15 @@ Status Node::Drain(const std::string& instance, std::vector<ProposalRow>* applie
     std::string salt = SaltOf(instance);
     if (!salt.empty()) TREATY_RETURN_IF_ERROR(Expect(instance, p->author, p->nonce + 1, salt));
     applied->push_back(std::move(*p));
-    moved = true;
+    reported = reported || noted;
   }
-  if (moved) {
+  // A pin whose data came a moment later (a late start, a message overtaken
+  // by its block) was never reported blocked: nothing to say now either.
+  if (reported) {
     int64_t waited = blocked_since ? NowMs() - blocked_since : 0;
-    Log("instance " + instance + " unblocked after " + std::to_string(waited) + " ms");
+    // Short waits are routine under load; the log keeps the long ones
+    // (RequestResends logged them while they lasted). The event says all.
+    if (waited >= 1000) Log("instance " + instance + " unblocked after " + std::to_string(waited) + " ms");
     EventRow ev;
     ev.type = "instance_unblocked";
     ev.instance = instance;
@@ -342,10 +346,18 @@ Status Node::FlushOutgoing() {
           text += (i || !pending.raw.empty() ? "," : "") + pending.items[i].dump();
         text += "]}";
       }
-      st = store_->EnqueueOutbox(TimeOrderedId(), peer, kind, text, now);
+      OutboxMessage m{TimeOrderedId(), peer, kind, std::move(text)};
+      st = store_->EnqueueOutbox(m, now, now + OutboxBackoffMs(0));
+      if (st.ok()) committed_out_.push_back(std::move(m));
     }
   outgoing_.clear();
   return st;
+}
+
+void Node::SendCommitted() {
+  if (committed_out_.empty()) return;
+  if (outbox_send_) outbox_send_(std::move(committed_out_));
+  committed_out_.clear();  // without a listener the rows are sent when due
 }
 
 std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t* generation) {
@@ -409,8 +421,8 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
       for (auto& s : out) s = st;
     }
     if (generation != nullptr) *generation = ++commit_gen_;
+    SendCommitted();
   }
-  if (outbox_wake_) outbox_wake_();
   if (!applied.empty()) NotifyApplied(&applied);
   return out;
 }
@@ -582,8 +594,9 @@ void Node::RequestResends() {
         " ms; asked its members to resend pin " + b.pin.substr(0, 12));
   }
   if (resend_asked_.size() > 10000) resend_asked_.clear();
+  // No transaction: every row FlushOutgoing wrote is committed already.
   if (sent && !FlushOutgoing().ok()) outgoing_.clear();
-  if (sent && outbox_wake_) outbox_wake_();
+  SendCommitted();
 }
 
 }  // namespace treaty::engine

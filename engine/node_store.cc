@@ -392,12 +392,11 @@ int64_t NodeStore::PendingCount() {
 
 namespace treaty::engine {
 
-Status NodeStore::EnqueueOutbox(const std::string& id, const std::string& peer, const std::string& kind,
-                                const std::string& body, int64_t now_ms) {
+Status NodeStore::EnqueueOutbox(const OutboxMessage& m, int64_t now_ms, int64_t resend_ms) {
   Stmt s = db_.Prepare(
-      "INSERT OR IGNORE INTO outbox (id, peer, kind, body, attempts, next_ms, created_ms, seq) VALUES (?, ?, ?, ?, 0, "
+      "INSERT OR IGNORE INTO outbox (id, peer, kind, body, attempts, next_ms, created_ms, seq) VALUES (?, ?, ?, ?, 1, "
       "?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM outbox))");
-  s.Bind(1, id).Bind(2, peer).Bind(3, kind).Bind(4, body).Bind(5, now_ms).Bind(6, now_ms);
+  s.Bind(1, m.id).Bind(2, m.peer).Bind(3, m.kind).Bind(4, m.body).Bind(5, resend_ms).Bind(6, now_ms);
   return s.Run();
 }
 

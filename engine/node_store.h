@@ -13,6 +13,8 @@
 // the *Locked methods expect the caller to hold mu().
 #pragma once
 
+#include <algorithm>
+
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,6 +50,18 @@ struct HistoryRow {
   std::string proposal, step, proposer, input_json, outcome, reject_code, reason, states_json, state_hash;
   int64_t height = 0, proposed_ms = 0, applied_ms = 0;
 };
+
+// A data-exchange message to a member, as the outbox stores it.
+struct OutboxMessage {
+  std::string id, peer, kind, body;  // body: JSON text
+};
+
+// Delay before an outbox message sent `attempts` times without a receipt
+// goes again: 250 ms doubling to 5 s, so a member back after minutes is
+// served within seconds.
+inline int64_t OutboxBackoffMs(int64_t attempts) {
+  return attempts >= 5 ? 5000 : std::min<int64_t>(5000, int64_t{250} << attempts);
+}
 
 struct AttestationRow {
   std::string instance;
@@ -106,8 +120,10 @@ class NodeStore {
   // Sets *seq (if given) to the entry's sequence number in the instance.
   Status AppendHistory(const std::string& instance, const HistoryRow& h, int64_t* seq = nullptr);
   Status SetCursor(int64_t height, const std::string& block_hash);
-  Status EnqueueOutbox(const std::string& id, const std::string& peer, const std::string& kind,
-                       const std::string& body, int64_t now_ms);
+  // A message for a member, counted as sent once: the caller hands it to
+  // the data exchange after the commit, and the row brings a resend at
+  // `resend_ms` (OutboxBackoffMs) until the member's receipt deletes it.
+  Status EnqueueOutbox(const OutboxMessage& m, int64_t now_ms, int64_t resend_ms);
 
  private:
   std::mutex mu_;

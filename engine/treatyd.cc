@@ -291,7 +291,7 @@ int main(int argc, char** argv) {
         treaty::engine::DataExchange::Durability{[&node] { return node.DurableGeneration(); },
                                                  [&node] { node.MakeDurable(); }});
     treaty::engine::DataExchange* ex = exchange.get();
-    node.SetOutboxListener([ex] { ex->Wake(); });
+    node.SetOutboxListener([ex](std::vector<treaty::engine::OutboxMessage> m) { ex->Send(std::move(m)); });
     node.SetRefusedCounter([ex] { return ex->refused_connections(); });
     st = exchange->Start();
     if (!st.ok()) {

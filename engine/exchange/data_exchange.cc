@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <vector>
 
 namespace treaty::engine {
 namespace {
@@ -20,10 +22,6 @@ int64_t NowMs() {
 }
 
 void Log(const std::string& line) { std::fprintf(stderr, "treatyd: exchange: %s\n", line.c_str()); }
-
-// Resend delay after `attempts` sends without a receipt: 250 ms doubling
-// to 5 s, so a peer back after minutes is served within seconds.
-int64_t BackoffMs(int64_t attempts) { return std::min<int64_t>(5000, 250LL << std::min<int64_t>(attempts, 5)); }
 
 std::string Z85(const uint8_t* key32) {
   char out[41] = {};
@@ -231,7 +229,7 @@ struct DataExchange::Impl {
         Status st;
         for (const auto& r : due) {
           Stmt u = store->db().Prepare("UPDATE outbox SET attempts = attempts + 1, next_ms = ? WHERE id = ?");
-          u.Bind(1, now + BackoffMs(r.attempts)).Bind(2, r.id);
+          u.Bind(1, now + OutboxBackoffMs(r.attempts)).Bind(2, r.id);
           if (!(st = u.Run()).ok()) break;
         }
         // On failure the rows stay due: they are resent sooner, never lost.
@@ -242,15 +240,31 @@ struct DataExchange::Impl {
       Stmt n = store->db().Prepare("SELECT MIN(next_ms) FROM outbox");
       if (n.Step() && !n.IsNull(0)) next = std::min(next, n.Int(0));
     }
-    for (const auto& r : due) {
-      zmq::socket_t* s = Peer(r.peer);
-      if (s == nullptr) continue;
-      // The body is stored as JSON text already: spliced in, not re-parsed.
-      std::string text = "{\"body\":" + r.body + ",\"from\":" + json(self->party).dump() +
-                         ",\"id\":" + json(r.id).dump() + ",\"kind\":" + json(r.kind).dump() + "}";
-      (void)s->send(zmq::buffer(text), zmq::send_flags::dontwait);  // not connected: the backoff brings it back
-    }
+    for (const auto& r : due) Transmit(r.peer, r.id, r.kind, r.body);
     return next;
+  }
+
+  // The body is JSON text already: spliced in, not re-parsed.
+  void Transmit(const std::string& peer, const std::string& id, const std::string& kind, const std::string& body) {
+    zmq::socket_t* s = Peer(peer);
+    if (s == nullptr) return;
+    std::string text = "{\"body\":" + body + ",\"from\":" + json(self->party).dump() + ",\"id\":" + json(id).dump() +
+                       ",\"kind\":" + json(kind).dump() + "}";
+    (void)s->send(zmq::buffer(text), zmq::send_flags::dontwait);  // not connected: the backoff brings it back
+  }
+
+  // Messages just committed, handed over by the node (Send).
+  std::mutex fresh_mu;
+  std::vector<OutboxMessage> fresh;
+
+  bool SendFresh() {
+    std::vector<OutboxMessage> now;
+    {
+      std::lock_guard<std::mutex> lock(fresh_mu);
+      now.swap(fresh);
+    }
+    for (const auto& m : now) Transmit(m.peer, m.id, m.kind, m.body);
+    return !now.empty();
   }
 
   void Loop() {
@@ -274,7 +288,8 @@ struct DataExchange::Impl {
       if (items[1].revents & ZMQ_POLLIN) {
         uint64_t v;
         (void)!read(wake_fd, &v, sizeof v);
-        next_send = 0;
+        // Their rows come due for a resend then, unless receipted first.
+        if (SendFresh()) next_send = std::min(next_send, NowMs() + OutboxBackoffMs(0));
       }
       if (items[0].revents & ZMQ_POLLIN) HandleInbound();
       SendReceipts(false);
@@ -357,6 +372,18 @@ void DataExchange::Stop() {
   impl_->server.reset();
   impl_->zap.reset();
   if (impl_->wake_fd >= 0) close(impl_->wake_fd);
+}
+
+void DataExchange::Send(std::vector<OutboxMessage> messages) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->fresh_mu);
+    if (impl_->fresh.empty()) {
+      impl_->fresh = std::move(messages);
+    } else {
+      for (auto& m : messages) impl_->fresh.push_back(std::move(m));
+    }
+  }
+  Wake();
 }
 
 void DataExchange::Wake() {

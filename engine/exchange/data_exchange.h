@@ -2,16 +2,17 @@
 // ZeroMQ with CURVE. Every node binds a ROUTER on its endpoint as a CURVE
 // server; a ZAP handler admits only clients whose CURVE key the network
 // file lists, and names each message with the member it came from. Outgoing
-// messages come from the persistent outbox (NodeStore table `outbox`),
-// written in the same transaction as the state change that caused them; a
+// messages are rows of the persistent outbox (NodeStore table `outbox`),
+// written in the same transaction as the state change that caused them and
+// handed over from memory right after it commits (Send); a
 // message is resent with backoff until the peer returns a receipt signed
 // with its secp256k1 key, so a peer that is down for minutes gets all of it
 // once back. Receivers dedupe (by proposal pin, attestation key), so a
 // resent message never reaches state twice. Wire format: docs/protocol.md,
 // "Data exchange".
 //
-// Thread-safety: one background thread owns the sockets; Wake may be called
-// from any thread. The handler runs on that thread.
+// Thread-safety: one background thread owns the sockets; Send and Wake may
+// be called from any thread. The handler runs on that thread.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -57,7 +59,10 @@ class DataExchange {
   // Binds this member's endpoint (from the network file) and starts.
   Status Start();
   void Stop();
-  // The outbox has new rows.
+  // Sends messages just committed to the outbox, at once and from memory;
+  // their rows bring resends (attempts counted from 1) until receipted.
+  void Send(std::vector<OutboxMessage> messages);
+  // Wakes the loop (stop, new work).
   void Wake();
 
   uint64_t refused_connections() const { return refused_.load(); }
