@@ -104,7 +104,7 @@ class Node {
   bool multi_party() const { return opts_.network != nullptr && opts_.identity != nullptr; }
   struct Inbound {
     std::string from, kind;
-    nlohmann::json body;  // {"items": [...]}
+    Value body;  // {"items": [...]}, parsed exactly
   };
   // Handles a poll's worth of messages in one transaction; per message, OK
   // or why it is not handled for good yet (the sender resends).
@@ -203,7 +203,7 @@ class Node {
   // rejection code and reason. Records the claims it wins.
   Result<bool> WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
                          std::string* code, std::string* reason);
-  Status ReceiveProposal(const std::string& from, const nlohmann::json& body, std::vector<ProposalRow>* applied);
+  Status ReceiveProposal(const std::string& from, const Value& body, std::vector<ProposalRow>* applied);
   Status ReceiveAttestation(const std::string& from, const nlohmann::json& item, const std::string& signature_ref);
   Status ReceiveResend(const std::string& from, const nlohmann::json& body);
   // Asks members to resend the data of pins blocked for over a second.

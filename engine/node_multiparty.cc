@@ -374,33 +374,44 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
     Status st = db.BeginRelaxed();
     for (size_t i = 0; st.ok() && i < messages.size(); ++i) {
       const Inbound& m = messages[i];
-      const json* items = m.body.is_object() && m.body.contains("items") && m.body["items"].is_array()
-                              ? &m.body["items"]
-                              : nullptr;
+      const Value* list = m.body.Find("items");
+      if (list != nullptr && !list->is_list()) list = nullptr;
+      // Proposals are read from the exact value; the other kinds hold only
+      // strings and integers and are read as JSON.
+      json body, *items = nullptr;
+      if (list != nullptr && m.kind != "proposals") {
+        body = json::parse(m.body.ToCanonicalJson(), nullptr, false);
+        if (body.is_object() && body.contains("items") && body["items"].is_array()) items = &body["items"];
+        else list = nullptr;
+      }
+      auto text = [&](const char* key) {
+        auto it = body.find(key);
+        return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
       std::string signature_ref;
       if (items != nullptr && m.kind == "attestations") {
         // The set is signed once by its attester; stored whole, so each
         // item stays verifiable.
         const chain::Member* member = opts_.network->Find(m.from);
-        auto sig = crypto::SignatureFromHex(m.body.value("signature", ""));
-        if (m.body.value("party", "") != m.from || member == nullptr || !sig.ok() ||
+        auto sig = crypto::SignatureFromHex(text("signature"));
+        if (text("party") != m.from || member == nullptr || !sig.ok() ||
             !crypto::Verify(member->signing_key, AttestationSetDigest(m.from, *items), *sig)) {
           out[i] = Refused("", m.from, "attestations not signed by " + m.from);
           continue;
         }
         Stmt set = db.Prepare("INSERT INTO attestation_sets (party, body) VALUES (?, ?)");
-        set.Bind(1, m.from).Bind(2, m.body.dump());
+        set.Bind(1, m.from).Bind(2, body.dump());
         if (!(st = set.Run()).ok()) break;
         signature_ref = "set:" + std::to_string(sqlite3_last_insert_rowid(db.raw()));
       }
-      if (items == nullptr) {
+      if (list == nullptr) {
         out[i] = Refused("", m.from, "a '" + m.kind + "' message needs a list of items");
       } else {
-        for (const auto& item : *items) {
+        for (size_t k = 0; k < list->as_list().size(); ++k) {
           Status one;
-          if (m.kind == "proposals") one = ReceiveProposal(m.from, item, &applied);
-          else if (m.kind == "attestations") one = ReceiveAttestation(m.from, item, signature_ref);
-          else if (m.kind == "resend") one = ReceiveResend(m.from, item);
+          if (m.kind == "proposals") one = ReceiveProposal(m.from, list->as_list()[k], &applied);
+          else if (m.kind == "attestations") one = ReceiveAttestation(m.from, (*items)[k], signature_ref);
+          else if (m.kind == "resend") one = ReceiveResend(m.from, (*items)[k]);
           else one = Refused("", m.from, "unknown message kind '" + m.kind + "'");
           // "Not yet" for one item: the whole message comes again (items
           // already stored are recognised then).
@@ -427,14 +438,15 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
   return out;
 }
 
-Status Node::ReceiveProposal(const std::string& from, const json& body, std::vector<ProposalRow>* applied) {
+Status Node::ReceiveProposal(const std::string& from, const Value& body, std::vector<ProposalRow>* applied) {
   auto& db = store_->db();
-  if (!body.is_object() || !body.contains("envelope") || !body.contains("proposal") || !body["proposal"].is_string())
+  const Value* proposal = body.Find("proposal");
+  const Value* envelope = body.Find("envelope");
+  if (envelope == nullptr || proposal == nullptr || !proposal->is_string())
     return Refused("", from, "a proposal message needs a proposal id and an envelope");
-  std::string id = body["proposal"].get<std::string>();
+  const std::string& id = proposal->as_string();
   if (!ValidId(id)) return Refused("", from, "invalid proposal id");
-  std::string envelope_json = body["envelope"].dump();
-  auto env = protocol::ProposalEnvelope::FromJson(envelope_json);
+  auto env = protocol::ProposalEnvelope::FromValue(*envelope);
   if (!env.ok()) return Refused("", from, "malformed proposal: " + env.status().message());
   const chain::Member* author = opts_.network->Find(env->author);
   if (author == nullptr) return Refused(env->instance, from, "author '" + env->author + "' is not a network member");
@@ -509,7 +521,7 @@ Status Node::ReceiveProposal(const std::string& from, const json& body, std::vec
   p.extra_json = extra.dump();
   TREATY_RETURN_IF_ERROR(store_->InsertProposal(p));
   Stmt keep = db.Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
-  keep.Bind(1, p.id).Bind(2, envelope_json);
+  keep.Bind(1, p.id).Bind(2, envelope->ToCanonicalJson());
   TREATY_RETURN_IF_ERROR(keep.Run());
   if (p.kind == "start") TREATY_RETURN_IF_ERROR(Expect(p.instance, p.author, p.nonce, salt));
   // Its pin (or one a late start reveals) may wait in the queue already.

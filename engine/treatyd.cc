@@ -282,10 +282,10 @@ int main(int argc, char** argv) {
   if (network) {
     exchange = std::make_unique<treaty::engine::DataExchange>(
         &*identity, &*network, &store,
-        [&node](const std::vector<treaty::engine::DataExchange::Message>& messages, uint64_t* generation) {
+        [&node](std::vector<treaty::engine::DataExchange::Message>& messages, uint64_t* generation) {
           std::vector<treaty::engine::Node::Inbound> in;
           in.reserve(messages.size());
-          for (const auto& m : messages) in.push_back({m.from, m.kind, m.body});
+          for (auto& m : messages) in.push_back({m.from, m.kind, std::move(m.body)});
           return node.Receive(in, generation);
         },
         treaty::engine::DataExchange::Durability{[&node] { return node.DurableGeneration(); },

@@ -134,18 +134,25 @@ struct DataExchange::Impl {
       }
       const char* user = body.gets("User-Id");
       std::string from = user ? user : "";
-      json m = json::parse(body.to_string(), nullptr, false);
-      if (from.empty() || m.is_discarded() || !m.is_object() || !m.contains("id") || !m["id"].is_string() ||
-          !m.contains("kind") || !m["kind"].is_string() || !m.contains("body")) {
+      // Exactly: a decimal in a proposal must reach its commitment check
+      // digit for digit, so never through a double.
+      auto parsed = Value::FromJson(std::string_view(static_cast<const char*>(body.data()), body.size()));
+      const Value* id = parsed.ok() ? parsed->Find("id") : nullptr;
+      const Value* kind = parsed.ok() ? parsed->Find("kind") : nullptr;
+      const Value* claimed = parsed.ok() ? parsed->Find("from") : nullptr;
+      if (from.empty() || id == nullptr || !id->is_string() || kind == nullptr || !kind->is_string() ||
+          parsed->Find("body") == nullptr) {
         Log("dropped a malformed message from '" + from + "'");
         continue;
       }
-      if (m.value("from", "") != from) {
-        Log("dropped a message claiming to be from '" + m.value("from", "") + "' on " + from + "'s connection");
+      if (claimed == nullptr || !claimed->is_string() || claimed->as_string() != from) {
+        Log("dropped a message claiming to be from '" + (claimed && claimed->is_string() ? claimed->as_string() : "") +
+            "' on " + from + "'s connection");
         continue;
       }
-      reply_to.emplace_back(rid.to_string(), m["id"].get<std::string>());
-      batch.push_back({from, m["kind"].get<std::string>(), std::move(m["body"])});
+      reply_to.emplace_back(rid.to_string(), id->as_string());
+      std::string kind_name = kind->as_string();
+      batch.push_back({from, std::move(kind_name), std::move(parsed->mutable_object().find("body")->second)});
     }
     if (batch.empty()) return;
     uint64_t generation = 0;

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chain/network.h"
+#include "definitions/value.h"
 #include "engine/crypto/identity_file.h"
 #include "engine/node_store.h"
 
@@ -34,7 +35,7 @@ class DataExchange {
  public:
   struct Message {
     std::string from, kind;
-    nlohmann::json body;
+    Value body;  // parsed exactly (numbers never through double)
   };
   // Takes what one poll received (handled in one transaction) and returns
   // a status per message: OK once handled for good (applied, stored, or
@@ -42,7 +43,8 @@ class DataExchange {
   // "try again later": no receipt, the sender resends.
   // `generation` is set to the commit that stored what was handled; its
   // receipts go out once that commit is durable (see Durability).
-  using Handler = std::function<std::vector<Status>(const std::vector<Message>& messages, uint64_t* generation)>;
+  // The handler may move the bodies out.
+  using Handler = std::function<std::vector<Status>(std::vector<Message>& messages, uint64_t* generation)>;
   // The handler may commit without waiting for the disk: receipts wait
   // until `durable()` reaches the handler's generation, and `sync()` forces
   // that when none came along within a few milliseconds. Without these,

@@ -75,8 +75,13 @@ std::string ProposalEnvelope::ToJson() const {
 }
 
 Result<ProposalEnvelope> ProposalEnvelope::FromJson(std::string_view json) {
-  auto v = Value::FromJson(json);
-  if (!v.ok()) return v.status();
+  TREATY_ASSIGN_OR_RETURN(Value v, Value::FromJson(json));
+  return FromValue(v);
+}
+
+Result<ProposalEnvelope> ProposalEnvelope::FromValue(const Value& envelope) {
+  if (!envelope.is_object()) return Status::InvalidArgument("proposal: must be an object");
+  const Value* v = &envelope;
   auto str = [&](const Value& o, const char* k) -> Result<std::string> {
     const Value* x = o.Find(k);
     if (x == nullptr || !x->is_string()) return Status::InvalidArgument(std::string("proposal: '") + k + "' must be a string");

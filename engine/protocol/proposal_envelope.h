@@ -44,6 +44,8 @@ struct ProposalEnvelope {
   Value Input() const;
   std::string ToJson() const;
   static Result<ProposalEnvelope> FromJson(std::string_view json);
+  // From an already (exactly) parsed value: a member's message holds it.
+  static Result<ProposalEnvelope> FromValue(const Value& v);
 };
 
 Digest FieldCommitment(const std::string& salt_hex, const std::string& name, const Value& value);

@@ -33,7 +33,7 @@ std::string Run(const std::string& cmd) {
 }  // namespace
 
 LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties,
-                           std::vector<std::string> node_args)
+                           std::vector<std::string> node_args, std::vector<std::string> treatyd_args)
     : dir_(dir), parties_(std::move(parties)) {
   sequencer_port_ = FreePort();
   std::string yaml = "network: test\n";
@@ -55,6 +55,7 @@ LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> part
   for (const auto& p : parties_) {
     std::vector<std::string> args = {"--party", p, "--ledger", "sequencer", "--network", network_file_};
     args.insert(args.end(), node_args.begin(), node_args.end());
+    args.insert(args.end(), treatyd_args.begin(), treatyd_args.end());
     nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args);
   }
 }

@@ -20,9 +20,10 @@ namespace treaty::testing {
 class LocalNetwork {
  public:
   // Parties default to buyer, seller, bank.
-  // `node_args` go to every treatyd and the sequencer (e.g. --sync normal).
+  // `node_args` go to every treatyd and the sequencer (e.g. --sync normal),
+  // `treatyd_args` to the treatyd processes only (e.g. --definitions DIR).
   explicit LocalNetwork(const std::string& dir, std::vector<std::string> parties = {"buyer", "seller", "bank"},
-                        std::vector<std::string> node_args = {});
+                        std::vector<std::string> node_args = {}, std::vector<std::string> treatyd_args = {});
 
   // Starts the sequencer and every node; false on the first failure.
   bool Start();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -138,6 +139,37 @@ TEST_F(NetworkTest, AUniqueKeyGoesToTheFirstClaimInLedgerOrderAtEveryParty) {
   EXPECT_EQ(QueryDb(db, "SELECT count(*) FROM unmatched_pins WHERE pin IN (SELECT claim FROM claims WHERE instance = "
                         "'u-3')")[0][0],
             "0");
+}
+
+// A decimal with more digits than a double holds crosses the data exchange
+// digit for digit: the other member's commitment check passes and both
+// hold the same value (a parse through double refused the proposal).
+TEST(ExactNetwork, ADecimalBeyondDoublePrecisionReachesTheOtherMemberExactly) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/defs");
+  std::ofstream(dir.path() + "/defs/booking.yaml") << R"(process: booking
+version: 1
+roles: [payer, payee]
+data:
+  amount: { type: decimal }
+states:
+  open: { initial: true }
+  booked: { final: true }
+steps:
+  book: { from: open, to: booked, by: payer, input: { amount: decimal }, set: { amount: input.amount } }
+)";
+  LocalNetwork net(dir.path() + "/net", {"buyer", "seller"}, {"--sync", "normal"},
+                   {"--definitions", dir.path() + "/defs"});
+  ASSERT_TRUE(net.Start());
+  NodeClient buyer(net.node("buyer").channel()), seller(net.node("seller").channel());
+  ASSERT_TRUE(buyer.Start("b-1", {{"payer", "buyer"}, {"payee", "seller"}}, nullptr, "booking").ok());
+  pb::TriggerStepResponse r;
+  grpc::Status st = buyer.Step("b-1", "book", R"({"amount":12345678901234567.891})", &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+  ASSERT_TRUE(Eventually([&] { return seller.State("b-1") == "booked"; })) << seller.State("b-1");
+  EXPECT_EQ(seller.Get("b-1").data_json(), R"({"amount":12345678901234567.891})");
+  EXPECT_EQ(seller.Get("b-1").state_hash(), buyer.Get("b-1").state_hash());
 }
 
 TEST_F(NetworkTest, APartyThatIsNotAMemberNeverStoresTheInstance) {
