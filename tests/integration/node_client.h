@@ -1,8 +1,8 @@
 // A test's gRPC client of one treatyd: one method per API call the tests
 // and benchmarks make, so request building lives in one place.
 //
-// Thread-safety: as the generated stubs — one NodeClient may be used from
-// many threads.
+// Thread-safety: one NodeClient may be used from many threads (gRPC's
+// generated client classes, held here, are thread-safe).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -35,12 +35,7 @@ class NodeClient {
       b->set_role(role);
       b->set_party(party);
     }
-    pb::StartProcessResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline());
-    auto st = p_->StartProcess(&ctx, req, &resp);
-    if (out) *out = resp;
-    return st;
+    return Call(p_.get(), &pb::Processes::Stub::StartProcess, req, out);
   }
   grpc::Status Start(const std::string& id, pb::StartProcessResponse* out,
                      const std::string& definition = "purchase-order") {
@@ -54,12 +49,7 @@ class NodeClient {
     req.set_input_json(input);
     req.set_idempotency_key(key);
     req.set_no_wait(no_wait);
-    pb::TriggerStepResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline());
-    auto st = p_->TriggerStep(&ctx, req, &resp);
-    if (out) *out = resp;
-    return st;
+    return Call(p_.get(), &pb::Processes::Stub::TriggerStep, req, out);
   }
   grpc::Status Step(const std::string& id, const std::string& step, const std::string& input,
                     pb::TriggerStepResponse* out) {
@@ -69,9 +59,7 @@ class NodeClient {
     pb::GetInstanceRequest req;
     req.set_instance_id(id);
     pb::Instance resp;
-    grpc::ClientContext ctx;
-    auto s = p_->GetInstance(&ctx, req, &resp);
-    if (st) *st = s;
+    Keep(Call(p_.get(), &pb::Processes::Stub::GetInstance, req, &resp), st);
     return resp;
   }
   // The instance, or nothing when the node does not have it.
@@ -86,12 +74,12 @@ class NodeClient {
     auto i = Find(id);
     return i && i->states_size() > 0 ? i->states(0) : "";
   }
-  std::vector<pb::HistoryEntry> History(const std::string& id) {
+  // Empty (and *st set) when the call fails.
+  std::vector<pb::HistoryEntry> History(const std::string& id, grpc::Status* st = nullptr) {
     pb::GetHistoryRequest req;
     req.set_instance_id(id);
     pb::GetHistoryResponse resp;
-    grpc::ClientContext ctx;
-    p_->GetHistory(&ctx, req, &resp);
+    Keep(Call(p_.get(), &pb::Processes::Stub::GetHistory, req, &resp), st);
     return {resp.entries().begin(), resp.entries().end()};
   }
   pb::ListInstancesResponse List(const std::string& where, const std::string& state = "", int page = 0,
@@ -102,15 +90,12 @@ class NodeClient {
     req.set_page_size(page);
     req.set_page_token(token);
     pb::ListInstancesResponse resp;
-    grpc::ClientContext ctx;
-    auto s = p_->ListInstances(&ctx, req, &resp);
-    if (st) *st = s;
+    Keep(Call(p_.get(), &pb::Processes::Stub::ListInstances, req, &resp), st);
     return resp;
   }
-  pb::StatusResponse Status() {
+  pb::StatusResponse Status(grpc::Status* st = nullptr) {
     pb::StatusResponse resp;
-    grpc::ClientContext ctx;
-    n_->Status(&ctx, pb::StatusRequest(), &resp);
+    Keep(Call(n_.get(), &pb::Node::Stub::Status, pb::StatusRequest(), &resp), st);
     return resp;
   }
   pb::Events::Stub* events() { return e_.get(); }
@@ -118,6 +103,21 @@ class NodeClient {
  private:
   static std::chrono::system_clock::time_point Deadline() {
     return std::chrono::system_clock::now() + std::chrono::seconds(30);
+  }
+  // One unary call with the test deadline, so a hung node fails the test
+  // instead of hanging it. `out` may be null.
+  template <typename Stub, typename Req, typename Resp>
+  static grpc::Status Call(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                           const Req& req, Resp* out) {
+    Resp resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    grpc::Status st = (stub->*method)(&ctx, req, &resp);
+    if (out) *out = std::move(resp);
+    return st;
+  }
+  static void Keep(const grpc::Status& s, grpc::Status* st) {
+    if (st) *st = s;
   }
 
   std::unique_ptr<pb::Processes::Stub> p_;
