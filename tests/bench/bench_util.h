@@ -36,6 +36,25 @@ inline int Flag(int argc, char** argv, const char* name, int def) {
   return def;
 }
 
+// A comma-separated list of integers ("--clients 32,64,128"); `def` when
+// the flag is absent.
+inline std::vector<int> ListFlag(int argc, char** argv, const char* name, const std::string& def) {
+  std::string text = def;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == name) text = argv[i + 1];
+  std::vector<int> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (std::atoi(item.c_str()) > 0) out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+// "At saturation" is the best closed-loop rate over a few concurrency
+// levels: with too few clients a pipelined system waits on its own latency
+// (batches stay small) and the figure measures that, not capacity. Every
+// figure a ratio compares is taken the same way.
+inline constexpr const char* kClientLevels = "32,64,128";
+
 inline double SqliteCommitRate(const std::string& dir, bool full_sync) {
   chain::Db db;
   if (!db.Open(dir + "/commit-bench.db", full_sync).ok()) return 0;
