@@ -189,7 +189,11 @@ class Node {
   // Outgoing items by peer and kind, written to the outbox by FlushOutgoing
   // inside the transaction that produced them (store mu() held).
   void Queue(const std::string& peer, const std::string& kind, nlohmann::json item);
-  void QueueRaw(const std::string& peer, const std::string& kind, std::string item_json);
+  // A proposal for `peer`: ours, covered by the set FlushOutgoing signs for
+  // that peer's message (own_digest = its signing digest); or one carrying
+  // its own signature (set_json empty); or one covered by a stored set.
+  void QueueProposal(const std::string& peer, const std::string& id, const std::string& envelope_json,
+                     const Digest* own_digest, const std::string& set_json);
   Status FlushOutgoing();
   // Unique keys (unique_claims.cc). Claims the proposal's data change needs.
   struct Claim {
@@ -203,7 +207,17 @@ class Node {
   // rejection code and reason. Records the claims it wins.
   Result<bool> WinClaims(const std::vector<Claim>& claims, const std::string& instance, const Sequenced& at,
                          std::string* code, std::string* reason);
-  Status ReceiveProposal(const std::string& from, const Value& body, std::vector<ProposalRow>* applied);
+  // The proposal sets of one received message: each parsed once, its
+  // signature checked once, stored once (if a proposal it covers is).
+  struct ReceivedSet {
+    const Value* raw = nullptr;
+    std::optional<protocol::ProposalSet> set;  // empty: malformed (error)
+    std::string error;
+    std::optional<bool> valid;
+    int64_t stored_id = 0;
+  };
+  Status ReceiveProposal(const std::string& from, const Value& body, std::vector<ReceivedSet>* sets,
+                         std::vector<ProposalRow>* applied);
   Status ReceiveAttestation(const std::string& from, const nlohmann::json& item, const std::string& signature_ref);
   Status ReceiveResend(const std::string& from, const nlohmann::json& body);
   // Asks members to resend the data of pins blocked for over a second.
@@ -263,6 +277,11 @@ class Node {
   struct Pending {
     std::vector<std::string> raw;                      // items already serialised
     nlohmann::json items = nlohmann::json::array();  // items still to serialise
+    // Proposals: the sets (JSON) items refer to by index; our own set is
+    // signed at FlushOutgoing over `own`, the digests of our proposals.
+    std::vector<std::string> sets;
+    int own_set = -1;
+    std::vector<Digest> own;
   };
   std::map<std::string, std::map<std::string, Pending>> outgoing_;  // peer -> kind; guarded by the store's mu()
 };

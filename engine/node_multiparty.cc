@@ -86,24 +86,26 @@ Status Node::SendProposal(const ProposalRow& p, std::string* extra_json) {
     fields.Set("$definition", Value::Str(extra.value("definition", "")));
     fields.Set("$version", Value::Int(extra.value("version", int64_t{0})));
   }
+  // Unsigned: one signature per member's message covers the batch's
+  // proposals (FlushOutgoing).
   TREATY_ASSIGN_OR_RETURN(protocol::ProposalEnvelope env,
-                          protocol::SealProposal(p.instance, p.step, p.author, p.nonce, hash, fields,
-                                                 opts_.identity->key));
+                          protocol::CommitProposal(p.instance, p.step, p.author, p.nonce, hash, fields));
   json commitments = json::object();
   for (const auto& f : env.fields) commitments[f.name] = ToHex(f.commitment);
   extra["commitments"] = commitments;
   *extra_json = extra.dump();
-  // The signed envelope, kept apart from the proposal row (read only for resends).
+  // The envelope, kept apart from the proposal row (read only for resends,
+  // which sign it alone).
   std::string full = env.ToJson();
+  Digest digest = env.SigningDigest();
   Stmt keep = store_->db().Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
   keep.Bind(1, p.id).Bind(2, full);
   TREATY_RETURN_IF_ERROR(keep.Run());
-  std::string id_json = json(p.id).dump();
   for (const auto& m : MembersOf(roles_json)) {
     if (m == opts_.party) continue;
     std::set<std::string> hidden = def ? HiddenFor(*def, env, roles_json, m) : std::set<std::string>{};
     std::string copy = hidden.empty() ? full : protocol::RedactFor(env, hidden).ToJson();
-    QueueRaw(m, "proposals", "{\"proposal\":" + id_json + ",\"envelope\":" + copy + "}");
+    QueueProposal(m, p.id, copy, &digest, "");
   }
   return Status::Ok();
 }
@@ -319,8 +321,25 @@ void Node::Queue(const std::string& peer, const std::string& kind, json item) {
   outgoing_[peer][kind].items.push_back(std::move(item));
 }
 
-void Node::QueueRaw(const std::string& peer, const std::string& kind, std::string item_json) {
-  outgoing_[peer][kind].raw.push_back(std::move(item_json));
+void Node::QueueProposal(const std::string& peer, const std::string& id, const std::string& envelope_json,
+                         const Digest* own_digest, const std::string& set_json) {
+  Pending& q = outgoing_[peer]["proposals"];
+  int index = -1;
+  if (own_digest != nullptr) {
+    if (q.own_set < 0) {
+      q.own_set = static_cast<int>(q.sets.size());
+      q.sets.emplace_back();  // signed at FlushOutgoing
+    }
+    q.own.push_back(*own_digest);
+    index = q.own_set;
+  } else if (!set_json.empty()) {
+    auto it = std::find(q.sets.begin(), q.sets.end(), set_json);
+    index = static_cast<int>(it - q.sets.begin());
+    if (it == q.sets.end()) q.sets.push_back(set_json);
+  }
+  std::string item = "{\"envelope\":" + envelope_json + ",\"proposal\":" + json(id).dump();
+  if (index >= 0) item += ",\"set\":" + std::to_string(index);
+  q.raw.push_back(item + "}");
 }
 
 Status Node::FlushOutgoing() {
@@ -339,12 +358,19 @@ Status Node::FlushOutgoing() {
         body["signature"] = crypto::Hex(opts_.identity->key.Sign(AttestationSetDigest(opts_.party, pending.items)));
         text = body.dump();
       } else {
-        // Items already serialised (signed envelopes): joined, not re-parsed.
+        // Items already serialised (envelopes): joined, not re-parsed.
         text = "{\"items\":[";
         for (size_t i = 0; i < pending.raw.size(); ++i) text += (i ? "," : "") + pending.raw[i];
         for (size_t i = 0; i < pending.items.size(); ++i)
           text += (i || !pending.raw.empty() ? "," : "") + pending.items[i].dump();
-        text += "]}";
+        text += "]";
+        if (pending.own_set >= 0)
+          pending.sets[pending.own_set] =
+              protocol::SignProposalSet(opts_.party, std::move(pending.own), opts_.identity->key)
+                  .ToValue()
+                  .ToCanonicalJson();
+        for (size_t i = 0; i < pending.sets.size(); ++i) text += (i ? "," : ",\"sets\":[") + pending.sets[i];
+        text += pending.sets.empty() ? "}" : "]}";
       }
       OutboxMessage m{TimeOrderedId(), peer, kind, std::move(text)};
       st = store_->EnqueueOutbox(m, now, now + OutboxBackoffMs(0));
@@ -388,6 +414,21 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
         auto it = body.find(key);
         return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
       };
+      std::vector<ReceivedSet> sets;
+      if (const Value* listed = m.body.Find("sets"); listed != nullptr && m.kind == "proposals") {
+        if (!listed->is_list()) {
+          out[i] = Refused("", m.from, "a proposals message's 'sets' must be a list");
+          continue;
+        }
+        for (const auto& v : listed->as_list()) {
+          ReceivedSet r;
+          r.raw = &v;
+          auto parsed = protocol::ProposalSet::FromValue(v);
+          if (parsed.ok()) r.set = std::move(*parsed);
+          else r.error = parsed.status().message();
+          sets.push_back(std::move(r));
+        }
+      }
       std::string signature_ref;
       if (items != nullptr && m.kind == "attestations") {
         // The set is signed once by its attester; stored whole, so each
@@ -409,7 +450,7 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
       } else {
         for (size_t k = 0; k < list->as_list().size(); ++k) {
           Status one;
-          if (m.kind == "proposals") one = ReceiveProposal(m.from, list->as_list()[k], &applied);
+          if (m.kind == "proposals") one = ReceiveProposal(m.from, list->as_list()[k], &sets, &applied);
           else if (m.kind == "attestations") one = ReceiveAttestation(m.from, (*items)[k], signature_ref);
           else if (m.kind == "resend") one = ReceiveResend(m.from, (*items)[k]);
           else one = Refused("", m.from, "unknown message kind '" + m.kind + "'");
@@ -438,7 +479,8 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
   return out;
 }
 
-Status Node::ReceiveProposal(const std::string& from, const Value& body, std::vector<ProposalRow>* applied) {
+Status Node::ReceiveProposal(const std::string& from, const Value& body, std::vector<ReceivedSet>* sets,
+                             std::vector<ProposalRow>* applied) {
   auto& db = store_->db();
   const Value* proposal = body.Find("proposal");
   const Value* envelope = body.Find("envelope");
@@ -450,7 +492,20 @@ Status Node::ReceiveProposal(const std::string& from, const Value& body, std::ve
   if (!env.ok()) return Refused("", from, "malformed proposal: " + env.status().message());
   const chain::Member* author = opts_.network->Find(env->author);
   if (author == nullptr) return Refused(env->instance, from, "author '" + env->author + "' is not a network member");
-  Status verified = protocol::VerifyProposal(*env, author->signing_key);
+  // Covered by one of the message's sets, or signed alone (a resend).
+  ReceivedSet* in_set = nullptr;
+  Status verified;
+  if (const Value* ref = body.Find("set")) {
+    if (!ref->is_int() || ref->as_int() < 0 || ref->as_int() >= static_cast<int64_t>(sets->size()))
+      return Refused(env->instance, from, "proposal " + id + " names a set its message does not hold");
+    in_set = &(*sets)[ref->as_int()];
+    if (!in_set->set) return Refused(env->instance, from, "malformed proposal set: " + in_set->error);
+    if (env->signature)
+      return Refused(env->instance, from, "proposal " + id + " carries a signature and a set: one proof, not two");
+    verified = protocol::VerifyProposalInSet(*env, *in_set->set, author->signing_key, &in_set->valid);
+  } else {
+    verified = protocol::VerifyProposal(*env, author->signing_key);
+  }
   if (!verified.ok())
     return Refused(env->instance, from, "proposal " + id + " of '" + env->author + "': " + verified.message());
   Value input = env->Input();
@@ -520,8 +575,17 @@ Status Node::ReceiveProposal(const std::string& from, const Value& body, std::ve
   p.proposed_ms = NowMs();
   p.extra_json = extra.dump();
   TREATY_RETURN_IF_ERROR(store_->InsertProposal(p));
-  Stmt keep = db.Prepare("INSERT OR REPLACE INTO envelopes (proposal, body) VALUES (?, ?)");
+  // The set is kept once per message: a resend to another member needs it.
+  if (in_set != nullptr && in_set->stored_id == 0) {
+    Stmt set = db.Prepare("INSERT INTO proposal_sets (author, body) VALUES (?, ?)");
+    set.Bind(1, in_set->set->author).Bind(2, in_set->raw->ToCanonicalJson());
+    TREATY_RETURN_IF_ERROR(set.Run());
+    in_set->stored_id = sqlite3_last_insert_rowid(db.raw());
+  }
+  Stmt keep = db.Prepare("INSERT OR REPLACE INTO envelopes (proposal, body, set_id) VALUES (?, ?, ?)");
   keep.Bind(1, p.id).Bind(2, envelope->ToCanonicalJson());
+  if (in_set != nullptr) keep.Bind(3, in_set->stored_id);
+  else keep.BindNull(3);
   TREATY_RETURN_IF_ERROR(keep.Run());
   if (p.kind == "start") TREATY_RETURN_IF_ERROR(Expect(p.instance, p.author, p.nonce, salt));
   // Its pin (or one a late start reveals) may wait in the queue already.
@@ -560,10 +624,12 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   if (!p) return Status::Ok();
   auto extra = json::parse(p->extra_json, nullptr, false);
   if (!extra.is_object()) return Status::Ok();
-  Stmt kept = db.Prepare("SELECT body FROM envelopes WHERE proposal = ?");
+  Stmt kept = db.Prepare(
+      "SELECT e.body, s.body FROM envelopes e LEFT JOIN proposal_sets s ON s.id = e.set_id WHERE e.proposal = ?");
   kept.Bind(1, p->id);
   if (!kept.Step()) return Status::Ok();
   auto env = protocol::ProposalEnvelope::FromJson(kept.Text(0));
+  std::string set_json = kept.Text(1);
   if (!env.ok()) return Status::Ok();
   std::string roles_json = p->kind == "start" && extra.contains("roles") ? extra["roles"].dump() : "{}";
   std::string hash_hex = extra.value("hash", "");
@@ -581,7 +647,13 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   // Our own copy may itself be redacted: hide at least what `from` may not see.
   std::set<std::string> hidden = def ? HiddenFor(*def, *env, roles_json, from) : std::set<std::string>{};
   protocol::ProposalEnvelope copy = protocol::RedactFor(*env, hidden);
-  QueueRaw(from, "proposals", "{\"proposal\":" + json(p->id).dump() + ",\"envelope\":" + copy.ToJson() + "}");
+  // Its proof: its own signature, the set that covered it here, or (ours,
+  // sent under a set of another message) a signature made now.
+  if (!copy.signature && set_json.empty()) {
+    if (env->author != opts_.party) return Status::Ok();  // nothing to prove it with
+    copy.signature = opts_.identity->key.Sign(copy.SigningDigest());
+  }
+  QueueProposal(from, p->id, copy.ToJson(), nullptr, copy.signature ? "" : set_json);
   return Status::Ok();
 }
 

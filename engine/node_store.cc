@@ -82,7 +82,10 @@ CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox(next_ms, seq);
 CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
   outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (instance, seq, party))
   WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS envelopes (proposal TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS envelopes (proposal TEXT PRIMARY KEY, body TEXT NOT NULL, set_id INTEGER);
+-- A received message's proposal set (one signature over its proposals),
+-- kept for the envelopes it covers (envelopes.set_id).
+CREATE TABLE IF NOT EXISTS proposal_sets (id INTEGER PRIMARY KEY, author TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attestation_sets (id INTEGER PRIMARY KEY AUTOINCREMENT, party TEXT NOT NULL,
   body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (claim TEXT PRIMARY KEY, instance TEXT NOT NULL, field TEXT NOT NULL,
@@ -91,6 +94,14 @@ CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT N
   content TEXT NOT NULL,
   PRIMARY KEY (instance, field)) WITHOUT ROWID;
 )SQL"));
+  {
+    // Folders of schema 2 written before proposal sets: the column is added.
+    bool has_set_id = false;
+    Stmt cols = db_.Prepare("SELECT name FROM pragma_table_info('envelopes')");
+    while (cols.Step()) has_set_id = has_set_id || cols.Text(0) == "set_id";
+    TREATY_RETURN_IF_ERROR(cols.status());
+    if (!has_set_id) TREATY_RETURN_IF_ERROR(db_.Exec("ALTER TABLE envelopes ADD COLUMN set_id INTEGER"));
+  }
   {
     std::lock_guard<std::mutex> rlock(read_mu_);
     TREATY_RETURN_IF_ERROR(read_db_.Open(path, full_sync));

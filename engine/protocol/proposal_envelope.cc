@@ -70,7 +70,7 @@ std::string ProposalEnvelope::ToJson() const {
     fs.push_back(std::move(o));
   }
   v.Set("fields", Value::List(std::move(fs)));
-  v.Set("signature", Value::Str(crypto::Hex(signature)));
+  if (signature) v.Set("signature", Value::Str(crypto::Hex(*signature)));
   return v.ToCanonicalJson();
 }
 
@@ -97,10 +97,12 @@ Result<ProposalEnvelope> ProposalEnvelope::FromValue(const Value& envelope) {
   p.nonce = nonce->as_int();
   TREATY_ASSIGN_OR_RETURN(std::string dh, str(*v, "definition_hash"));
   if (!DigestFromHex(dh, &p.definition_hash)) return Status::InvalidArgument("proposal: bad 'definition_hash'");
-  TREATY_ASSIGN_OR_RETURN(std::string sig, str(*v, "signature"));
-  auto s = crypto::SignatureFromHex(sig);
-  if (!s.ok()) return s.status();
-  p.signature = *s;
+  if (v->Find("signature") != nullptr) {
+    TREATY_ASSIGN_OR_RETURN(std::string sig, str(*v, "signature"));
+    auto s = crypto::SignatureFromHex(sig);
+    if (!s.ok()) return s.status();
+    p.signature = *s;
+  }
   const Value* fields = v->Find("fields");
   if (fields == nullptr || !fields->is_list()) return Status::InvalidArgument("proposal: 'fields' must be a list");
   for (const auto& f : fields->as_list()) {
@@ -117,9 +119,8 @@ Result<ProposalEnvelope> ProposalEnvelope::FromValue(const Value& envelope) {
   return p;
 }
 
-Result<ProposalEnvelope> SealProposal(const std::string& instance, const std::string& step, const std::string& author,
-                                      int64_t nonce, const Digest& definition_hash, const Value& input,
-                                      const crypto::SigningKey& key) {
+Result<ProposalEnvelope> CommitProposal(const std::string& instance, const std::string& step, const std::string& author,
+                                        int64_t nonce, const Digest& definition_hash, const Value& input) {
   if (!input.is_object()) return Status::InvalidArgument("input must be an object");
   ProposalEnvelope p;
   p.instance = instance;
@@ -136,6 +137,13 @@ Result<ProposalEnvelope> SealProposal(const std::string& instance, const std::st
     f.commitment = FieldCommitment(salt, name, value);
     p.fields.push_back(std::move(f));
   }
+  return p;
+}
+
+Result<ProposalEnvelope> SealProposal(const std::string& instance, const std::string& step, const std::string& author,
+                                      int64_t nonce, const Digest& definition_hash, const Value& input,
+                                      const crypto::SigningKey& key) {
+  TREATY_ASSIGN_OR_RETURN(ProposalEnvelope p, CommitProposal(instance, step, author, nonce, definition_hash, input));
   p.signature = key.Sign(p.SigningDigest());
   return p;
 }
@@ -150,17 +158,95 @@ ProposalEnvelope RedactFor(const ProposalEnvelope& full, const std::set<std::str
   return copy;
 }
 
-Status VerifyProposal(const ProposalEnvelope& p, const crypto::PublicKey& author_key) {
+Status VerifyCommitments(const ProposalEnvelope& p) {
   for (size_t i = 1; i < p.fields.size(); ++i)
     if (!(p.fields[i - 1].name < p.fields[i].name))
       return Status::InvalidArgument("proposal fields must be unique and in name order");
   for (const auto& f : p.fields)
     if (f.value && FieldCommitment(f.salt_hex, f.name, *f.value) != f.commitment)
       return Status::InvalidArgument("input field '" + f.name + "' does not match its commitment");
-  if (!crypto::Verify(author_key, p.SigningDigest(), p.signature))
-    return Status::PermissionDenied("signature of proposal " + p.instance + "/" + p.step + " #" +
-                                    std::to_string(p.nonce) + " is not " + p.author + "'s");
   return Status::Ok();
+}
+
+namespace {
+
+std::string Named(const ProposalEnvelope& p) { return p.instance + "/" + p.step + " #" + std::to_string(p.nonce); }
+
+}  // namespace
+
+Status VerifyProposal(const ProposalEnvelope& p, const crypto::PublicKey& author_key) {
+  TREATY_RETURN_IF_ERROR(VerifyCommitments(p));
+  if (!p.signature) return Status::PermissionDenied("proposal " + Named(p) + " carries no signature");
+  if (!crypto::Verify(author_key, p.SigningDigest(), *p.signature))
+    return Status::PermissionDenied("signature of proposal " + Named(p) + " is not " + p.author + "'s");
+  return Status::Ok();
+}
+
+Status VerifyProposalInSet(const ProposalEnvelope& p, const ProposalSet& set, const crypto::PublicKey& author_key,
+                           std::optional<bool>* set_valid) {
+  TREATY_RETURN_IF_ERROR(VerifyCommitments(p));
+  if (set.author != p.author)
+    return Status::PermissionDenied("proposal " + Named(p) + " of " + p.author + " is in a set signed by '" +
+                                    set.author + "'");
+  if (!set.Covers(p.SigningDigest()))
+    return Status::PermissionDenied("proposal " + Named(p) + " is not among those its set's signature covers");
+  if (!set_valid->has_value()) *set_valid = crypto::Verify(author_key, set.SigningDigest(), set.signature);
+  if (!**set_valid)
+    return Status::PermissionDenied("signature of the proposal set holding " + Named(p) + " is not " + p.author +
+                                    "'s");
+  return Status::Ok();
+}
+
+Digest ProposalSet::SigningDigest() const {
+  Sha256 h;
+  h.UpdateField("treaty.proposals.v1");
+  h.UpdateField(author);
+  h.UpdateField(std::to_string(proposals.size()));
+  for (const auto& d : proposals) h.Update(d.data(), d.size());
+  return h.Finish();
+}
+
+bool ProposalSet::Covers(const Digest& proposal) const {
+  return std::find(proposals.begin(), proposals.end(), proposal) != proposals.end();
+}
+
+Value ProposalSet::ToValue() const {
+  Value v = Value::Object();
+  v.Set("author", Value::Str(author));
+  ValueList ds;
+  for (const auto& d : proposals) ds.push_back(Value::Str(ToHex(d)));
+  v.Set("proposals", Value::List(std::move(ds)));
+  v.Set("signature", Value::Str(crypto::Hex(signature)));
+  return v;
+}
+
+Result<ProposalSet> ProposalSet::FromValue(const Value& v) {
+  const Value* author = v.Find("author");
+  const Value* list = v.Find("proposals");
+  const Value* sig = v.Find("signature");
+  if (!v.is_object() || author == nullptr || !author->is_string() || list == nullptr || !list->is_list() ||
+      sig == nullptr || !sig->is_string())
+    return Status::InvalidArgument("proposal set: needs 'author', 'proposals' (a list) and 'signature'");
+  ProposalSet set;
+  set.author = author->as_string();
+  for (const auto& d : list->as_list()) {
+    Digest digest{};
+    if (!d.is_string() || !DigestFromHex(d.as_string(), &digest))
+      return Status::InvalidArgument("proposal set: each of 'proposals' must be 64 hex digits");
+    set.proposals.push_back(digest);
+  }
+  auto s = crypto::SignatureFromHex(sig->as_string());
+  if (!s.ok()) return s.status();
+  set.signature = *s;
+  return set;
+}
+
+ProposalSet SignProposalSet(const std::string& author, std::vector<Digest> proposals, const crypto::SigningKey& key) {
+  ProposalSet set;
+  set.author = author;
+  set.proposals = std::move(proposals);
+  set.signature = key.Sign(set.SigningDigest());
+  return set;
 }
 
 }  // namespace treaty::protocol

@@ -9,6 +9,12 @@
 // field in name order). A member's copy of a hidden field keeps only its
 // commitment; the signature still verifies. Byte layout: docs/protocol.md.
 //
+// A ProposalSet signs several proposals of one author at once: the author
+// signs SHA-256(fields "treaty.proposals.v1", author, count, then each
+// proposal's signing digest, raw and unframed). A proposal covered by a
+// set carries no signature of its own; one verification per message then
+// covers all its proposals (a sealed batch sends one message per member).
+//
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -36,7 +42,8 @@ struct ProposalEnvelope {
   int64_t nonce = 0;
   Digest definition_hash{};
   std::vector<FieldCopy> fields;  // sorted by name
-  crypto::Signature signature{};
+  // Absent when a ProposalSet's signature covers this proposal.
+  std::optional<crypto::Signature> signature;
 
   // The digest the author signs.
   Digest SigningDigest() const;
@@ -48,9 +55,27 @@ struct ProposalEnvelope {
   static Result<ProposalEnvelope> FromValue(const Value& v);
 };
 
+struct ProposalSet {
+  std::string author;
+  std::vector<Digest> proposals;  // signing digests, in message order
+  crypto::Signature signature{};
+
+  Digest SigningDigest() const;
+  bool Covers(const Digest& proposal) const;
+  // {"author","proposals":[hex…],"signature"}
+  Value ToValue() const;
+  static Result<ProposalSet> FromValue(const Value& v);
+};
+
+ProposalSet SignProposalSet(const std::string& author, std::vector<Digest> proposals, const crypto::SigningKey& key);
+
 Digest FieldCommitment(const std::string& salt_hex, const std::string& name, const Value& value);
 
-// Salts every field, commits, signs. `input` must be an object.
+// Salts every field and commits, without a signature (a ProposalSet will
+// cover it). `input` must be an object.
+Result<ProposalEnvelope> CommitProposal(const std::string& instance, const std::string& step, const std::string& author,
+                                        int64_t nonce, const Digest& definition_hash, const Value& input);
+// CommitProposal, then signs the proposal alone.
 Result<ProposalEnvelope> SealProposal(const std::string& instance, const std::string& step, const std::string& author,
                                       int64_t nonce, const Digest& definition_hash, const Value& input,
                                       const crypto::SigningKey& key);
@@ -58,9 +83,19 @@ Result<ProposalEnvelope> SealProposal(const std::string& instance, const std::st
 // A copy without the values (and salts) of `hidden` fields.
 ProposalEnvelope RedactFor(const ProposalEnvelope& full, const std::set<std::string>& hidden);
 
-// OK when the signature is the author's and every visible value matches
-// its commitment. PERMISSION_DENIED for a bad signature, INVALID_ARGUMENT
-// for a value that does not match its commitment.
+// OK when the fields are in name order and every visible value matches its
+// commitment (INVALID_ARGUMENT otherwise). No signature is checked.
+Status VerifyCommitments(const ProposalEnvelope& p);
+
+// OK when the proposal's own signature is the author's and its commitments
+// hold. PERMISSION_DENIED for a missing or bad signature.
 Status VerifyProposal(const ProposalEnvelope& p, const crypto::PublicKey& author_key);
+
+// OK when `set` is the proposal author's, covers the proposal's signing
+// digest, its signature is the author's, and the commitments hold. The
+// set's signature is checked once: `*set_valid` caches the answer for the
+// next proposal of the same set. PERMISSION_DENIED otherwise.
+Status VerifyProposalInSet(const ProposalEnvelope& p, const ProposalSet& set, const crypto::PublicKey& author_key,
+                           std::optional<bool>* set_valid);
 
 }  // namespace treaty::protocol

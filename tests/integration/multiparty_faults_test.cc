@@ -30,12 +30,28 @@ class FaultTest : public NetworkTest {
     auto env = protocol::SealProposal(instance, step, author, nonce, hash, Value::FromJson(input).value(), key);
     return json::parse(env.value().ToJson());
   }
-  // Sends a proposal message to `to` over CURVE as `as`.
+  // An unsigned proposal and a set covering `digests` (default: just it).
+  std::pair<json, json> InSet(const std::string& instance, const std::string& step, const std::string& author,
+                              int64_t nonce, const crypto::SigningKey& key, const std::string& set_author,
+                              std::optional<std::vector<Digest>> digests = std::nullopt) {
+    Digest hash{};
+    DigestFromHex(at("buyer").Find(instance)->definition_hash(), &hash);
+    auto env = protocol::CommitProposal(instance, step, author, nonce, hash, Value::Object()).value();
+    auto set = protocol::SignProposalSet(set_author, digests.value_or(std::vector<Digest>{env.SigningDigest()}), key);
+    return {json::parse(env.ToJson()), json::parse(set.ToValue().ToCanonicalJson())};
+  }
+  // Sends a proposal message to `to` over CURVE as `as`; with `set`, the
+  // proposal is covered by that set instead of its own signature.
   json SendProposal(const std::string& as, const std::string& to, const json& envelope,
-                    const std::string& proposal_id) {
+                    const std::string& proposal_id, const json& set = nullptr, int set_index = 0) {
     json id = net_->identity(as);
     json item = {{"proposal", proposal_id}, {"envelope", envelope}};
-    json msg = {{"id", NewId()}, {"from", as}, {"kind", "proposals"}, {"body", {{"items", json::array({item})}}}};
+    json body = {{"items", json::array({item})}};
+    if (!set.is_null()) {
+      body["items"][0]["set"] = set_index;
+      body["sets"] = json::array({set});
+    }
+    json msg = {{"id", NewId()}, {"from", as}, {"kind", "proposals"}, {"body", body}};
     return SendAsPeer(net_->exchange_endpoint(to), net_->identity(to)["curve_public"].get<std::string>(),
                       id["curve_public"].get<std::string>(), id["curve_secret"].get<std::string>(), msg);
   }
@@ -74,13 +90,16 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
   ASSERT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
   ASSERT_TRUE(AllIn("f-1", "accepted"));
 
-  // Replay: the seller's genuine, signed accept sent again under a new id.
+  // Replay: the seller's genuine accept, with the set the seller signed
+  // over it, sent again under a new id.
   auto rows = QueryDb(net_->data_dir("buyer") + "/node.db",
-                      "SELECT e.body FROM envelopes e JOIN proposals p ON p.id = e.proposal WHERE p.instance = 'f-1' "
-                      "AND p.step = 'accept'");
-  ASSERT_EQ(rows.size(), 1u);
+                      "SELECT e.body, s.body FROM envelopes e JOIN proposals p ON p.id = e.proposal "
+                      "JOIN proposal_sets s ON s.id = e.set_id WHERE p.instance = 'f-1' AND p.step = 'accept'");
+  ASSERT_EQ(rows.size(), 1u) << "a member's proposals arrive covered by a set";
   json genuine = json::parse(rows[0][0]);
-  EXPECT_EQ(SendProposal("seller", "bank", genuine, "replay-1").value("kind", ""), "receipt");
+  EXPECT_FALSE(genuine.contains("signature"));
+  EXPECT_EQ(SendProposal("seller", "bank", genuine, "replay-1", json::parse(rows[0][1])).value("kind", ""),
+            "receipt");
   EXPECT_TRUE(Refused("bank", "replayed")) << ::testing::PrintToString(Refusals("bank"));
   EXPECT_EQ(at("bank").History("f-1").size(), 3u);
 
@@ -104,6 +123,115 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
   ASSERT_GE(refused.size(), 1u);
   EXPECT_NE(refused[0][0].find(stranger.public_z85), std::string::npos) << refused[0][0];
   EXPECT_EQ(at("buyer").State("f-1"), "accepted");
+}
+
+TEST_F(FaultTest, AProposalSetMustBeTheAuthorsAndCoverTheProposal) {
+  Submitted("ps-1");
+  std::string before = at("buyer").Find("ps-1")->state_hash();
+  auto seller = KeyOf("seller");
+
+  // Signed by the seller, but over another proposal's digest.
+  auto [env, other] = InSet("ps-1", "accept", "seller", 0, seller, "seller", std::vector<Digest>{Sha256Of("x")});
+  EXPECT_EQ(SendProposal("seller", "buyer", env, "set-1", other).value("kind", ""), "receipt");
+  EXPECT_TRUE(Refused("buyer", "not among those its set's signature covers")) << ::testing::PrintToString(Refusals("buyer"));
+
+  // Covering it, but signed with a key that is not the seller's.
+  auto forged = InSet("ps-1", "accept", "seller", 0, crypto::SigningKey::Generate().value(), "seller");
+  SendProposal("seller", "buyer", forged.first, "set-2", forged.second);
+  EXPECT_TRUE(Refused("buyer", "signature of the proposal set holding ps-1/accept #0 is not seller's"))
+      << ::testing::PrintToString(Refusals("buyer"));
+
+  // The bank's genuine set vouching for a proposal in the seller's name.
+  auto bank = InSet("ps-1", "accept", "seller", 0, KeyOf("bank"), "bank");
+  SendProposal("bank", "buyer", bank.first, "set-3", bank.second);
+  EXPECT_TRUE(Refused("buyer", "is in a set signed by 'bank'")) << ::testing::PrintToString(Refusals("buyer"));
+
+  // An item naming a set its message does not have, and a malformed set.
+  auto good = InSet("ps-1", "accept", "seller", 0, seller, "seller");
+  SendProposal("seller", "buyer", good.first, "set-4", good.second, 3);
+  EXPECT_TRUE(Refused("buyer", "names a set its message does not hold")) << ::testing::PrintToString(Refusals("buyer"));
+  json broken = good.second;
+  broken["proposals"] = json::array({"not hex"});
+  SendProposal("seller", "buyer", good.first, "set-5", broken);
+  EXPECT_TRUE(Refused("buyer", "malformed proposal set")) << ::testing::PrintToString(Refusals("buyer"));
+
+  // None of it changed anything: the real seller's accept still goes through.
+  EXPECT_EQ(at("buyer").Find("ps-1")->state_hash(), before);
+  EXPECT_TRUE(QueryDb(net_->data_dir("buyer") + "/node.db", "SELECT 1 FROM proposals WHERE id LIKE 'set-%'").empty());
+  pb::TriggerStepResponse r;
+  ASSERT_TRUE(at("seller").Step("ps-1", "accept", "{}", &r).ok());
+  ASSERT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+  ASSERT_TRUE(AllIn("ps-1", "accepted"));
+}
+
+TEST_F(FaultTest, AResentProposalComesWithItsAuthorsProof) {
+  Submitted("rs-1");
+  std::string pin = QueryDb(net_->data_dir("seller") + "/node.db",
+                            "SELECT pin FROM proposals WHERE instance = 'rs-1' AND step = 'submit'")
+                        .at(0)
+                        .at(0);
+  // The test takes the bank's place on its endpoint and asks the seller
+  // (who got the buyer's submit under the buyer's set) and the buyer (its
+  // author) to resend it.
+  net_->node("bank").Stop();
+  json bank = net_->identity("bank");
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::curve_server, 1);
+  router.set(zmq::sockopt::curve_secretkey, bank["curve_secret"].get<std::string>());
+  router.set(zmq::sockopt::linger, 0);
+  router.bind(net_->exchange_endpoint("bank"));
+  for (const char* to : {"seller", "buyer"}) {
+    json ask = {{"id", NewId()},
+                {"from", "bank"},
+                {"kind", "resend"},
+                {"body", {{"items", json::array({{{"pin", pin}}})}}}};
+    EXPECT_EQ(SendAsPeer(net_->exchange_endpoint(to), net_->identity(to)["curve_public"].get<std::string>(),
+                         bank["curve_public"].get<std::string>(), bank["curve_secret"].get<std::string>(), ask)
+                  .value("kind", ""),
+              "receipt")
+        << to;
+  }
+  std::map<std::string, json> answers;  // sender -> proposals message body
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (answers.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(200));
+    if (!(items[0].revents & ZMQ_POLLIN)) continue;
+    zmq::message_t who, frame;
+    (void)router.recv(who);
+    (void)router.recv(frame);
+    json m = json::parse(frame.to_string(), nullptr, false);
+    if (m.value("kind", "") != "proposals") continue;  // attestations the bank missed
+    for (const auto& item : m["body"]["items"])
+      if (item["envelope"].value("step", "") == "submit" && item["envelope"].value("instance", "") == "rs-1")
+        answers[m.value("from", "")] = m["body"];
+  }
+  ASSERT_EQ(answers.size(), 2u);
+  auto buyer_key = KeyOf("buyer").public_key();
+  for (const auto& [from, body] : answers) {
+    const json& item = body["items"][0];
+    auto env = protocol::ProposalEnvelope::FromJson(item["envelope"].dump());
+    ASSERT_TRUE(env.ok()) << env.status().message();
+    EXPECT_EQ(env->author, "buyer");
+    for (const auto& f : env->fields) {
+      if (f.name == "items") {
+        EXPECT_FALSE(f.value) << "the bank may not see items, also not in a resend";
+      }
+    }
+    if (from == "seller") {
+      // A member forwards the buyer's set with it.
+      ASSERT_TRUE(item.contains("set")) << body.dump();
+      auto set = protocol::ProposalSet::FromValue(Value::FromJson(body["sets"][item["set"].get<int>()].dump()).value());
+      ASSERT_TRUE(set.ok());
+      std::optional<bool> valid;
+      EXPECT_TRUE(protocol::VerifyProposalInSet(*env, *set, buyer_key, &valid).ok());
+    } else {
+      // The author signs the proposal alone.
+      EXPECT_FALSE(item.contains("set")) << body.dump();
+      EXPECT_TRUE(protocol::VerifyProposal(*env, buyer_key).ok());
+    }
+  }
 }
 
 TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "treaty/v1/treaty.grpc.pb.h"
+#include "local_network.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {
@@ -208,6 +209,30 @@ TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
   EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 2)"),
             std::string::npos)
       << node.Log();
+}
+
+TEST(NodeStartup, OpensASchema2FolderFromBeforeProposalSets) {
+  TempDir dir;
+  {
+    TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
+    ASSERT_TRUE(node.Start()) << node.Log();
+    ASSERT_EQ(node.Stop(), 0);
+  }
+  // The envelopes table as schema 2 had it before proposal sets.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/node/node.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE envelopes; CREATE TABLE envelopes (proposal TEXT PRIMARY KEY, body TEXT NOT NULL);"
+                         "INSERT INTO envelopes VALUES ('p-1', '{}')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
+  ASSERT_TRUE(node.Start()) << node.Log();
+  auto rows = QueryDb(dir.path() + "/node/node.db", "SELECT proposal, set_id IS NULL FROM envelopes");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "p-1");
+  EXPECT_EQ(rows[0][1], "1");
 }
 
 }  // namespace

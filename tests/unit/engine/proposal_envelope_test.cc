@@ -37,6 +37,51 @@ TEST(ProposalEnvelope, FullAndRedactedCopiesVerify) {
   EXPECT_EQ(back->ToJson(), bank.ToJson());
 }
 
+TEST(ProposalSet, OneSignatureCoversEveryProposalAndItsRedactedCopies) {
+  Fixture f;
+  auto a = *CommitProposal("po-1", "submit", "buyer", 0, Sha256Of("definition"), f.input);
+  auto b = *CommitProposal("po-2", "submit", "buyer", 0, Sha256Of("definition"), f.input);
+  EXPECT_FALSE(a.signature);
+  EXPECT_EQ(a.ToJson().find("\"signature\""), std::string::npos);
+  EXPECT_FALSE(VerifyProposal(a, f.buyer.public_key()).ok()) << "no signature of its own";
+  ProposalSet set = SignProposalSet("buyer", {a.SigningDigest(), b.SigningDigest()}, f.buyer);
+
+  // Through the wire form: the same set, the same digest.
+  auto back = ProposalSet::FromValue(*Value::FromJson(set.ToValue().ToCanonicalJson()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->SigningDigest(), set.SigningDigest());
+
+  std::optional<bool> valid;
+  EXPECT_TRUE(VerifyProposalInSet(a, *back, f.buyer.public_key(), &valid).ok());
+  EXPECT_TRUE(VerifyProposalInSet(RedactFor(b, {"items"}), *back, f.buyer.public_key(), &valid).ok());
+  ASSERT_TRUE(valid.has_value());  // checked once, remembered for the set's next proposal
+  EXPECT_TRUE(*valid);
+
+  // A proposal the set does not cover; a tampered field; another signer;
+  // the set's own digest depends on order and author.
+  auto c = *CommitProposal("po-3", "submit", "buyer", 0, Sha256Of("definition"), f.input);
+  std::optional<bool> v2;
+  EXPECT_EQ(VerifyProposalInSet(c, set, f.buyer.public_key(), &v2).code(), StatusCode::kPermissionDenied);
+  ProposalEnvelope tampered = a;
+  tampered.fields[1].value = Value::Str("PO-2");
+  EXPECT_EQ(VerifyProposalInSet(tampered, set, f.buyer.public_key(), &v2).code(), StatusCode::kInvalidArgument);
+  ProposalSet forged = SignProposalSet("buyer", {a.SigningDigest()}, f.mallory);
+  std::optional<bool> v3;
+  EXPECT_EQ(VerifyProposalInSet(a, forged, f.buyer.public_key(), &v3).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(v3, std::optional<bool>(false));
+  ProposalSet swapped = set;
+  std::swap(swapped.proposals[0], swapped.proposals[1]);
+  EXPECT_NE(swapped.SigningDigest(), set.SigningDigest());
+  ProposalSet renamed = set;
+  renamed.author = "seller";
+  EXPECT_NE(renamed.SigningDigest(), set.SigningDigest());
+  std::optional<bool> v4;
+  EXPECT_EQ(VerifyProposalInSet(a, renamed, f.buyer.public_key(), &v4).code(), StatusCode::kPermissionDenied);
+
+  EXPECT_FALSE(ProposalSet::FromValue(*Value::FromJson(R"({"author":"buyer","proposals":["ab"],"signature":"00"})")).ok());
+  EXPECT_FALSE(ProposalSet::FromValue(*Value::FromJson(R"({"author":"buyer"})")).ok());
+}
+
 TEST(ProposalEnvelope, SaltsMakeCommitmentsUnguessable) {
   Fixture f;
   ProposalEnvelope a = f.Seal(), b = f.Seal();
