@@ -7,6 +7,7 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -148,6 +149,63 @@ class CpuMeter {
   Clock::time_point wall_;
 };
 
+// The storage's own latency while a phase runs: a 4 KiB write and
+// fdatasync every 10 ms on a file beside the nodes' databases. Durable
+// commits sit on every step's path, so a stall of the disk shows in the
+// step latency; this says whether the disk stalled at that moment.
+class FsyncProbe {
+ public:
+  explicit FsyncProbe(const std::string& dir) : path_(dir + "/fsync-probe") {
+    fd_ = ::open(path_.c_str(), O_CREAT | O_WRONLY, 0600);
+    start_ = Clock::now();
+    thread_ = std::thread([this] {
+      std::string page(4096, 'p');
+      while (!stop_) {
+        auto t = Clock::now();
+        if (fd_ < 0 || ::pwrite(fd_, page.data(), page.size(), 0) < 0 || ::fdatasync(fd_) != 0) break;
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+        samples_.push_back({std::chrono::duration<double>(t - start_).count(), ms});
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    });
+  }
+  ~FsyncProbe() {
+    Stop();
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // "p50 0.9 ms, p99 4.1 ms, max 180.2 ms; over 50 ms at 7.1 s (180 ms)"
+  std::string Summary() {
+    Stop();
+    if (samples_.empty()) return "no samples";
+    std::vector<double> ms;
+    std::string stalls;
+    for (const auto& [at, took] : samples_) {
+      ms.push_back(took);
+      char b[64];
+      std::snprintf(b, sizeof b, "%s%.1f s (%.0f ms)", stalls.empty() ? "" : ", ", at, took);
+      if (took >= 50) stalls += b;
+    }
+    std::sort(ms.begin(), ms.end());
+    char out[160];
+    std::snprintf(out, sizeof out, "p50 %.1f ms, p99 %.1f ms, max %.1f ms; over 50 ms at: ", ms[ms.size() / 2],
+                  ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back());
+    return out + (stalls.empty() ? std::string("none") : stalls);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  Clock::time_point start_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::pair<double, double>> samples_;  // (seconds since start, ms); the probe thread's until Stop
+  std::thread thread_;
+};
+
 struct Saturation {
   double steps_per_s = 0;
   int confirmed = 0;
@@ -172,6 +230,9 @@ inline Saturation RunSaturation(std::shared_ptr<grpc::Channel> ch, const std::st
 struct Latency {
   size_t confirmed = 0;
   double p50 = 0, p99 = 0, max = 0;
+  // When the slowest 1% were scheduled: "0.8 s: 12, 2.1 s: 8" (100 ms
+  // windows, the busiest first): one stall or a steady tail.
+  std::string slowest_at;
 };
 
 // Steps scheduled every 1/rate s for `seconds`, on orders PREFIX0...
@@ -200,7 +261,16 @@ inline Latency RunFixedRate(std::shared_ptr<grpc::Channel> ch, const std::string
   auto pct = [&](double p) {
     return done.empty() ? 0.0 : done[std::min(done.size() - 1, static_cast<size_t>(p * done.size()))];
   };
-  return {done.size(), pct(0.50), pct(0.99), done.empty() ? 0.0 : done.back()};
+  Latency out{done.size(), pct(0.50), pct(0.99), done.empty() ? 0.0 : done.back(), ""};
+  std::map<int, int> windows;  // 100 ms window -> requests at or over p99
+  for (int i = 0; i < total; ++i)
+    if (latency_ms[i] >= 0 && latency_ms[i] >= out.p99) ++windows[static_cast<int>(int64_t{i} * 10 / rate)];
+  std::vector<std::pair<int, int>> busiest(windows.begin(), windows.end());
+  std::sort(busiest.begin(), busiest.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  for (size_t k = 0; k < busiest.size() && k < 4; ++k)
+    out.slowest_at += (k ? ", " : "") + std::to_string(busiest[k].first / 10) + "." +
+                      std::to_string(busiest[k].first % 10) + " s: " + std::to_string(busiest[k].second);
+  return out;
 }
 
 }  // namespace treaty::bench

@@ -13,6 +13,8 @@
 #include <zmq.hpp>
 
 #include <cstdio>
+#include <memory>
+#include <set>
 
 #include "../integration/local_network.h"
 #include "../integration/treatyd_process.h"
@@ -73,6 +75,29 @@ double ZmqRoundTripUs() {
   return us[us.size() / 2];
 }
 
+// Waits until every member has applied everything ordered so far and
+// holds nothing unsent or blocked: a phase measures its own load, not the
+// backlog the previous one left at the slower members. Seconds waited.
+double WaitQuiet(treaty::testing::LocalNetwork& net) {
+  auto start = Clock::now();
+  std::map<std::string, std::unique_ptr<treaty::testing::NodeClient>> clients;
+  for (const auto& p : net.parties())
+    clients[p] = std::make_unique<treaty::testing::NodeClient>(net.node(p).channel());
+  int quiet_polls = 0;
+  while (quiet_polls < 2 && Clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::set<uint64_t> heights;
+    bool quiet = true;
+    for (auto& [party, client] : clients) {
+      auto st = client->Status();
+      heights.insert(st.applied_height());
+      quiet = quiet && st.lag() == 0 && st.outbox() == 0 && st.pending_proposals() == 0 && st.blocked_size() == 0;
+    }
+    quiet_polls = quiet && heights.size() == 1 ? quiet_polls + 1 : 0;
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,9 +105,9 @@ int main(int argc, char** argv) {
   std::vector<int> levels = ListFlag(argc, argv, "--clients", kClientLevels);
   if (levels.empty()) levels = {32};
   int clients = levels.front();  // for the fixed-rate phase
-  int steps = Flag(argc, argv, "--steps", 3000);
+  int steps = Flag(argc, argv, "--steps", 6000);  // per concurrency level
   int rate = Flag(argc, argv, "--rate", 500);
-  int seconds = Flag(argc, argv, "--seconds", 4);
+  int seconds = Flag(argc, argv, "--seconds", 10);  // 5,000 samples: a p99 is not one hiccup
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   std::vector<std::string> sync = {"--sync", full_sync ? "full" : "normal"};
   treaty::testing::TempDir dir;
@@ -134,6 +159,7 @@ int main(int argc, char** argv) {
     CreateInstances(ch, prefix, steps, c, roles);
     std::printf("3-party started %d orders in %.1f s\n", steps,
                 std::chrono::duration<double>(Clock::now() - created).count());
+    std::printf("3-party quiet after %.1f s\n", WaitQuiet(net));
     CpuMeter cpu({{"buyer", net.node("buyer").pid()},
                   {"seller", net.node("seller").pid()},
                   {"bank", net.node("bank").pid()},
@@ -149,9 +175,13 @@ int main(int argc, char** argv) {
   std::printf("ratio  3-party : single-party = %.2f (target >= 0.33)\n", single > 0 ? three / single : 0.0);
 
   CreateInstances(ch, "r-", rate * seconds, clients, roles);
+  std::printf("3-party quiet after %.1f s\n", WaitQuiet(net));
+  FsyncProbe probe(dir.path());
   Latency lat = RunFixedRate(ch, "r-", rate, seconds, clients);
   std::printf("3-party at %d steps/s offered for %d s: %zu confirmed, p50 %.1f ms, p99 %.1f ms, max %.1f ms "
               "(target p99 < 50 ms)\n",
               rate, seconds, lat.confirmed, lat.p50, lat.p99, lat.max);
+  std::printf("slowest 1%% scheduled at (100 ms windows): %s\n", lat.slowest_at.c_str());
+  std::printf("limit  disk during that phase (4 KiB write + fdatasync every 10 ms): %s\n", probe.Summary().c_str());
   return 0;
 }

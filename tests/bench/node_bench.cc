@@ -118,9 +118,12 @@ int main(int argc, char** argv) {
   std::printf("ratio  steps/s : no-op gRPC = %.2f (target >= 0.50)\n", noop > 0 ? steps_per_s / noop : 0.0);
 
   CreateInstances(ch, "r-", rate * seconds, clients);
+  FsyncProbe probe(dir.path());
   Latency lat = RunFixedRate(ch, "r-", rate, seconds, clients);
   std::printf("node   at %d steps/s offered for %d s: %zu confirmed, p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 < 20 ms)\n",
               rate, seconds, lat.confirmed, lat.p50, lat.p99, lat.max);
+  std::printf("slowest 1%% scheduled at (100 ms windows): %s\n", lat.slowest_at.c_str());
+  std::printf("limit  disk during that phase (4 KiB write + fdatasync every 10 ms): %s\n", probe.Summary().c_str());
   node.Stop();
   return 0;
 }
