@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <atomic>
 #include <chrono>
@@ -225,6 +226,28 @@ inline Saturation RunSaturation(std::shared_ptr<grpc::Channel> ch, const std::st
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   return {ok / elapsed, ok.load()};
+}
+
+// Saturation at each concurrency level, on fresh orders ("PREFIX<c>-<i>")
+// that `prepare(prefix, clients)` creates; prints each level with where
+// its CPU went and returns the best rate ("at saturation").
+inline double BestSaturation(std::shared_ptr<grpc::Channel> ch, const std::string& label, const std::string& prefix,
+                             int steps, const std::vector<int>& levels,
+                             const std::vector<std::pair<std::string, pid_t>>& procs,
+                             const std::function<void(const std::string& prefix, int clients)>& prepare) {
+  double best = 0;
+  for (int c : levels) {
+    std::string orders = prefix + std::to_string(c) + "-";
+    prepare(orders, c);
+    CpuMeter cpu(procs);
+    Saturation sat = RunSaturation(ch, orders, steps, c);
+    std::printf("%-6s confirmed steps/s with %d clients: %.0f (%d of %d confirmed)\n", label.c_str(), c,
+                sat.steps_per_s, sat.confirmed, steps);
+    cpu.Print(label.c_str(), sat.confirmed);
+    best = std::max(best, sat.steps_per_s);
+  }
+  std::printf("%-6s confirmed steps/s at saturation (best of the levels): %.0f\n", label.c_str(), best);
+  return best;
 }
 
 struct Latency {

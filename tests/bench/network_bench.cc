@@ -131,17 +131,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "treatyd did not start:\n%s\n", node.Log().c_str());
       return 1;
     }
-    for (int c : levels) {
-      std::string prefix = "s" + std::to_string(c) + "-";
-      CreateInstances(node.channel(), prefix, steps, c);
-      CpuMeter cpu({{"node", node.pid()}, {"clients", 0}});
-      Saturation sat = RunSaturation(node.channel(), prefix, steps, c);
-      std::printf("single confirmed steps/s with %d clients: %.0f (%d of %d)\n", c, sat.steps_per_s, sat.confirmed,
-                  steps);
-      cpu.Print("single", sat.confirmed);
-      single = std::max(single, sat.steps_per_s);
-    }
-    std::printf("single confirmed steps/s at saturation (best of the levels): %.0f\n", single);
+    single = BestSaturation(node.channel(), "single", "s", steps, levels, {{"node", node.pid()}, {"clients", 0}},
+                            [&](const std::string& prefix, int c) { CreateInstances(node.channel(), prefix, steps, c); });
     node.Stop();
   }
 
@@ -152,26 +143,20 @@ int main(int argc, char** argv) {
   }
   const std::map<std::string, std::string> roles = {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "bank"}};
   auto ch = net.node("buyer").channel();
-  double three = 0;
-  for (int c : levels) {
-    std::string prefix = "m" + std::to_string(c) + "-";
-    auto created = Clock::now();
-    CreateInstances(ch, prefix, steps, c, roles);
-    std::printf("3-party started %d orders in %.1f s\n", steps,
-                std::chrono::duration<double>(Clock::now() - created).count());
-    std::printf("3-party quiet after %.1f s\n", WaitQuiet(net));
-    CpuMeter cpu({{"buyer", net.node("buyer").pid()},
-                  {"seller", net.node("seller").pid()},
-                  {"bank", net.node("bank").pid()},
-                  {"sequencer", net.sequencer().pid()},
-                  {"clients", 0}});
-    Saturation sat = RunSaturation(ch, prefix, steps, c);
-    std::printf("3-party confirmed steps/s with %d clients at the buyer: %.0f (%d of %d)\n", c, sat.steps_per_s,
-                sat.confirmed, steps);
-    cpu.Print("3-party", sat.confirmed);
-    three = std::max(three, sat.steps_per_s);
-  }
-  std::printf("3-party confirmed steps/s at saturation (best of the levels): %.0f\n", three);
+  // The CPU lines name each process; "3-party" steps count at the buyer.
+  double three = BestSaturation(ch, "3-party", "m", steps, levels,
+                                {{"buyer", net.node("buyer").pid()},
+                                 {"seller", net.node("seller").pid()},
+                                 {"bank", net.node("bank").pid()},
+                                 {"sequencer", net.sequencer().pid()},
+                                 {"clients", 0}},
+                                [&](const std::string& prefix, int c) {
+                                  auto created = Clock::now();
+                                  CreateInstances(ch, prefix, steps, c, roles);
+                                  std::printf("3-party started %d orders in %.1f s\n", steps,
+                                              std::chrono::duration<double>(Clock::now() - created).count());
+                                  std::printf("3-party quiet after %.1f s\n", WaitQuiet(net));
+                                });
   std::printf("ratio  3-party : single-party = %.2f (target >= 0.33)\n", single > 0 ? three / single : 0.0);
 
   CreateInstances(ch, "r-", rate * seconds, clients, roles);

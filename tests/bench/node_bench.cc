@@ -103,18 +103,10 @@ int main(int argc, char** argv) {
   std::printf("limit  no-op gRPC unary calls/s (best of the levels): %.0f\n", noop);
 
   // Saturation: every client submits on its own instances and waits.
-  double steps_per_s = 0;
-  for (int c : levels) {
-    std::string prefix = "s" + std::to_string(c) + "-";
-    CreateInstances(ch, prefix, saturation_steps, c);
-    CpuMeter cpu({{"node", node.pid()}, {"clients", 0}});
-    Saturation sat = RunSaturation(ch, prefix, saturation_steps, c);
-    std::printf("node   confirmed steps/s with %d clients: %.0f (%d of %d confirmed)\n", c, sat.steps_per_s,
-                sat.confirmed, saturation_steps);
-    cpu.Print("node", sat.confirmed);
-    steps_per_s = std::max(steps_per_s, sat.steps_per_s);
-  }
-  std::printf("node   confirmed steps/s at saturation (best of the levels): %.0f\n", steps_per_s);
+  double steps_per_s = BestSaturation(ch, "node", "s", saturation_steps, levels, {{"node", node.pid()}, {"clients", 0}},
+                                      [&](const std::string& prefix, int c) {
+                                        CreateInstances(ch, prefix, saturation_steps, c);
+                                      });
   std::printf("ratio  steps/s : no-op gRPC = %.2f (target >= 0.50)\n", noop > 0 ? steps_per_s / noop : 0.0);
 
   CreateInstances(ch, "r-", rate * seconds, clients);
