@@ -27,7 +27,11 @@ struct SequencerOptions {
   std::string db_path;
   std::string listen = "tcp://127.0.0.1:7400";
   size_t block_max_pins = 4096;
-  std::chrono::milliseconds block_latency{3};
+  // How long the oldest queued batch may wait for company. 0: a block is
+  // cut as soon as the sequencer is free, and batches that arrive while a
+  // block is being stored share the next one (group commit) — lowest
+  // latency, and blocks still grow with load.
+  std::chrono::milliseconds block_latency{0};
   bool full_sync = true;
   size_t max_message_bytes = 8 << 20;
 };

@@ -61,7 +61,7 @@ int Init(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
   std::string data, network_path, listen, sync = "full";
-  int latency_ms = 3, pins = 4096;
+  int latency_ms = 0, pins = 4096;
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (i + 1 >= argc) return Usage(a + " needs a value");

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -97,6 +98,35 @@ nlohmann::json SendAsPeer(const std::string& endpoint, const std::string& server
   s.send(zmq::buffer(text), zmq::send_flags::none);
   zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
   zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+  if (!(items[0].revents & ZMQ_POLLIN)) return nlohmann::json::object();
+  zmq::message_t reply;
+  (void)s.recv(reply);
+  return nlohmann::json::parse(reply.to_string(), nullptr, false);
+}
+
+nlohmann::json SubmitBatch(const std::string& endpoint, const std::string& author, const std::vector<Digest>& pins,
+                           const crypto::SigningKey& key) {
+  static std::atomic<int> n{0};
+  std::string id = "test-batch-" + std::to_string(getpid()) + "-" + std::to_string(++n);
+  Sha256 h;
+  h.UpdateField("treaty.batch.v1").UpdateField(id).UpdateField(author).UpdateField(std::to_string(pins.size()));
+  nlohmann::json pin_hex = nlohmann::json::array();
+  for (const auto& p : pins) {
+    h.Update(p.data(), p.size());
+    pin_hex.push_back(ToHex(p));
+  }
+  nlohmann::json req = {
+      {"op", "submit"},
+      {"req", 1},
+      {"batch", {{"id", id}, {"author", author}, {"pins", pin_hex}, {"signature", crypto::Hex(key.Sign(h.Finish()))}}}};
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  std::string text = req.dump();
+  s.send(zmq::buffer(text));
+  zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, std::chrono::milliseconds(5000));
   if (!(items[0].revents & ZMQ_POLLIN)) return nlohmann::json::object();
   zmq::message_t reply;
   (void)s.recv(reply);

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "definitions/base/sha256.h"
+#include "engine/crypto/signing_key.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {
@@ -52,6 +54,12 @@ class LocalNetwork {
 nlohmann::json SendAsPeer(const std::string& endpoint, const std::string& server_curve_key,
                           const std::string& curve_public, const std::string& curve_secret,
                           const nlohmann::json& message, int timeout_ms = 3000);
+
+// Submits a batch of pins to the sequencer as `author`, signed with `key`
+// over the batch digest (docs/protocol.md); returns the reply (with
+// "height" once the batch is in a stored block), or {} after 5 s.
+nlohmann::json SubmitBatch(const std::string& endpoint, const std::string& author, const std::vector<Digest>& pins,
+                           const crypto::SigningKey& key);
 
 // Rows of a node's SQLite database (read-only; safe while the node runs).
 std::vector<std::vector<std::string>> QueryDb(const std::string& path, const std::string& sql);

@@ -283,33 +283,6 @@ Digest PinOf(const std::string& salt_hex, const std::string& author, int64_t non
   return h.Finish();
 }
 
-json SubmitBatch(const std::string& endpoint, const std::string& author, const std::vector<Digest>& pins,
-                 const crypto::SigningKey& key) {
-  std::string id = NewId();
-  Sha256 h;
-  h.UpdateField("treaty.batch.v1").UpdateField(id).UpdateField(author).UpdateField(std::to_string(pins.size()));
-  json pin_hex = json::array();
-  for (const auto& p : pins) {
-    h.Update(p.data(), p.size());
-    pin_hex.push_back(ToHex(p));
-  }
-  json req = {{"op", "submit"},
-              {"req", 1},
-              {"batch", {{"id", id}, {"author", author}, {"pins", pin_hex}, {"signature", crypto::Hex(key.Sign(h.Finish()))}}}};
-  zmq::context_t ctx(1);
-  zmq::socket_t s(ctx, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 0);
-  s.connect(endpoint);
-  std::string text = req.dump();
-  s.send(zmq::buffer(text));
-  zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
-  zmq::poll(items, 1, std::chrono::milliseconds(5000));
-  if (!(items[0].revents & ZMQ_POLLIN)) return json::object();
-  zmq::message_t reply;
-  (void)s.recv(reply);
-  return json::parse(reply.to_string());
-}
-
 TEST_F(FaultTest, AStepWithoutTheRoleIsRejectedInLedgerOrderAtEveryPartyAndTheAuthorCatchesUp) {
   // The seller's node is down; the test is the seller, with its keys.
   net_->node("seller").Stop();

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -48,6 +52,47 @@ TEST(Sequencer, RefusesBadRequestsWithAReasonAndKeepsServing) {
   r = Ask(ep, R"({"op":"height","req":5})");
   EXPECT_EQ(r.value("req", 0), 5);
   EXPECT_EQ(r.value("height", 99), 0);
+}
+
+TEST(Sequencer, BatchesArrivingWhileABlockIsStoredShareTheNextOne) {
+  TempDir dir;
+  std::vector<std::string> members = {"a", "b", "c", "d"};
+  LocalNetwork net(dir.path(), members);
+  ASSERT_TRUE(net.sequencer().Start());
+  // Four members submit 25 batches each, every one waiting for its block:
+  // with no linger, a block is cut whenever the sequencer is free, and what
+  // came in while it stored the last one goes into the next.
+  std::map<std::string, std::vector<int64_t>> heights;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  for (const auto& m : members)
+    threads.emplace_back([&, m] {
+      auto key = crypto::SigningKey::FromHex(net.identity(m)["signing_secret"].get<std::string>()).value();
+      for (int i = 0; i < 25; ++i) {
+        json r = SubmitBatch(net.sequencer_endpoint(), m, {Sha256Of(m + std::to_string(i))}, key);
+        std::lock_guard<std::mutex> l(mu);
+        heights[m].push_back(r.value("height", int64_t{-1}));
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::set<int64_t> blocks;
+  for (const auto& [m, hs] : heights) {
+    ASSERT_EQ(hs.size(), 25u);
+    for (size_t i = 0; i < hs.size(); ++i) {
+      ASSERT_GT(hs[i], 0) << m << " batch " << i << " was not ordered";
+      if (i > 0) {
+        EXPECT_GT(hs[i], hs[i - 1]) << m << ": a later batch in an earlier block";
+      }
+      blocks.insert(hs[i]);
+    }
+  }
+  json r = Ask(net.sequencer_endpoint(), R"({"op":"read","req":7,"from":1,"max":256})");
+  ASSERT_TRUE(r.contains("blocks")) << r.dump();
+  size_t batches = 0;
+  for (const auto& b : r["blocks"]) batches += b["batches"].size();
+  EXPECT_EQ(batches, 100u) << "every batch once";
+  EXPECT_EQ(r["blocks"].size(), blocks.size());
+  EXPECT_LT(blocks.size(), 100u) << "no block was shared: batches were not grouped";
 }
 
 TEST(Sequencer, RefusesToStartWithAnotherKeyThanItsChainOrTheNetworkFile) {
