@@ -650,7 +650,12 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   // Its proof: its own signature, the set that covered it here, or (ours,
   // sent under a set of another message) a signature made now.
   if (!copy.signature && set_json.empty()) {
-    if (env->author != opts_.party) return Status::Ok();  // nothing to prove it with
+    if (env->author != opts_.party) {
+      // Every received envelope came with a signature or a set; a copy
+      // without either is damage here, and sending it would only be refused.
+      Log("cannot resend proposal " + p->id + " to " + from + ": no signature or set is stored with it");
+      return Status::Ok();
+    }
     copy.signature = opts_.identity->key.Sign(copy.SigningDigest());
   }
   QueueProposal(from, p->id, copy.ToJson(), nullptr, copy.signature ? "" : set_json);

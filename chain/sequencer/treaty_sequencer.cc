@@ -61,7 +61,9 @@ int Init(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
   std::string data, network_path, listen, sync = "full";
-  int latency_ms = 0, pins = 4096;
+  const treaty::chain::SequencerOptions defaults;  // the flags default to the service's own
+  int latency_ms = static_cast<int>(defaults.block_latency.count());
+  int pins = static_cast<int>(defaults.block_max_pins);
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (i + 1 >= argc) return Usage(a + " needs a value");

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -158,12 +160,16 @@ class FsyncProbe {
  public:
   explicit FsyncProbe(const std::string& dir) : path_(dir + "/fsync-probe") {
     fd_ = ::open(path_.c_str(), O_CREAT | O_WRONLY, 0600);
+    if (fd_ < 0) error_ = std::string("cannot open ") + path_ + ": " + std::strerror(errno);
     start_ = Clock::now();
     thread_ = std::thread([this] {
       std::string page(4096, 'p');
-      while (!stop_) {
+      while (!stop_ && fd_ >= 0) {
         auto t = Clock::now();
-        if (fd_ < 0 || ::pwrite(fd_, page.data(), page.size(), 0) < 0 || ::fdatasync(fd_) != 0) break;
+        if (::pwrite(fd_, page.data(), page.size(), 0) < 0 || ::fdatasync(fd_) != 0) {
+          error_ = std::string("write or fdatasync failed: ") + std::strerror(errno);
+          break;
+        }
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
         samples_.push_back({std::chrono::duration<double>(t - start_).count(), ms});
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -182,6 +188,7 @@ class FsyncProbe {
   // "p50 0.9 ms, p99 4.1 ms, max 180.2 ms; over 50 ms at 7.1 s (180 ms)"
   std::string Summary() {
     Stop();
+    if (!error_.empty()) return "probe failed, " + error_;
     if (samples_.empty()) return "no samples";
     std::vector<double> ms;
     std::string stalls;
@@ -204,6 +211,7 @@ class FsyncProbe {
   Clock::time_point start_;
   std::atomic<bool> stop_{false};
   std::vector<std::pair<double, double>> samples_;  // (seconds since start, ms); the probe thread's until Stop
+  std::string error_;                               // likewise
   std::thread thread_;
 };
 
