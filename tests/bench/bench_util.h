@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <atomic>
 #include <chrono>
@@ -185,6 +186,15 @@ class FsyncProbe {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
+  // The longest fdatasync seen; infinity when the probe could not run, so
+  // a window it could not watch is never taken for a quiet one.
+  double MaxMs() {
+    Stop();
+    if (!error_.empty() || samples_.empty()) return std::numeric_limits<double>::infinity();
+    double max = 0;
+    for (const auto& s : samples_) max = std::max(max, s.second);
+    return max;
+  }
   // "p50 0.9 ms, p99 4.1 ms, max 180.2 ms; over 50 ms at 7.1 s (180 ms)"
   std::string Summary() {
     Stop();
@@ -302,6 +312,45 @@ inline Latency RunFixedRate(std::shared_ptr<grpc::Channel> ch, const std::string
     out.slowest_at += (k ? ", " : "") + std::to_string(busiest[k].first / 10) + "." +
                       std::to_string(busiest[k].first % 10) + " s: " + std::to_string(busiest[k].second);
   return out;
+}
+
+// The fixed-rate phase on a machine whose disk sometimes stalls by itself
+// (docs/performance.md: the probe alone, with nothing else running, saw
+// fdatasync take 240-590 ms). Every confirmed step waits for fsyncs, so a
+// window in which the disk stalled for longer than the target and the
+// target was missed says nothing about the node: no durable design meets
+// it there. The phase runs up to `windows` times, each on fresh instances
+// (`prepare(w)` creates them and returns their prefix), and the verdict is
+// that of the first conclusive window: one whose disk probe stayed under
+// the target, or one that met the target in spite of a stall. Every window
+// is printed, and a window is passed over only for a stall of the disk the
+// probe measured.
+inline void JudgedFixedRate(const std::string& label, std::shared_ptr<grpc::Channel> ch, int rate, int seconds,
+                            int clients, double target_ms, int windows, const std::string& probe_dir,
+                            const std::function<std::string(int)>& prepare) {
+  for (int w = 1; w <= windows; ++w) {
+    std::string prefix = prepare(w);
+    FsyncProbe probe(probe_dir);
+    Latency lat = RunFixedRate(ch, prefix, rate, seconds, clients);
+    double disk_max = probe.MaxMs();
+    std::printf("%s window %d: at %d steps/s offered for %d s: %zu confirmed, p50 %.1f ms, p99 %.1f ms, max %.1f ms "
+                "(target p99 < %.0f ms)\n",
+                label.c_str(), w, rate, seconds, lat.confirmed, lat.p50, lat.p99, lat.max, target_ms);
+    std::printf("slowest 1%% scheduled at (100 ms windows): %s\n", lat.slowest_at.c_str());
+    std::printf("limit  disk during that window (4 KiB write + fdatasync every 10 ms): %s\n",
+                probe.Summary().c_str());
+    bool all = lat.confirmed == static_cast<size_t>(rate) * static_cast<size_t>(seconds);
+    bool met = all && lat.p99 < target_ms;
+    if (met || disk_max < target_ms) {
+      std::printf("%s p99 at %d steps/s: %.1f ms in window %d (disk: longest fdatasync %.0f ms): %s\n", label.c_str(),
+                  rate, lat.p99, w, disk_max, met ? "met" : !all ? "MISSED (not every step was confirmed)" : "MISSED");
+      return;
+    }
+    std::printf("%s window %d not judged: missed while the disk itself stalled %.0f ms, longer than the target\n",
+                label.c_str(), w, disk_max);
+  }
+  std::printf("%s p99 at %d steps/s: not judged, each of %d windows missed while the disk stalled longer than %.0f ms\n",
+              label.c_str(), rate, windows, target_ms);
 }
 
 }  // namespace treaty::bench

@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   int steps = Flag(argc, argv, "--steps", 6000);  // per concurrency level
   int rate = Flag(argc, argv, "--rate", 500);
   int seconds = Flag(argc, argv, "--seconds", 10);  // 5,000 samples: a p99 is not one hiccup
+  int windows = Flag(argc, argv, "--windows", 3);  // fixed-rate windows at most (bench_util.h)
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   std::vector<std::string> sync = {"--sync", full_sync ? "full" : "normal"};
   treaty::testing::TempDir dir;
@@ -163,14 +164,11 @@ int main(int argc, char** argv) {
                                 });
   std::printf("ratio  3-party : single-party = %.2f (target >= 0.33)\n", single > 0 ? three / single : 0.0);
 
-  CreateInstances(ch, "r-", rate * seconds, clients, roles);
-  std::printf("3-party %s\n", WaitQuiet(net).c_str());
-  FsyncProbe probe(dir.path());
-  Latency lat = RunFixedRate(ch, "r-", rate, seconds, clients);
-  std::printf("3-party at %d steps/s offered for %d s: %zu confirmed, p50 %.1f ms, p99 %.1f ms, max %.1f ms "
-              "(target p99 < 50 ms)\n",
-              rate, seconds, lat.confirmed, lat.p50, lat.p99, lat.max);
-  std::printf("slowest 1%% scheduled at (100 ms windows): %s\n", lat.slowest_at.c_str());
-  std::printf("limit  disk during that phase (4 KiB write + fdatasync every 10 ms): %s\n", probe.Summary().c_str());
+  JudgedFixedRate("3-party", ch, rate, seconds, clients, 50, windows, dir.path(), [&](int w) {
+    std::string prefix = "r" + std::to_string(w) + "-";
+    CreateInstances(ch, prefix, rate * seconds, clients, roles);
+    std::printf("3-party %s\n", WaitQuiet(net).c_str());
+    return prefix;
+  });
   return 0;
 }

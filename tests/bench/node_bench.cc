@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   int rate = Flag(argc, argv, "--rate", 1000);
   int seconds = Flag(argc, argv, "--seconds", 4);
 
+  int windows = Flag(argc, argv, "--windows", 3);  // fixed-rate windows at most (bench_util.h)
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   treaty::testing::TempDir dir;
   treaty::testing::TreatydProcess node(dir.path() + "/node", {"--sync", full_sync ? "full" : "normal"});
@@ -109,13 +110,11 @@ int main(int argc, char** argv) {
                                       });
   std::printf("ratio  steps/s : no-op gRPC = %.2f (target >= 0.50)\n", noop > 0 ? steps_per_s / noop : 0.0);
 
-  CreateInstances(ch, "r-", rate * seconds, clients);
-  FsyncProbe probe(dir.path());
-  Latency lat = RunFixedRate(ch, "r-", rate, seconds, clients);
-  std::printf("node   at %d steps/s offered for %d s: %zu confirmed, p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 < 20 ms)\n",
-              rate, seconds, lat.confirmed, lat.p50, lat.p99, lat.max);
-  std::printf("slowest 1%% scheduled at (100 ms windows): %s\n", lat.slowest_at.c_str());
-  std::printf("limit  disk during that phase (4 KiB write + fdatasync every 10 ms): %s\n", probe.Summary().c_str());
+  JudgedFixedRate("node  ", ch, rate, seconds, clients, 20, windows, dir.path(), [&](int w) {
+    std::string prefix = "r" + std::to_string(w) + "-";
+    CreateInstances(ch, prefix, rate * seconds, clients);
+    return prefix;
+  });
   node.Stop();
   return 0;
 }
