@@ -1,7 +1,7 @@
 // treatyd: one party's Treaty node.
 //
 //   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
-//           [--config FILE]
+//           [--batch-latency MS] [--config FILE]
 //   treatyd init --data DIR --party NAME [--endpoint tcp://HOST:PORT]
 //       creates the party's identity (secp256k1 signing key, CURVE key pair)
 //       in DIR/identity.json and prints its entry for the network file
@@ -19,6 +19,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -52,12 +53,14 @@ struct Options {
   std::string config;
   std::string sync = "full";
   std::string network;  // a multi-party network file
+  std::optional<std::string> batch_latency;  // ms; unset: NodeOptions' default
 };
 
 int Usage(const std::string& why) {
   std::cerr << "treatyd: " << why << "\n"
             << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
-               "[--ledger local|sequencer[://HOST:PORT]] [--network FILE] [--sync full|normal] [--config FILE]\n";
+               "[--ledger local|sequencer[://HOST:PORT]] [--network FILE] [--sync full|normal] [--batch-latency MS] "
+               "[--config FILE]\n";
   return 2;
 }
 
@@ -76,6 +79,7 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "ledger") o->ledger = v;
       else if (k == "sync") o->sync = v;
       else if (k == "network") o->network = v;
+      else if (k == "batch_latency") o->batch_latency = v;
       else {
         *err = path + ": unknown setting '" + k + "'";
         return false;
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
     else if (a == "--ledger") ok = value(&o.ledger);
     else if (a == "--sync") ok = value(&o.sync);
     else if (a == "--network") ok = value(&o.network);
+    else if (a == "--batch-latency") ok = value(&o.batch_latency.emplace());
     else if (a == "--config") {
       ok = value(&o.config);
       std::string err;
@@ -184,6 +189,15 @@ int main(int argc, char** argv) {
   if (!o.network.empty() && !on_sequencer)
     return Usage("--network needs a shared ledger: --ledger sequencer (the local ledger orders for one node only)");
   if (o.sync != "full" && o.sync != "normal") return Usage("--sync must be full or normal");
+  std::optional<std::chrono::milliseconds> batch_latency;
+  if (o.batch_latency) {
+    const std::string& v = *o.batch_latency;
+    int ms = -1;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || ms < 0 || ms > 1000)
+      return Usage("--batch-latency must be a whole number of milliseconds from 0 to 1000, not '" + v + "'");
+    batch_latency = std::chrono::milliseconds(ms);
+  }
   bool full_sync = o.sync == "full";
 
   std::error_code ec;
@@ -265,6 +279,7 @@ int main(int argc, char** argv) {
   }
   treaty::engine::NodeOptions nopts;
   nopts.party = o.party;
+  if (batch_latency) nopts.batch_latency = *batch_latency;
   if (network && !network->claim_salt.empty()) {
     nopts.claim_salt = network->claim_salt;
   } else {

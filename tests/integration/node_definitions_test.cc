@@ -12,6 +12,7 @@
 
 #include "treaty/v1/treaty.grpc.pb.h"
 #include "local_network.h"
+#include "node_client.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {
@@ -260,6 +261,42 @@ TEST(NodeInit, CreatesAPrivateIdentityOnceAndPrintsTheNetworkEntry) {
   std::ifstream again(path);
   std::string same((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
   EXPECT_EQ(same, identity);
+}
+
+// --batch-latency (or batch_latency in the config file) bounds how long a
+// batch gathers; anything but 0-1000 whole milliseconds is refused before
+// the node touches its folder.
+TEST(NodeStartup, TakesABatchLatencyAndRefusesABadOne) {
+  TempDir dir;
+  for (const std::string bad : {"soon", "-1", "1001", "2ms", ""}) {
+    TreatydProcess node(dir.path() + "/bad", {"--batch-latency", bad});
+    EXPECT_FALSE(node.Start()) << bad;
+    EXPECT_NE(node.Log().find("--batch-latency must be a whole number of milliseconds from 0 to 1000, not '" + bad +
+                              "'"),
+              std::string::npos)
+        << node.Log();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/bad/node.db"));
+  {
+    std::ofstream(dir.path() + "/bad.yaml") << "batch_latency: later\n";
+    TreatydProcess node(dir.path() + "/bad", {"--config", dir.path() + "/bad.yaml"});
+    EXPECT_FALSE(node.Start());
+    EXPECT_NE(node.Log().find("not 'later'"), std::string::npos) << node.Log();
+  }
+  // Sealing at once (0) and a value from the config file both run steps.
+  std::ofstream(dir.path() + "/ok.yaml") << "batch_latency: 7\n";
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--batch-latency", "0"},
+                                                                {"--config", dir.path() + "/ok.yaml"}}) {
+    TreatydProcess node(dir.path() + "/node-" + std::to_string(args[1].size()), args);
+    ASSERT_TRUE(node.Start()) << node.Log();
+    NodeClient client(node.channel());
+    ASSERT_TRUE(client.Start("po-1").ok());
+    pb::TriggerStepResponse r;
+    ASSERT_TRUE(client.Step("po-1", "submit", R"({"po_number":"PO-1","items":[{"sku":"A-1","qty":2}],"total":250})", "",
+                            &r)
+                    .ok());
+    EXPECT_EQ(r.outcome(), pb::CONFIRMED) << args[0];
+  }
 }
 
 }  // namespace
