@@ -115,6 +115,11 @@ int main(int argc, char** argv) {
   int windows = Flag(argc, argv, "--windows", 3);  // fixed-rate windows at most (bench_util.h)
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   std::vector<std::string> sync = {"--sync", full_sync ? "full" : "normal"};
+  // Every treatyd's --batch-latency when given (the node's default otherwise).
+  std::vector<std::string> node_only;
+  if (int bl = Flag(argc, argv, "--batch-latency", -1); bl >= 0) node_only = {"--batch-latency", std::to_string(bl)};
+  std::vector<std::string> single_args = sync;
+  single_args.insert(single_args.end(), node_only.begin(), node_only.end());
   treaty::testing::TempDir dir;
   std::printf("machine: %u hardware threads\n", std::thread::hardware_concurrency());
 
@@ -131,7 +136,7 @@ int main(int argc, char** argv) {
   // The single-party figure, same clients and load.
   double single = 0;
   {
-    treaty::testing::TreatydProcess node(dir.path() + "/single", sync);
+    treaty::testing::TreatydProcess node(dir.path() + "/single", single_args);
     if (!node.Start()) {
       std::fprintf(stderr, "treatyd did not start:\n%s\n", node.Log().c_str());
       return 1;
@@ -141,7 +146,7 @@ int main(int argc, char** argv) {
     node.Stop();
   }
 
-  treaty::testing::LocalNetwork net(dir.path() + "/net", {"buyer", "seller", "bank"}, sync);
+  treaty::testing::LocalNetwork net(dir.path() + "/net", {"buyer", "seller", "bank"}, sync, node_only);
   if (!net.Start()) {
     std::fprintf(stderr, "the network did not start (logs in %s/net)\n", dir.path().c_str());
     return 1;

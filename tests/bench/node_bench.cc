@@ -83,7 +83,10 @@ int main(int argc, char** argv) {
   int windows = Flag(argc, argv, "--windows", 3);  // fixed-rate windows at most (bench_util.h)
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   treaty::testing::TempDir dir;
-  treaty::testing::TreatydProcess node(dir.path() + "/node", {"--sync", full_sync ? "full" : "normal"});
+  std::vector<std::string> args = {"--sync", full_sync ? "full" : "normal"};
+  // The node's --batch-latency when given (its default otherwise).
+  if (int bl = Flag(argc, argv, "--batch-latency", -1); bl >= 0) args.insert(args.end(), {"--batch-latency", std::to_string(bl)});
+  treaty::testing::TreatydProcess node(dir.path() + "/node", args);
   if (!node.Start()) {
     std::fprintf(stderr, "treatyd did not start:\n%s\n", node.Log().c_str());
     return 1;
