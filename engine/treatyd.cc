@@ -54,6 +54,7 @@ struct Options {
   std::string sync = "full";
   std::string network;  // a multi-party network file
   std::optional<std::string> batch_latency;  // ms; unset: NodeOptions' default
+  std::string batch_latency_from = "--batch-latency";  // for the error message
 };
 
 int Usage(const std::string& why) {
@@ -79,7 +80,10 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "ledger") o->ledger = v;
       else if (k == "sync") o->sync = v;
       else if (k == "network") o->network = v;
-      else if (k == "batch_latency") o->batch_latency = v;
+      else if (k == "batch_latency") {
+        o->batch_latency = v;
+        o->batch_latency_from = "batch_latency in " + path;
+      }
       else {
         *err = path + ": unknown setting '" + k + "'";
         return false;
@@ -168,7 +172,10 @@ int main(int argc, char** argv) {
     else if (a == "--ledger") ok = value(&o.ledger);
     else if (a == "--sync") ok = value(&o.sync);
     else if (a == "--network") ok = value(&o.network);
-    else if (a == "--batch-latency") ok = value(&o.batch_latency.emplace());
+    else if (a == "--batch-latency") {
+      ok = value(&o.batch_latency.emplace());
+      o.batch_latency_from = a;
+    }
     else if (a == "--config") {
       ok = value(&o.config);
       std::string err;
@@ -195,7 +202,7 @@ int main(int argc, char** argv) {
     int ms = -1;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
     if (v.empty() || ec != std::errc() || p != v.data() + v.size() || ms < 0 || ms > 1000)
-      return Usage("--batch-latency must be a whole number of milliseconds from 0 to 1000, not '" + v + "'");
+      return Usage(o.batch_latency_from + " must be a whole number of milliseconds from 0 to 1000, not '" + v + "'");
     batch_latency = std::chrono::milliseconds(ms);
   }
   bool full_sync = o.sync == "full";

@@ -281,13 +281,17 @@ TEST(NodeStartup, TakesABatchLatencyAndRefusesABadOne) {
     std::ofstream(dir.path() + "/bad.yaml") << "batch_latency: later\n";
     TreatydProcess node(dir.path() + "/bad", {"--config", dir.path() + "/bad.yaml"});
     EXPECT_FALSE(node.Start());
-    EXPECT_NE(node.Log().find("not 'later'"), std::string::npos) << node.Log();
+    EXPECT_NE(node.Log().find("batch_latency in " + dir.path() +
+                              "/bad.yaml must be a whole number of milliseconds from 0 to 1000, not 'later'"),
+              std::string::npos)
+        << node.Log();
   }
   // Sealing at once (0) and a value from the config file both run steps.
   std::ofstream(dir.path() + "/ok.yaml") << "batch_latency: 7\n";
-  for (const auto& args : std::vector<std::vector<std::string>>{{"--batch-latency", "0"},
-                                                                {"--config", dir.path() + "/ok.yaml"}}) {
-    TreatydProcess node(dir.path() + "/node-" + std::to_string(args[1].size()), args);
+  const std::vector<std::vector<std::string>> good = {{"--batch-latency", "0"}, {"--config", dir.path() + "/ok.yaml"}};
+  for (size_t i = 0; i < good.size(); ++i) {
+    const auto& args = good[i];
+    TreatydProcess node(dir.path() + "/node-" + std::to_string(i), args);
     ASSERT_TRUE(node.Start()) << node.Log();
     NodeClient client(node.channel());
     ASSERT_TRUE(client.Start("po-1").ok());
