@@ -286,6 +286,7 @@ struct DataExchange::Impl {
         order.emplace_back(name, s.get());
       }
       int64_t wait = std::clamp<int64_t>(next_send - NowMs(), 0, receipts.empty() ? 200 : 2);
+      if (!receipted.empty()) wait = std::clamp<int64_t>(receipted_since + kReceiptedGatherMs - NowMs(), 0, wait);
       try {
         zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
       } catch (const zmq::error_t& e) {
@@ -300,27 +301,49 @@ struct DataExchange::Impl {
       }
       if (items[0].revents & ZMQ_POLLIN) HandleInbound();
       SendReceipts(false);
-      std::vector<std::string> delivered;
       for (size_t i = 0; i < order.size(); ++i)
-        if (items[i + 2].revents & ZMQ_POLLIN) HandleReceipts(order[i].first, order[i].second, &delivered);
-      if (!delivered.empty()) {
-        std::lock_guard<std::mutex> lock(store->mu());
-        // Likewise: a receipt lost in a power cut means one resend.
-        if (store->db().BeginRelaxed().ok()) {
-          Status st;
-          for (const auto& id : delivered) {
-            Stmt d = store->db().Prepare("DELETE FROM outbox WHERE id = ?");
-            d.Bind(1, id);
-            if (!(st = d.Run()).ok()) break;
-          }
-          // On failure the messages are resent and receipted again.
-          if (st.ok()) st = store->db().CommitRelaxed();
-          else store->db().RollbackRelaxed();
-          if (!st.ok()) Log("receipted messages not removed from the outbox: " + st.ToString());
-        }
-      }
-      if (NowMs() >= next_send) next_send = SendDue();
+        if (items[i + 2].revents & ZMQ_POLLIN) HandleReceipts(order[i].first, order[i].second, &receipted);
+      if (!receipted.empty() && receipted_since == 0) receipted_since = NowMs();
+      bool send_due = NowMs() >= next_send;
+      // Before SendDue looks, so a receipted row is never resent.
+      if (!receipted.empty() && (send_due || receipted.size() >= kReceiptedMax ||
+                                 NowMs() >= receipted_since + kReceiptedGatherMs))
+        ForgetReceipted();
+      if (send_due) next_send = SendDue();
     }
+    ForgetReceipted();
+  }
+
+  // Receipted outbox rows are deleted in one transaction per
+  // kReceiptedGatherMs instead of one per poll: with a receipt for nearly
+  // every message, that was a transaction per message at every member
+  // (docs/performance.md). A row is not due again before
+  // OutboxBackoffMs(0) = 250 ms, and the rows are deleted before SendDue
+  // runs, so the wait never causes a resend; receipts held in memory when
+  // the process dies only mean one resend, which receivers dedupe.
+  static constexpr int64_t kReceiptedGatherMs = 50;
+  static constexpr size_t kReceiptedMax = 512;
+  std::vector<std::string> receipted;
+  int64_t receipted_since = 0;
+
+  void ForgetReceipted() {
+    if (receipted.empty()) return;
+    std::lock_guard<std::mutex> lock(store->mu());
+    // Likewise: a receipt lost in a power cut means one resend.
+    if (store->db().BeginRelaxed().ok()) {
+      Status st;
+      for (const auto& id : receipted) {
+        Stmt d = store->db().Prepare("DELETE FROM outbox WHERE id = ?");
+        d.Bind(1, id);
+        if (!(st = d.Run()).ok()) break;
+      }
+      // On failure the messages are resent and receipted again.
+      if (st.ok()) st = store->db().CommitRelaxed();
+      else store->db().RollbackRelaxed();
+      if (!st.ok()) Log("receipted messages not removed from the outbox: " + st.ToString());
+    }
+    receipted.clear();
+    receipted_since = 0;
   }
 };
 
