@@ -5,7 +5,9 @@
 
 #include <zmq.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -155,6 +157,33 @@ struct DataExchange::Impl {
       batch.push_back({from, std::move(kind_name), std::move(parsed->mutable_object().find("body")->second)});
     }
     if (batch.empty()) return;
+    bool urgent = false;
+    for (const auto& m : batch) urgent = urgent || m.kind != "attestations";
+    if (held.empty()) held_since = NowMs();
+    std::move(batch.begin(), batch.end(), std::back_inserter(held));
+    std::move(reply_to.begin(), reply_to.end(), std::back_inserter(held_reply_to));
+    if (urgent || held.size() >= kHeldMax || NowMs() >= held_since + kHoldAttestationsMs) HandleHeld();
+  }
+
+  // Attestations are held up to kHoldAttestationsMs so that those of
+  // several blocks and members share one transaction (each poll brought
+  // about one, a transaction per attestation message at every member:
+  // docs/performance.md). Nothing waits on them; anything else that
+  // arrives (proposals, resend requests) is handled at once, with whatever
+  // is held. Held messages are not receipted, so a node that stops with
+  // some held has them resent.
+  static constexpr int64_t kHoldAttestationsMs = 10;
+  static constexpr size_t kHeldMax = 256;
+  std::vector<Message> held;
+  std::vector<std::pair<std::string, std::string>> held_reply_to;  // routing id, message id
+  int64_t held_since = 0;
+
+  void HandleHeld() {
+    if (held.empty()) return;
+    std::vector<Message> batch;
+    std::vector<std::pair<std::string, std::string>> reply_to;
+    batch.swap(held);
+    reply_to.swap(held_reply_to);
     uint64_t generation = 0;
     std::vector<Status> handled = handler(batch, &generation);
     auto now = std::chrono::steady_clock::now();
@@ -287,6 +316,7 @@ struct DataExchange::Impl {
       }
       int64_t wait = std::clamp<int64_t>(next_send - NowMs(), 0, receipts.empty() ? 200 : 2);
       if (!receipted.empty()) wait = std::clamp<int64_t>(receipted_since + kReceiptedGatherMs - NowMs(), 0, wait);
+      if (!held.empty()) wait = std::clamp<int64_t>(held_since + kHoldAttestationsMs - NowMs(), 0, wait);
       try {
         zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
       } catch (const zmq::error_t& e) {
@@ -300,6 +330,7 @@ struct DataExchange::Impl {
         if (SendFresh()) next_send = std::min(next_send, NowMs() + OutboxBackoffMs(0));
       }
       if (items[0].revents & ZMQ_POLLIN) HandleInbound();
+      if (!held.empty() && NowMs() >= held_since + kHoldAttestationsMs) HandleHeld();
       SendReceipts(false);
       for (size_t i = 0; i < order.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) HandleReceipts(order[i].first, order[i].second, &receipted);

@@ -37,7 +37,8 @@ class DataExchange {
     std::string from, kind;
     Value body;  // parsed exactly (numbers never through double)
   };
-  // Takes what one poll received (handled in one transaction) and returns
+  // Takes what one poll received, or several polls' attestations held up
+  // to 10 ms (data_exchange.cc), handled in one transaction, and returns
   // a status per message: OK once handled for good (applied, stored, or
   // refused and recorded), and a receipt goes back; anything else means
   // "try again later": no receipt, the sender resends.
