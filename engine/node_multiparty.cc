@@ -630,7 +630,12 @@ Status Node::ReceiveResend(const std::string& from, const json& body) {
   if (!kept.Step()) return Status::Ok();
   auto env = protocol::ProposalEnvelope::FromJson(kept.Text(0));
   std::string set_json = kept.Text(1);
-  if (!env.ok()) return Status::Ok();
+  if (!env.ok()) {
+    // We stored it after verifying it: unreadable now is damage here.
+    Log("cannot resend proposal " + p->id + " to " + from + ": its stored envelope is unreadable: " +
+        env.status().message());
+    return Status::Ok();
+  }
   std::string roles_json = p->kind == "start" && extra.contains("roles") ? extra["roles"].dump() : "{}";
   std::string hash_hex = extra.value("hash", "");
   if (p->kind == "step")

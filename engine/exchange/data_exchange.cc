@@ -361,7 +361,9 @@ struct DataExchange::Impl {
     if (receipted.empty()) return;
     std::lock_guard<std::mutex> lock(store->mu());
     // Likewise: a receipt lost in a power cut means one resend.
-    if (store->db().BeginRelaxed().ok()) {
+    if (Status begun = store->db().BeginRelaxed(); !begun.ok()) {
+      Log("receipted messages not removed from the outbox (they will be resent): " + begun.ToString());
+    } else {
       Status st;
       for (const auto& id : receipted) {
         Stmt d = store->db().Prepare("DELETE FROM outbox WHERE id = ?");

@@ -41,6 +41,14 @@ inline int Flag(int argc, char** argv, const char* name, int def) {
   return def;
 }
 
+// The treatyd flags a bench passes on from its own command line:
+// "--batch-latency MS" when given (the node's default otherwise).
+inline std::vector<std::string> NodeTuningArgs(int argc, char** argv) {
+  int ms = Flag(argc, argv, "--batch-latency", -1);
+  if (ms < 0) return {};
+  return {"--batch-latency", std::to_string(ms)};
+}
+
 // A comma-separated list of integers ("--clients 32,64,128"); `def` when
 // the flag is absent.
 inline std::vector<int> ListFlag(int argc, char** argv, const char* name, const std::string& def) {

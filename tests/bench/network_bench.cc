@@ -115,9 +115,7 @@ int main(int argc, char** argv) {
   int windows = Flag(argc, argv, "--windows", 3);  // fixed-rate windows at most (bench_util.h)
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   std::vector<std::string> sync = {"--sync", full_sync ? "full" : "normal"};
-  // Every treatyd's --batch-latency when given (the node's default otherwise).
-  std::vector<std::string> node_only;
-  if (int bl = Flag(argc, argv, "--batch-latency", -1); bl >= 0) node_only = {"--batch-latency", std::to_string(bl)};
+  std::vector<std::string> node_only = NodeTuningArgs(argc, argv);  // treatyd only, not the sequencer
   std::vector<std::string> single_args = sync;
   single_args.insert(single_args.end(), node_only.begin(), node_only.end());
   treaty::testing::TempDir dir;

@@ -84,8 +84,7 @@ int main(int argc, char** argv) {
   bool full_sync = Flag(argc, argv, "--full-sync", 1) != 0;
   treaty::testing::TempDir dir;
   std::vector<std::string> args = {"--sync", full_sync ? "full" : "normal"};
-  // The node's --batch-latency when given (its default otherwise).
-  if (int bl = Flag(argc, argv, "--batch-latency", -1); bl >= 0) args.insert(args.end(), {"--batch-latency", std::to_string(bl)});
+  for (auto& a : NodeTuningArgs(argc, argv)) args.push_back(std::move(a));
   treaty::testing::TreatydProcess node(dir.path() + "/node", args);
   if (!node.Start()) {
     std::fprintf(stderr, "treatyd did not start:\n%s\n", node.Log().c_str());
