@@ -43,6 +43,8 @@
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+// Request threads kept idle between calls (see where the server is built).
+constexpr int kIdleRequestThreads = 64;
 
 struct Options {
   std::string data;
@@ -328,6 +330,12 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(4 << 20);
+  // A waiting TriggerStep holds its thread until the step is applied. With
+  // gRPC's default of 2 idle pollers, every thread beyond that exits when
+  // its call returns and a new one is created for the next call: under load
+  // a thread was created and destroyed per step. Idle threads are kept up to
+  // this many; they sleep in the completion queue (docs/performance.md).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kIdleRequestThreads);
   auto services = treaty::engine::MakeServices(&node, kVersion);
   for (auto& s : services) builder.RegisterService(s.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
