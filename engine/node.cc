@@ -266,17 +266,49 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
   item->proposal = std::move(p);
   item->key = key;
   item->request = request;
+  item->submitted_id = item->proposal.id;
   std::future<Status> persisted = item->done.get_future();
+  std::shared_ptr<Waiter> w;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return Status::Unavailable("the node is shutting down");
+    if (wait) {
+      // Registered before the batcher can seal it, so the applier cannot
+      // apply it unseen: one sleep for the whole step, no store read.
+      auto& slot = waiting_[item->submitted_id];
+      if (!slot) slot = std::make_shared<Waiter>();
+      ++slot->callers;
+      w = item->waiter = slot;
+    }
     intake_.push_back(item);
     proposal_waiting_ = true;
   }
   proposed_.notify_one();
+  if (!wait) {
+    Status st = persisted.get();
+    if (!st.ok()) return st;
+    return WaitApplied(item->proposal.id, false);
+  }
+  std::optional<ProposalRow> row;
+  std::optional<Status> failed;
+  std::string moved_to;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
+    w->cv.wait_until(lock, deadline, [&] { return w->row || w->failed || !w->moved_to.empty() || stop_; });
+    row = w->row;  // copies: a retry with the same key may share the waiter
+    failed = w->failed;
+    moved_to = w->moved_to;
+    if (--w->callers == 0) waiting_.erase(item->submitted_id);
+  }
+  if (failed) return *failed;
+  if (!moved_to.empty()) return WaitApplied(moved_to, true);
+  if (row) return *row;
+  // Timed out or stopping: the outcome is not known yet. Once the batcher
+  // has handled the proposal, the caller gets it as stored (pending).
   Status st = persisted.get();
   if (!st.ok()) return st;
-  return WaitApplied(item->proposal.id, wait);
+  return WaitApplied(item->proposal.id, false);
 }
 
 Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
@@ -337,7 +369,20 @@ void Node::BatcherLoop() {
     }
     chain::Batch sealed;
     Status st = SealPending(&intake, &sealed);
-    for (auto& item : intake) item->done.set_value(item->result.ok() ? st : item->result);
+    for (auto& item : intake) {
+      Status result = item->result.ok() ? st : item->result;
+      if (item->waiter && (!result.ok() || item->proposal.id != item->submitted_id)) {
+        // Its caller sleeps until the outcome: tell it there will be none
+        // under the id it registered.
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!result.ok())
+          item->waiter->failed = result;
+        else
+          item->waiter->moved_to = item->proposal.id;
+        item->waiter->cv.notify_all();
+      }
+      item->done.set_value(result);
+    }
     if (!st.ok()) Log("sealing failed: " + st.ToString());
     if (!sealed.pins.empty()) {
       unsent_.push_back(std::move(sealed));

@@ -128,12 +128,29 @@ class Node {
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait);
   void BatcherLoop();
   void ApplierLoop();
+  // Callers waiting for a proposal's outcome: the applier hands the applied
+  // row straight to them instead of every waiter re-reading the store, and
+  // wakes only them (one condition per proposal: with a shared one every
+  // block woke every waiting caller thread). A caller that submits the
+  // proposal registers before the batcher sees it and sleeps once for the
+  // whole step; the batcher wakes it early only when the proposal was not
+  // stored under its id (failed, or a concurrent request with the same
+  // idempotency key stored first: moved_to).
+  struct Waiter {
+    int callers = 0;
+    std::condition_variable cv;
+    std::optional<ProposalRow> row;
+    std::optional<Status> failed;
+    std::string moved_to;
+  };
   // A proposal on its way to the store, with whoever waits for it.
   struct Intake {
     ProposalRow proposal;
     std::string key, request;
     Status result;  // per item: e.g. a reused idempotency key
     std::promise<Status> done;
+    std::string submitted_id;        // proposal.id when submitted
+    std::shared_ptr<Waiter> waiter;  // the submitting caller's, if it waits
   };
   // Idempotency keys of the intake; *fresh gets the proposals to store.
   Status PersistIntake(std::vector<std::shared_ptr<Intake>>* intake, std::vector<ProposalRow*>* fresh);
@@ -240,15 +257,6 @@ class Node {
   uint64_t applied_generation_ = 0;
   bool proposal_waiting_ = false;
   int in_flight_ = 0;  // our batches sealed and not yet applied
-  // Callers waiting for a proposal's outcome: the applier hands the applied
-  // row straight to them instead of every waiter re-reading the store, and
-  // wakes only them (one condition per proposal: with a shared one every
-  // block woke every waiting caller thread).
-  struct Waiter {
-    int callers = 0;
-    std::condition_variable cv;
-    std::optional<ProposalRow> row;
-  };
   std::map<std::string, std::shared_ptr<Waiter>> waiting_;
   std::vector<std::shared_ptr<Intake>> intake_;
   // Sealed batches the ledger has not acknowledged; the batcher's own. The

@@ -186,6 +186,53 @@ TEST_F(NodeApi, RacingConflictingStepsExactlyOneWins) {
   }
 }
 
+// Callers that send one idempotency key at the same moment, before any of
+// them is stored: those with the request stored first all get its result
+// (the same proposal, confirmed), those with another request under the key
+// are refused, and the step is applied once.
+TEST_F(NodeApi, ConcurrentCallsWithOneIdempotencyKeyShareOneResult) {
+  constexpr int kRounds = 3, kCallers = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    std::string id = "same-key-" + std::to_string(round);
+    ASSERT_TRUE(client_->Start(id).ok());
+    ASSERT_TRUE(client_->Step(id, "submit", SubmitFor(id)).ok());
+    std::vector<grpc::Status> status(kCallers);
+    std::vector<pb::TriggerStepResponse> resp(kCallers);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCallers; ++i) {
+      threads.emplace_back([&, i] {
+        NodeClient c(node_->channel());
+        ++ready;
+        while (ready.load() < kCallers) std::this_thread::yield();
+        status[i] = c.Step(id, i % 2 ? "accept" : "cancel", "{}", "key-" + id, &resp[i]);
+      });
+    }
+    for (auto& t : threads) t.join();
+    std::set<std::string> winning_proposals;
+    std::set<int> winning_parity, refused_parity;
+    for (int i = 0; i < kCallers; ++i) {
+      if (status[i].ok()) {
+        EXPECT_EQ(resp[i].outcome(), pb::CONFIRMED) << id;
+        winning_proposals.insert(resp[i].proposal_id());
+        winning_parity.insert(i % 2);
+      } else {
+        EXPECT_EQ(status[i].error_code(), grpc::ALREADY_EXISTS) << status[i].error_message();
+        EXPECT_NE(status[i].error_message().find("was used for a different request"), std::string::npos)
+            << status[i].error_message();
+        refused_parity.insert(i % 2);
+      }
+    }
+    // One request won the key: every caller that sent it shares its result.
+    EXPECT_EQ(winning_proposals.size(), 1u) << id;
+    EXPECT_EQ(winning_parity.size(), 1u) << id;
+    EXPECT_EQ(refused_parity.size(), 1u) << id;
+    EXPECT_NE(*winning_parity.begin(), *refused_parity.begin()) << id;
+    EXPECT_EQ(client_->Get(id).position(), 2u) << id;
+    EXPECT_EQ(client_->History(id).size(), 3u) << id;  // $start, submit, and the one step
+  }
+}
+
 // kill -9 in the middle of a stream of steps: after a restart every
 // confirmed step is there exactly once, and retries with the same
 // idempotency keys get the original results.
