@@ -846,6 +846,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   r.created_ms = r.updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->InsertInstance(r));
   p->status = "confirmed";
+  p->instance_after = std::make_shared<const InstanceRow>(r);
   h.outcome = "CONFIRMED";
   h.states_json = r.states_json;
   h.state_hash = r.state_hash;
@@ -935,6 +936,7 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
       CommittedStateHash(*def, *machine, inst->id, p->input_json, p->extra_json, &inst->state_hash));
   inst->updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->UpdateInstance(*inst));
+  p->instance_after = std::make_shared<const InstanceRow>(*inst);
   h.outcome = "CONFIRMED";
   h.states_json = inst->states_json;
   h.state_hash = inst->state_hash;

@@ -14,7 +14,7 @@
 #pragma once
 
 #include <algorithm>
-
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,6 +37,9 @@ struct InstanceRow {
 struct ProposalRow {
   std::string id, kind, instance, step, input_json, author, pin_hex, status, batch, reject_code, reason, extra_json;
   int64_t nonce = -1, height = 0, proposed_ms = 0, applied_ms = 0;
+  // Not stored: the instance as this proposal left it, set by the applier
+  // for the callers waiting on it (they answer with it, no store read).
+  std::shared_ptr<const InstanceRow> instance_after;
 };
 
 struct EventRow {

@@ -83,8 +83,7 @@ class ProcessesService final : public pb::Processes::Service {
     resp->set_outcome(OutcomeOf(p->status));
     if (p->status == "rejected")
       return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)), p->reason);
-    if (p->status == "confirmed")
-      if (auto inst = node_->store()->GetInstance(p->instance)) FillInstance(*inst, resp->mutable_instance());
+    if (p->status == "confirmed") FillInstanceAfter(*p, resp->mutable_instance());
     return grpc::Status::OK;
   }
 
@@ -105,8 +104,7 @@ class ProcessesService final : public pb::Processes::Service {
       return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)),
                           p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")");
     }
-    if (p->status == "confirmed")
-      if (auto inst = node_->store()->GetInstance(p->instance)) FillInstance(*inst, resp->mutable_instance());
+    if (p->status == "confirmed") FillInstanceAfter(*p, resp->mutable_instance());
     return grpc::Status::OK;
   }
 
@@ -185,6 +183,17 @@ class ProcessesService final : public pb::Processes::Service {
   }
 
  private:
+  // The instance as the confirmed proposal left it, handed over by the
+  // applier; a retry that finds the proposal applied long ago gets the
+  // instance as it is now.
+  void FillInstanceAfter(const ProposalRow& p, pb::Instance* out) {
+    if (p.instance_after) {
+      FillInstance(*p.instance_after, out);
+    } else if (auto inst = node_->store()->GetInstance(p.instance)) {
+      FillInstance(*inst, out);
+    }
+  }
+
   Node* node_;
 };
 

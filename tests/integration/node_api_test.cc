@@ -214,6 +214,7 @@ TEST_F(NodeApi, ConcurrentCallsWithOneIdempotencyKeyShareOneResult) {
     for (int i = 0; i < kCallers; ++i) {
       if (status[i].ok()) {
         EXPECT_EQ(resp[i].outcome(), pb::CONFIRMED) << id;
+        EXPECT_EQ(resp[i].instance().position(), 2u) << id;  // the instance right after the step
         winning_proposals.insert(resp[i].proposal_id());
         winning_parity.insert(i % 2);
       } else {
