@@ -85,6 +85,88 @@ inline double SqliteCommitRate(const std::string& dir, bool full_sync) {
   return n / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The store's floor for a confirmed step: what SQLite alone costs for the
+// least any step must write, done the cheapest way the design allows. One
+// thread, one transaction per batch of `batch` steps (a block), the node's
+// sync setting; per step an instance row updated in place (random key among
+// `instances`), a history row and an event appended; per batch the block
+// and the cursor. The node writes more (the proposal, its pin index, nonce,
+// idempotency key, secondary indexes) and runs the machine twice, so a real
+// step costs more than this. Returns CPU microseconds per step (this
+// thread's); *steps_per_s gets the rate.
+inline double SqliteStepFloorUs(const std::string& dir, bool full_sync, int batch, int instances,
+                                double* steps_per_s) {
+  chain::Db db;
+  *steps_per_s = 0;
+  if (!db.Open(dir + "/floor-bench.db", full_sync).ok()) return 0;
+  if (!db.Exec(R"SQL(
+CREATE TABLE instances (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL, state_hash TEXT NOT NULL,
+  position INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE history (instance TEXT NOT NULL, seq INTEGER NOT NULL, step TEXT NOT NULL, input TEXT NOT NULL,
+  states TEXT NOT NULL, state_hash TEXT NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (instance, seq)) WITHOUT ROWID;
+CREATE TABLE events ("offset" INTEGER PRIMARY KEY, instance TEXT NOT NULL, type TEXT NOT NULL,
+  payload TEXT NOT NULL, height INTEGER NOT NULL);
+CREATE TABLE blocks (height INTEGER PRIMARY KEY, pins BLOB NOT NULL);
+CREATE TABLE cursor (id INTEGER PRIMARY KEY, height INTEGER NOT NULL);
+INSERT INTO cursor VALUES (1, 0);
+)SQL").ok())
+    return 0;
+  // Sizes as the purchase-order bench's rows (snapshot ~200 bytes, hashes as hex).
+  const std::string snapshot(200, 's'), hash(64, 'h'), input(120, 'i');
+  auto id = [](int i) { return "o-" + std::to_string(i); };
+  (void)db.Begin();
+  for (int i = 0; i < instances; ++i) {
+    chain::Stmt ins = db.Prepare("INSERT INTO instances VALUES (?, ?, ?, 0, 0)");
+    ins.Bind(1, id(i)).Bind(2, snapshot).Bind(3, hash);
+    (void)ins.Run();
+  }
+  (void)db.Commit();
+  std::vector<int> order(static_cast<size_t>(instances));
+  for (int i = 0; i < instances; ++i) order[static_cast<size_t>(i)] = i;
+  uint64_t x = 88172645463325252ull;  // xorshift: a fixed random order
+  for (int i = instances - 1; i > 0; --i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::swap(order[static_cast<size_t>(i)], order[x % static_cast<uint64_t>(i + 1)]);
+  }
+  auto thread_cpu = [] {
+    rusage u{};
+    getrusage(RUSAGE_THREAD, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  const std::string pins(static_cast<size_t>(32 * batch), 'p');
+  int64_t steps = 0, height = 0;
+  double cpu0 = thread_cpu();
+  auto start = Clock::now(), end = start + std::chrono::seconds(2);
+  while (Clock::now() < end) {
+    ++height;
+    if (!db.Begin().ok()) return 0;
+    chain::Stmt b = db.Prepare("INSERT INTO blocks VALUES (?, ?)");
+    b.Bind(1, height).BindBlob(2, pins);
+    (void)b.Run();
+    for (int k = 0; k < batch; ++k, ++steps) {
+      std::string inst = id(order[static_cast<size_t>(steps % instances)]);
+      int64_t seq = steps / instances + 1;
+      chain::Stmt u = db.Prepare("UPDATE instances SET snapshot = ?2, state_hash = ?3, position = ?4, updated_ms = ?4 "
+                                 "WHERE id = ?1");
+      u.Bind(1, inst).Bind(2, snapshot).Bind(3, hash).Bind(4, seq);
+      (void)u.Run();
+      chain::Stmt h = db.Prepare("INSERT INTO history VALUES (?, ?, 'submit', ?, '[\"submitted\"]', ?, ?)");
+      h.Bind(1, inst).Bind(2, seq).Bind(3, input).Bind(4, hash).Bind(5, height);
+      (void)h.Run();
+      chain::Stmt e = db.Prepare("INSERT INTO events (instance, type, payload, height) VALUES (?, 'step_confirmed', ?, ?)");
+      e.Bind(1, inst).Bind(2, input).Bind(3, height);
+      (void)e.Run();
+    }
+    chain::Stmt c = db.Prepare("UPDATE cursor SET height = ? WHERE id = 1");
+    c.Bind(1, height);
+    (void)c.Run();
+    if (!db.Commit().ok()) return 0;
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  *steps_per_s = static_cast<double>(steps) / secs;
+  return steps > 0 ? (thread_cpu() - cpu0) * 1e6 / static_cast<double>(steps) : 0;
+}
+
 inline void CreateInstances(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients,
                             const std::map<std::string, std::string>& roles = {}) {
   std::atomic<int> next{0};
@@ -140,7 +222,8 @@ class CpuMeter {
     for (const auto& [name, pid] : procs_) start_.push_back(CpuSeconds(pid));
     wall_ = Clock::now();
   }
-  void Print(const char* label, int steps) const {
+  // Prints the line; returns the total, ms of CPU per step.
+  double Print(const char* label, int steps) const {
     double wall = std::chrono::duration<double>(Clock::now() - wall_).count(), total = 0;
     std::string line;
     char buf[128];
@@ -151,8 +234,10 @@ class CpuMeter {
                     steps ? used * 1000 / steps : 0.0, wall > 0 ? used * 100 / wall : 0.0);
       line += buf;
     }
+    double per_step = steps ? total * 1000 / steps : 0.0;
     std::printf("cpu    %s, ms of CPU per confirmed step (share of one core): %s; total %.3f\n", label, line.c_str(),
-                steps ? total * 1000 / steps : 0.0);
+                per_step);
+    return per_step;
   }
 
  private:

@@ -31,7 +31,8 @@ namespace {
 
 using namespace treaty::bench;  // NOLINT: the benchmark's own helpers
 
-double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds, pid_t node) {
+// *ms_per_call gets the machine's CPU (node and clients) per call.
+double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds, pid_t node, double* ms_per_call) {
   std::atomic<long> calls{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -65,12 +66,17 @@ double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds,
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();
-  cpu.Print("no-op gRPC (per call)", static_cast<int>(calls));
+  *ms_per_call = cpu.Print("no-op gRPC (per call)", static_cast<int>(calls));
   return calls / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 
 }  // namespace
+
+// The store floor's shape: batches as the node's at saturation, as many
+// instances as the saturation phase steps.
+constexpr int kFloorBatch = 32;
+constexpr int kFloorInstances = 20000;
 
 int main(int argc, char** argv) {
   std::vector<int> levels = ListFlag(argc, argv, "--clients", kClientLevels);
@@ -96,14 +102,27 @@ int main(int argc, char** argv) {
   double sqlite_rate = SqliteCommitRate(dir.path(), full_sync);
   std::printf("limit  sqlite commits/s (WAL, synchronous=%s, as the node): %.0f\n", full_sync ? "FULL" : "NORMAL",
               sqlite_rate);
+  double floor_rate = 0;
+  double floor_us = SqliteStepFloorUs(dir.path(), full_sync, kFloorBatch, kFloorInstances, &floor_rate);
+  std::printf("limit  store floor of a step: %.1f us of CPU, %.0f steps/s on one thread (SQLite alone: instance "
+              "updated, history and event appended, one transaction per %d steps, %d instances)\n",
+              floor_us, floor_rate, kFloorBatch, kFloorInstances);
   // Each throughput is the best over the concurrency levels (bench_util.h).
-  double noop = 0;
+  double noop = 0, noop_ms = 0;
   for (int c : levels) {
-    double rate_c = NoopGrpcRate(ch, c, 3, node.pid());
+    double ms = 0;
+    double rate_c = NoopGrpcRate(ch, c, 3, node.pid(), &ms);
     std::printf("limit  no-op gRPC unary calls/s with %d clients: %.0f\n", c, rate_c);
-    noop = std::max(noop, rate_c);
+    if (rate_c > noop) noop = rate_c, noop_ms = ms;
   }
   std::printf("limit  no-op gRPC unary calls/s (best of the levels): %.0f\n", noop);
+  // A confirmed step is at least a gRPC call plus the store's floor; with
+  // every core busy on nothing else that bounds the rate, and the ratio.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  double ceiling = cores * 1000.0 / (noop_ms + floor_us / 1000.0);
+  std::printf("limit  ceiling: a step costs at least a no-op call (%.3f ms of machine CPU) plus the store floor "
+              "(%.3f ms): at most %.0f steps/s on %u cores, ratio at most %.2f\n",
+              noop_ms, floor_us / 1000.0, ceiling, cores, noop > 0 ? ceiling / noop : 0.0);
 
   // Saturation: every client submits on its own instances and waits.
   double steps_per_s = BestSaturation(ch, "node", "s", saturation_steps, levels, {{"node", node.pid()}, {"clients", 0}},
