@@ -213,7 +213,11 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
     }
   }
 
-  auto inst = store_->GetInstance(a.instance_id);
+  std::shared_ptr<const InstanceRow> inst = instance_cache_.Get(a.instance_id);
+  if (!inst) {
+    auto stored = store_->GetInstance(a.instance_id);
+    if (stored) inst = std::make_shared<const InstanceRow>(std::move(*stored));
+  }
   if (!inst) return Status::NotFound("no instance '" + a.instance_id + "'");
   Digest hash{};
   DigestFromHex(inst->def_hash, &hash);
@@ -600,6 +604,9 @@ void Node::ApplierLoop() {
 }
 
 void Node::NotifyApplied(std::vector<ProposalRow>* rows, int our_batches) {
+  // Committed by now: the preflight may use these rows (in applied order).
+  for (const auto& r : *rows)
+    if (r.instance_after) instance_cache_.Publish(r.instance_after);
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Batches sealed before a restart are not counted in flight: stop at 0.

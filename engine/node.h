@@ -35,6 +35,7 @@
 #include "chain/network.h"
 #include "engine/crypto/identity_file.h"
 #include "definitions/runtime/registry.h"
+#include "engine/instance_cache.h"
 #include "engine/node_store.h"
 #include "engine/protocol/proposal_envelope.h"
 
@@ -247,6 +248,10 @@ class Node {
 
   NodeOptions opts_;
   NodeStore* store_;
+  // Rows the applier committed, for the preflight (instance_cache.h); about
+  // 0.7 KiB each for the purchase order, so some 20 MiB at most.
+  static constexpr size_t kInstanceCacheCapacity = 32768;
+  InstanceCache instance_cache_{kInstanceCacheCapacity};
   chain::Ledger* ledger_;
   runtime::Registry* registry_;
 
