@@ -117,7 +117,8 @@ class Db {
 // another connection never reaches the log's end, and SQLite rewinds the
 // log only when all of it is copied, so it would grow without bound (2 GB
 // in 20 s was seen). The background copy has done most of the work by
-// then (it runs every 50 ms), so the writer's own checkpoint is short.
+// then (it runs every 50 ms by default; the node's store every 200 ms),
+// so the writer's own checkpoint is short.
 //
 // Thread-safety: Start and Stop from the owner's thread.
 class Checkpointer {

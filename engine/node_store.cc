@@ -4,10 +4,18 @@ namespace treaty::engine {
 
 using chain::Stmt;
 
+// The background checkpoint's period. Every 50 ms, three nodes on one
+// machine ran 60 checkpoints a second, each copying pages that the next
+// block rewrites again and syncing the file; every 200 ms cost the
+// three-party network 3-13 % less CPU per step in three paired runs. The
+// log stays under the writers' own 8,192-frame checkpoint at the single
+// node's saturation (~10 frames per step x ~3,300 steps/s x 0.2 s).
+constexpr std::chrono::milliseconds kCheckpointEvery{200};
+
 Status NodeStore::Open(const std::string& path, const std::string& party, bool full_sync) {
   std::lock_guard<std::mutex> lock(mu_);
   TREATY_RETURN_IF_ERROR(db_.Open(path, full_sync, /*background_checkpoint=*/true));
-  TREATY_RETURN_IF_ERROR(checkpointer_.Start(path));
+  TREATY_RETURN_IF_ERROR(checkpointer_.Start(path, kCheckpointEvery));
   // The version is checked before anything is created: a folder of another
   // version is refused unchanged.
   TREATY_RETURN_IF_ERROR(db_.Exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
