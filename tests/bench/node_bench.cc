@@ -2,8 +2,10 @@
 //
 // Starts a real treatyd, then measures in one run:
 //   limits:  raw SQLite commit rate (WAL, synchronous=FULL, as the node);
+//            the store's floor of a step (SQLite alone, bench_util.h);
 //            no-op gRPC unary rate (grpc.health.v1.Health/Check) with the
-//            same clients and concurrency;
+//            same clients and concurrency; and the ceiling the last two
+//            set on the ratio (a step costs at least a call plus the floor);
 //   node:    confirmed steps per second at saturation (each throughput is
 //            the best over the concurrency levels of --clients) (every call waits for
 //            its step to be ordered, applied and committed);
