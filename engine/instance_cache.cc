@@ -4,33 +4,44 @@
 
 namespace treaty::engine {
 
+size_t InstanceCache::SizeOf(const InstanceRow& r) {
+  return sizeof(InstanceRow) + r.id.size() + r.definition.size() + r.def_hash.size() + r.salt_hex.size() +
+         r.roles_json.size() + r.snapshot_json.size() + r.states_json.size() + r.data_json.size() +
+         r.state_hash.size();
+}
+
 std::shared_ptr<const InstanceRow> InstanceCache::Get(const std::string& id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = rows_.find(id);
   return it == rows_.end() ? nullptr : it->second;
 }
 
+void InstanceCache::EraseLocked(const std::string& id) {
+  auto it = rows_.find(id);
+  if (it == rows_.end()) return;
+  bytes_ -= SizeOf(*it->second);
+  rows_.erase(it);
+}
+
 void InstanceCache::Publish(std::shared_ptr<const InstanceRow> row) {
-  if (!row || capacity_ == 0) return;
+  if (!row) return;
+  size_t size = SizeOf(*row);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = rows_.find(row->id);
-  if (it != rows_.end()) {
+  bool listed = it != rows_.end();
+  if (listed) {
     if (it->second->position > row->position) return;  // published out of order: keep the later
-    if (row->final) {
-      rows_.erase(it);  // its id stays in order_ until evicted: harmless
-    } else {
-      it->second = std::move(row);
-    }
-    return;
+    EraseLocked(row->id);
   }
-  if (row->final) return;
-  order_.push_back(row->id);
+  if (row->final || size > max_row_bytes_ || size > budget_bytes_) return;  // its id may stay in order_: harmless
+  if (!listed) order_.push_back(row->id);
+  bytes_ += size;
   rows_.emplace(row->id, std::move(row));
-  // Ids of rows that left (final) stay in order_, so it is bounded too. An
-  // id cached again after leaving may sit in order_ twice; dropping the row
-  // at the first is an early eviction, not a wrong row.
-  while ((rows_.size() > capacity_ || order_.size() > 2 * capacity_) && !order_.empty()) {
-    rows_.erase(order_.front());
+  // Ids of rows that left (final, too large) stay in order_, so it is
+  // bounded too. An id cached again after leaving may sit in order_ twice;
+  // dropping the row at the first is an early eviction, not a wrong row.
+  while ((bytes_ > budget_bytes_ || order_.size() > 2 * rows_.size() + 64) && !order_.empty()) {
+    EraseLocked(order_.front());
     order_.pop_front();
   }
 }
@@ -38,6 +49,11 @@ void InstanceCache::Publish(std::shared_ptr<const InstanceRow> row) {
 size_t InstanceCache::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return rows_.size();
+}
+
+size_t InstanceCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
 }
 
 }  // namespace treaty::engine

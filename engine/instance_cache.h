@@ -1,14 +1,18 @@
 // InstanceCache: the latest committed row of recently applied instances,
 // kept in memory so the preflight of a new step does not read the store.
 //
-// Only the applier fills it, after the block that wrote the rows committed;
-// a row never replaces one of a later position, and a final instance (no
-// step can follow) leaves it. A miss means "read the store": the cache is
-// never the only copy and never consulted by the applier itself, so a row
-// that is a moment behind the store can only make a preflight answer as a
-// read racing the commit would. Bounded: the oldest entries go first.
+// Rows are published right after the transaction that wrote them commits
+// (by the applier, or by the data exchange's thread when it applies pins
+// whose data came late); a row never replaces one of a later position,
+// and a final instance (no step can follow) leaves. A miss means "read the
+// store": the cache is never the only copy, and the applier never reads
+// it. A row may lag the store by the moments between a commit and its
+// publication, so callers check a refusal against the store.
 //
-// Thread-safe: Get from any thread, Publish from the applier.
+// Bounded by the bytes of the rows' text: the oldest entries go first, and
+// a row larger than a limit is not kept at all.
+//
+// Thread-safe: every method may be called from any thread.
 #pragma once
 
 #include <cstddef>
@@ -24,21 +28,29 @@ namespace treaty::engine {
 
 class InstanceCache {
  public:
-  explicit InstanceCache(size_t capacity) : capacity_(capacity) {}
+  InstanceCache(size_t budget_bytes, size_t max_row_bytes)
+      : budget_bytes_(budget_bytes), max_row_bytes_(max_row_bytes) {}
 
   // The row, or null when it is not cached.
   std::shared_ptr<const InstanceRow> Get(const std::string& id) const;
 
-  // The row as a committed block left it.
+  // The row as a committed transaction left it.
   void Publish(std::shared_ptr<const InstanceRow> row);
 
   size_t size() const;
+  size_t bytes() const;
+
+  // What a row counts against the budget.
+  static size_t SizeOf(const InstanceRow& r);
 
  private:
-  const size_t capacity_;
+  void EraseLocked(const std::string& id);
+
+  const size_t budget_bytes_, max_row_bytes_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const InstanceRow>> rows_;
   std::deque<std::string> order_;  // ids in the order first cached: eviction
+  size_t bytes_ = 0;
 };
 
 }  // namespace treaty::engine

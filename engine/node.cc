@@ -195,29 +195,52 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", input.ToCanonicalJson()}}.dump();
 
   // A retry with a known key skips the preflight: it gets the original result.
-  if (!a.idempotency_key.empty()) {
-    std::string known_id, known_request;
-    {
-      std::lock_guard<std::mutex> lock(store_->read_mu());
-      Stmt s = store_->read_db().Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
-      s.Bind(1, a.idempotency_key);
-      if (s.Step()) {
-        known_id = s.Text(0);
-        known_request = s.Text(1);
-      }
-    }
-    if (!known_id.empty()) {
-      if (known_request != request)
-        return Status::AlreadyExists("idempotency key '" + a.idempotency_key + "' was used for a different request");
-      return WaitApplied(known_id, a.wait);
-    }
-  }
+  if (auto known = KnownKey(a.idempotency_key, request, a.wait)) return std::move(*known);
 
-  std::shared_ptr<const InstanceRow> inst = instance_cache_.Get(a.instance_id);
-  if (!inst) {
-    auto stored = store_->GetInstance(a.instance_id);
-    if (stored) inst = std::make_shared<const InstanceRow>(std::move(*stored));
+  std::shared_ptr<const InstanceRow> cached = instance_cache_.Get(a.instance_id);
+  Result<ProposalRow> p = PreflightStep(a, input, cached ? cached : StoredInstance(a.instance_id));
+  if (!p.ok() && cached) {
+    // The cache can be a moment behind the store (it is filled after the
+    // commit): a refusal is given only on the row as stored.
+    auto stored = StoredInstance(a.instance_id);
+    if (!stored || stored->position != cached->position) p = PreflightStep(a, input, stored);
   }
+  if (!p.ok()) {
+    // A call with the same key may have been stored, even applied, since
+    // the lookup above: the caller gets that result, not a refusal of the
+    // step it already made.
+    if (auto known = KnownKey(a.idempotency_key, request, a.wait)) return std::move(*known);
+    return p.status();
+  }
+  return Submit(std::move(p).value(), a.idempotency_key, request, a.wait);
+}
+
+std::optional<Result<ProposalRow>> Node::KnownKey(const std::string& key, const std::string& request, bool wait) {
+  if (key.empty()) return std::nullopt;
+  std::string known_id, known_request;
+  {
+    std::lock_guard<std::mutex> lock(store_->read_mu());
+    Stmt s = store_->read_db().Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
+    s.Bind(1, key);
+    if (s.Step()) {
+      known_id = s.Text(0);
+      known_request = s.Text(1);
+    }
+  }
+  if (known_id.empty()) return std::nullopt;
+  if (known_request != request)
+    return Result<ProposalRow>(Status::AlreadyExists("idempotency key '" + key + "' was used for a different request"));
+  return WaitApplied(known_id, wait);
+}
+
+std::shared_ptr<const InstanceRow> Node::StoredInstance(const std::string& id) {
+  auto stored = store_->GetInstance(id);
+  if (!stored) return nullptr;
+  return std::make_shared<const InstanceRow>(std::move(*stored));
+}
+
+Result<ProposalRow> Node::PreflightStep(const StepArgs& a, const Value& input,
+                                        const std::shared_ptr<const InstanceRow>& inst) {
   if (!inst) return Status::NotFound("no instance '" + a.instance_id + "'");
   Digest hash{};
   DigestFromHex(inst->def_hash, &hash);
@@ -260,7 +283,7 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   p.status = "pending";
   p.proposed_ms = NowMs();
   p.extra_json = claims.empty() ? "{}" : json{{"claims", claims}}.dump();
-  return Submit(std::move(p), a.idempotency_key, request, a.wait);
+  return p;
 }
 
 Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait) {
@@ -604,9 +627,6 @@ void Node::ApplierLoop() {
 }
 
 void Node::NotifyApplied(std::vector<ProposalRow>* rows, int our_batches) {
-  // Committed by now: the preflight may use these rows (in applied order).
-  for (const auto& r : *rows)
-    if (r.instance_after) instance_cache_.Publish(r.instance_after);
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Batches sealed before a restart are not counted in flight: stop at 0.
@@ -691,8 +711,16 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   Status st = db.Commit();
   if (!st.ok()) return fail(st);
   durable_gen_ = ++commit_gen_;
+  PublishInstances(*applied, first_new);
   SendCommitted();
   return st;
+}
+
+void Node::PublishInstances(const std::vector<ProposalRow>& rows, size_t from) {
+  // Right after the commit, so the preflight's copy lags the store by
+  // moments only (and a refusal is checked against the store anyway).
+  for (size_t i = from; i < rows.size(); ++i)
+    if (rows[i].instance_after) instance_cache_.Publish(rows[i].instance_after);
 }
 
 Status Node::NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
@@ -853,22 +881,23 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
   r.created_ms = r.updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->InsertInstance(r));
   p->status = "confirmed";
-  p->instance_after = std::make_shared<const InstanceRow>(r);
+  p->instance_after = std::make_shared<const InstanceRow>(std::move(r));
+  const InstanceRow& row = *p->instance_after;
   h.outcome = "CONFIRMED";
-  h.states_json = r.states_json;
-  h.state_hash = r.state_hash;
+  h.states_json = row.states_json;
+  h.state_hash = row.state_hash;
   int64_t seq = 0;
-  TREATY_RETURN_IF_ERROR(store_->AppendHistory(r.id, h, &seq));
+  TREATY_RETURN_IF_ERROR(store_->AppendHistory(row.id, h, &seq));
   if (multi_party()) {
     // Every other member's first pin in the instance is now expected.
-    for (const auto& m : MembersOf(r.roles_json))
-      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(r.id, m, 0, r.salt_hex));
-    TREATY_RETURN_IF_ERROR(Attest(r.id, seq, r.roles_json, "CONFIRMED", r.state_hash));
+    for (const auto& m : MembersOf(row.roles_json))
+      if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(row.id, m, 0, row.salt_hex));
+    TREATY_RETURN_IF_ERROR(Attest(row.id, seq, row.roles_json, "CONFIRMED", row.state_hash));
   }
-  Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
+  Log("instance " + row.id + " started (" + row.definition + " v" + std::to_string(row.version) + ") at height " +
       std::to_string(b.height));
   ev.type = "instance_started";
-  ev.payload_json = json{{"states", json::parse(r.states_json)}, {"data", json::parse(r.data_json)}}.dump();
+  ev.payload_json = json{{"states", json::parse(row.states_json)}, {"data", json::parse(row.data_json)}}.dump();
   return store_->AppendEvent(ev);
 }
 
@@ -943,20 +972,22 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
       CommittedStateHash(*def, *machine, inst->id, p->input_json, p->extra_json, &inst->state_hash));
   inst->updated_ms = b.time_ms;
   TREATY_RETURN_IF_ERROR(store_->UpdateInstance(*inst));
-  p->instance_after = std::make_shared<const InstanceRow>(*inst);
+  // Moved, not copied: the waiting caller and the preflight's cache share it.
+  p->instance_after = std::make_shared<const InstanceRow>(std::move(*inst));
+  const InstanceRow& row = *p->instance_after;
   h.outcome = "CONFIRMED";
-  h.states_json = inst->states_json;
-  h.state_hash = inst->state_hash;
+  h.states_json = row.states_json;
+  h.state_hash = row.state_hash;
   int64_t seq = 0;
-  TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h, &seq));
-  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, seq, inst->roles_json, "CONFIRMED", inst->state_hash));
+  TREATY_RETURN_IF_ERROR(store_->AppendHistory(row.id, h, &seq));
+  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(row.id, seq, row.roles_json, "CONFIRMED", row.state_hash));
   ev.type = "step_confirmed";
-  ev.payload_json = json{{"states", json::parse(inst->states_json)}, {"proposal", p->id}}.dump();
+  ev.payload_json = json{{"states", json::parse(row.states_json)}, {"proposal", p->id}}.dump();
   TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
-  if (inst->final) {
-    Log("instance " + inst->id + " completed in " + inst->states_json);
+  if (row.final) {
+    Log("instance " + row.id + " completed in " + row.states_json);
     ev.type = "instance_completed";
-    ev.payload_json = json{{"states", json::parse(inst->states_json)}}.dump();
+    ev.payload_json = json{{"states", json::parse(row.states_json)}}.dump();
     TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));
   }
   return Status::Ok();

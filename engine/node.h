@@ -126,6 +126,14 @@ class Node {
 
  private:
   Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait);
+  // The original result for an idempotency key already stored; nullopt if
+  // the key is empty or unknown.
+  std::optional<Result<ProposalRow>> KnownKey(const std::string& key, const std::string& request, bool wait);
+  // The proposal a step makes, after its preflight on `inst` (null: no such
+  // instance); not yet submitted.
+  Result<ProposalRow> PreflightStep(const StepArgs& a, const Value& input,
+                                    const std::shared_ptr<const InstanceRow>& inst);
+  std::shared_ptr<const InstanceRow> StoredInstance(const std::string& id);
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait);
   void BatcherLoop();
   void ApplierLoop();
@@ -175,6 +183,9 @@ class Node {
   // Hands applied rows to their waiters; our_batches: how many of this
   // node's batches the applied blocks held.
   void NotifyApplied(std::vector<ProposalRow>* rows, int our_batches = 0);
+  // Hands the instance rows of rows[from..] to the preflight's cache; call
+  // right after the transaction that wrote them commits.
+  void PublishInstances(const std::vector<ProposalRow>& rows, size_t from);
   // Event and log line for an instance that starts waiting at a pin.
   Status NoteBlocked(const std::string& instance, const std::string& pin_hex, const std::string& author,
                      const Sequenced& at);
@@ -248,10 +259,10 @@ class Node {
 
   NodeOptions opts_;
   NodeStore* store_;
-  // Rows the applier committed, for the preflight (instance_cache.h); about
-  // 0.7 KiB each for the purchase order, so some 20 MiB at most.
-  static constexpr size_t kInstanceCacheCapacity = 32768;
-  InstanceCache instance_cache_{kInstanceCacheCapacity};
+  // Committed instance rows for the preflight (instance_cache.h): 64 MiB
+  // of row text at most (~90,000 purchase orders); a row over 256 KiB is
+  // read from the store each time.
+  InstanceCache instance_cache_{64u << 20, 256u << 10};
   chain::Ledger* ledger_;
   runtime::Registry* registry_;
 

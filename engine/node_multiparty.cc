@@ -464,6 +464,7 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
     if (st.ok()) st = FlushOutgoing();
     if (st.ok()) {
       st = db.CommitRelaxed();
+      if (st.ok()) PublishInstances(applied, 0);
     } else {
       db.RollbackRelaxed();
     }

@@ -93,7 +93,9 @@ inline double SqliteCommitRate(const std::string& dir, bool full_sync) {
 // and the cursor. The node writes more (the proposal, its pin index, nonce,
 // idempotency key, secondary indexes) and runs the machine twice, so a real
 // step costs more than this. Returns CPU microseconds per step (this
-// thread's); *steps_per_s gets the rate.
+// thread's), or 0 if a SQLite call failed; *steps_per_s gets the rate.
+// SQLite checkpoints inside the commits here (no background thread): the
+// same CPU, on this thread.
 inline double SqliteStepFloorUs(const std::string& dir, bool full_sync, int batch, int instances,
                                 double* steps_per_s) {
   chain::Db db;

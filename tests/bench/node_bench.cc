@@ -106,9 +106,13 @@ int main(int argc, char** argv) {
               sqlite_rate);
   double floor_rate = 0;
   double floor_us = SqliteStepFloorUs(dir.path(), full_sync, kFloorBatch, kFloorInstances, &floor_rate);
-  std::printf("limit  store floor of a step: %.1f us of CPU, %.0f steps/s on one thread (SQLite alone: instance "
-              "updated, history and event appended, one transaction per %d steps, %d instances)\n",
-              floor_us, floor_rate, kFloorBatch, kFloorInstances);
+  if (floor_us > 0) {
+    std::printf("limit  store floor of a step: %.1f us of CPU, %.0f steps/s on one thread (SQLite alone: instance "
+                "updated, history and event appended, one transaction per %d steps, %d instances)\n",
+                floor_us, floor_rate, kFloorBatch, kFloorInstances);
+  } else {
+    std::printf("limit  store floor of a step: NOT MEASURED (a SQLite call failed in %s)\n", dir.path().c_str());
+  }
   // Each throughput is the best over the concurrency levels (bench_util.h).
   double noop = 0, noop_ms = 0;
   for (int c : levels) {
@@ -122,7 +126,7 @@ int main(int argc, char** argv) {
   // every core busy on nothing else that bounds the rate, and the ratio.
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   double ceiling = cores * 1000.0 / (noop_ms + floor_us / 1000.0);
-  std::printf("limit  ceiling: a step costs at least a no-op call (%.3f ms of machine CPU) plus the store floor "
+  if (floor_us > 0 && noop_ms > 0) std::printf("limit  ceiling: a step costs at least a no-op call (%.3f ms of machine CPU) plus the store floor "
               "(%.3f ms): at most %.0f steps/s on %u cores, ratio at most %.2f\n",
               noop_ms, floor_us / 1000.0, ceiling, cores, noop > 0 ? ceiling / noop : 0.0);
 
