@@ -42,8 +42,10 @@ TEST(SqliteDbTest, LogStaysBoundedUnderSteadyCommits) {
     }
     largest = std::max(largest, FileSize(path + "-wal"));
     // 8192 frames of 4 KiB, plus those written while a rewind waits for
-    // the background checkpoint to let go (unbounded, it passes 300 MB).
-    EXPECT_LT(largest, int64_t{64} << 20) << "the log grew to " << largest << " bytes";
+    // the background checkpoint to let go: on the 2-core machine with the
+    // rest of the suite running beside it that reached 92 MB once
+    // (unbounded, the log passes 300 MB).
+    EXPECT_LT(largest, int64_t{160} << 20) << "the log grew to " << largest << " bytes";
     EXPECT_GT(FileSize(path), int64_t{50} << 20) << "the commits should have reached the database file";
   }
   Db reader;
