@@ -299,14 +299,9 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return Status::Unavailable("the node is shutting down");
-    if (wait) {
-      // Registered before the batcher can seal it, so the applier cannot
-      // apply it unseen: one sleep for the whole step, no store read.
-      auto& slot = waiting_[item->submitted_id];
-      if (!slot) slot = std::make_shared<Waiter>();
-      ++slot->callers;
-      w = item->waiter = slot;
-    }
+    // Registered before the batcher can seal it, so the applier cannot
+    // apply it unseen: one sleep for the whole step, no store read.
+    if (wait) w = item->waiter = RegisterWaiterLocked(item->submitted_id);
     intake_.push_back(item);
     proposal_waiting_ = true;
   }
@@ -319,17 +314,17 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
   std::optional<ProposalRow> row;
   std::optional<Status> failed;
   std::string moved_to;
+  auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
     w->cv.wait_until(lock, deadline, [&] { return w->row || w->failed || !w->moved_to.empty() || stop_; });
     row = w->row;  // copies: a retry with the same key may share the waiter
     failed = w->failed;
     moved_to = w->moved_to;
-    if (--w->callers == 0) waiting_.erase(item->submitted_id);
+    ReleaseWaiterLocked(item->submitted_id, w);
   }
   if (failed) return *failed;
-  if (!moved_to.empty()) return WaitApplied(moved_to, true);
+  if (!moved_to.empty()) return WaitApplied(moved_to, true, deadline);  // within the same timeout
   if (row) return *row;
   // Timed out or stopping: the outcome is not known yet. Once the batcher
   // has handled the proposal, the caller gets it as stored (pending).
@@ -338,25 +333,37 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
   return WaitApplied(item->proposal.id, false);
 }
 
+std::shared_ptr<Node::Waiter> Node::RegisterWaiterLocked(const std::string& id) {
+  auto& slot = waiting_[id];
+  if (!slot) slot = std::make_shared<Waiter>();
+  ++slot->callers;
+  return slot;
+}
+
+void Node::ReleaseWaiterLocked(const std::string& id, const std::shared_ptr<Waiter>& w) {
+  if (--w->callers == 0) waiting_.erase(id);
+}
+
 Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
+  return WaitApplied(id, wait, std::chrono::steady_clock::now() + opts_.wait_timeout);
+}
+
+Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait,
+                                      std::chrono::steady_clock::time_point deadline) {
   std::shared_ptr<Waiter> w;
   if (wait) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = waiting_[id];
-    if (!slot) slot = std::make_shared<Waiter>();
-    ++slot->callers;
-    w = slot;
+    w = RegisterWaiterLocked(id);
   }
   // Registered first, then read: an outcome applied in between is either in
   // the store or handed over in the waiter.
   auto p = store_->GetProposal(id);
   std::unique_lock<std::mutex> lock(mu_);
   if (p && wait && p->status != "confirmed" && p->status != "rejected") {
-    auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
     w->cv.wait_until(lock, deadline, [&] { return w->row.has_value() || stop_; });
     if (w->row) p = *w->row;
   }
-  if (w && --w->callers == 0) waiting_.erase(id);
+  if (w) ReleaseWaiterLocked(id, w);
   if (!p) return Status::Internal("proposal " + id + " vanished");
   return *p;
 }

@@ -135,6 +135,7 @@ class Node {
                                     const std::shared_ptr<const InstanceRow>& inst);
   std::shared_ptr<const InstanceRow> StoredInstance(const std::string& id);
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait);
+  Result<ProposalRow> WaitApplied(const std::string& id, bool wait, std::chrono::steady_clock::time_point deadline);
   void BatcherLoop();
   void ApplierLoop();
   // Callers waiting for a proposal's outcome: the applier hands the applied
@@ -161,6 +162,9 @@ class Node {
     std::string submitted_id;        // proposal.id when submitted
     std::shared_ptr<Waiter> waiter;  // the submitting caller's, if it waits
   };
+  // One waiter per proposal id, shared by its callers (mu_ held).
+  std::shared_ptr<Waiter> RegisterWaiterLocked(const std::string& id);
+  void ReleaseWaiterLocked(const std::string& id, const std::shared_ptr<Waiter>& w);
   // Idempotency keys of the intake; *fresh gets the proposals to store.
   Status PersistIntake(std::vector<std::shared_ptr<Intake>>* intake, std::vector<ProposalRow*>* fresh);
   // Seals pending proposals into a batch; *sealed gets it (no pins: none).
