@@ -8,6 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   python3-grpcio python3-protobuf
   libsqlite3-dev sqlite3
+  libjemalloc-dev
   libboost-dev
   libzmq3-dev cppzmq-dev
   libsecp256k1-dev

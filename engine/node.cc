@@ -268,8 +268,10 @@ Result<ProposalRow> Node::PreflightStep(const StepArgs& a, const Value& input,
   json claims = json::array();
   {
     auto wanted = ClaimsFor(*def, snap->data, (*machine)->Data());
-    std::lock_guard<std::mutex> lock(store_->read_mu());
-    TREATY_RETURN_IF_ERROR(CheckClaimsFree(wanted, a.instance_id, false));
+    if (!wanted.empty()) {  // most steps set no unique key: no reader lock for them
+      std::lock_guard<std::mutex> lock(store_->read_mu());
+      TREATY_RETURN_IF_ERROR(CheckClaimsFree(wanted, a.instance_id, false));
+    }
     for (const auto& c : wanted) claims.push_back(ToHex(c.hash));
   }
 
@@ -408,11 +410,13 @@ void Node::BatcherLoop() {
       if (item->waiter && (!result.ok() || item->proposal.id != item->submitted_id)) {
         // Its caller sleeps until the outcome: tell it there will be none
         // under the id it registered.
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!result.ok())
-          item->waiter->failed = result;
-        else
-          item->waiter->moved_to = item->proposal.id;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!result.ok())
+            item->waiter->failed = result;
+          else
+            item->waiter->moved_to = item->proposal.id;
+        }
         item->waiter->cv.notify_all();
       }
       item->done.set_value(result);
@@ -634,6 +638,9 @@ void Node::ApplierLoop() {
 }
 
 void Node::NotifyApplied(std::vector<ProposalRow>* rows, int our_batches) {
+  // Woken after the lock is released: a caller woken while we hold it would
+  // only block on it again, and a block's callers wake all at once.
+  std::vector<std::shared_ptr<Waiter>> wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Batches sealed before a restart are not counted in flight: stop at 0.
@@ -643,9 +650,10 @@ void Node::NotifyApplied(std::vector<ProposalRow>* rows, int our_batches) {
       auto it = waiting_.find(r.id);
       if (it == waiting_.end()) continue;
       it->second->row = std::move(r);
-      it->second->cv.notify_all();
+      wake.push_back(it->second);
     }
   }
+  for (const auto& w : wake) w->cv.notify_all();
   applied_.notify_all();  // the batcher and event streams
 }
 

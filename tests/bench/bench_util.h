@@ -352,6 +352,10 @@ inline double BestSaturation(std::shared_ptr<grpc::Channel> ch, const std::strin
   for (int c : levels) {
     std::string orders = prefix + std::to_string(c) + "-";
     prepare(orders, c);
+    // A mark for profilers (`perf record -p` from here): the instances are
+    // created, only steps follow.
+    std::printf("%-6s %d clients: instances ready, steps start\n", label.c_str(), c);
+    std::fflush(stdout);
     CpuMeter cpu(procs);
     Saturation sat = RunSaturation(ch, orders, steps, c);
     std::printf("%-6s confirmed steps/s with %d clients: %.0f (%d of %d confirmed)\n", label.c_str(), c,
