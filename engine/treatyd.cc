@@ -44,7 +44,7 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 // Request threads kept idle between calls (see where the server is built).
-constexpr int kIdleRequestThreads = 64;
+constexpr int kIdleRequestThreads = 256;
 
 struct Options {
   std::string data;
@@ -334,7 +334,9 @@ int main(int argc, char** argv) {
   // gRPC's default of 2 idle pollers, every thread beyond that exits when
   // its call returns and a new one is created for the next call: under load
   // a thread was created and destroyed per step. Idle threads are kept up to
-  // this many; they sleep in the completion queue (docs/performance.md).
+  // this many; they sleep in the completion queue and stay once created
+  // (gRPC ends only pollers over this cap), a few hundred KiB each at most
+  // (docs/performance.md).
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kIdleRequestThreads);
   auto services = treaty::engine::MakeServices(&node, kVersion);
   for (auto& s : services) builder.RegisterService(s.get());
