@@ -192,18 +192,20 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   if (a.instance_id.empty()) return Status::InvalidArgument("instance_id is required");
   if (a.step.empty()) return Status::InvalidArgument("step is required");
   TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, opts_.max_input_bytes, "input_json"));
-  std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", input.ToCanonicalJson()}}.dump();
+  // Serialised once: the idempotency record and the proposal share it.
+  const std::string canonical_input = input.ToCanonicalJson();
+  std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", canonical_input}}.dump();
 
   // A retry with a known key skips the preflight: it gets the original result.
   if (auto known = KnownKey(a.idempotency_key, request, a.wait)) return std::move(*known);
 
   std::shared_ptr<const InstanceRow> cached = instance_cache_.Get(a.instance_id);
-  Result<ProposalRow> p = PreflightStep(a, input, cached ? cached : StoredInstance(a.instance_id));
+  Result<ProposalRow> p = PreflightStep(a, input, canonical_input, cached ? cached : StoredInstance(a.instance_id));
   if (!p.ok() && cached) {
     // The cache can be a moment behind the store (it is filled after the
     // commit): a refusal is given only on the row as stored.
     auto stored = StoredInstance(a.instance_id);
-    if (!stored || stored->position != cached->position) p = PreflightStep(a, input, stored);
+    if (!stored || stored->position != cached->position) p = PreflightStep(a, input, canonical_input, stored);
   }
   if (!p.ok()) {
     // A call with the same key may have been stored, even applied, since
@@ -239,7 +241,7 @@ std::shared_ptr<const InstanceRow> Node::StoredInstance(const std::string& id) {
   return std::make_shared<const InstanceRow>(std::move(*stored));
 }
 
-Result<ProposalRow> Node::PreflightStep(const StepArgs& a, const Value& input,
+Result<ProposalRow> Node::PreflightStep(const StepArgs& a, const Value& input, const std::string& canonical_input,
                                         const std::shared_ptr<const InstanceRow>& inst) {
   if (!inst) return Status::NotFound("no instance '" + a.instance_id + "'");
   Digest hash{};
@@ -280,7 +282,7 @@ Result<ProposalRow> Node::PreflightStep(const StepArgs& a, const Value& input,
   p.kind = "step";
   p.instance = a.instance_id;
   p.step = a.step;
-  p.input_json = input.ToCanonicalJson();
+  p.input_json = canonical_input;
   p.author = opts_.party;
   p.status = "pending";
   p.proposed_ms = NowMs();

@@ -130,8 +130,8 @@ class Node {
   // the key is empty or unknown.
   std::optional<Result<ProposalRow>> KnownKey(const std::string& key, const std::string& request, bool wait);
   // The proposal a step makes, after its preflight on `inst` (null: no such
-  // instance); not yet submitted.
-  Result<ProposalRow> PreflightStep(const StepArgs& a, const Value& input,
+  // instance); not yet submitted. canonical_input: input.ToCanonicalJson().
+  Result<ProposalRow> PreflightStep(const StepArgs& a, const Value& input, const std::string& canonical_input,
                                     const std::shared_ptr<const InstanceRow>& inst);
   std::shared_ptr<const InstanceRow> StoredInstance(const std::string& id);
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -40,6 +41,25 @@ class NodeApi : public ::testing::Test {
     node_ = std::make_unique<TreatydProcess>(dir_.path() + "/node");
     ASSERT_TRUE(node_->Start()) << node_->Log();
     client_ = std::make_unique<NodeClient>(node_->channel());
+  }
+  // An order in `submitted`, from where accept and cancel conflict.
+  void StartSubmitted(const std::string& id) {
+    ASSERT_TRUE(client_->Start(id).ok());
+    ASSERT_TRUE(client_->Step(id, "submit", SubmitFor(id)).ok());
+  }
+  // Runs call(client, i) for i in [0, n) on n threads with their own
+  // clients, released together so the calls overlap; returns when all end.
+  void AllAtOnce(int n, const std::function<void(NodeClient&, int)>& call) {
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([&, i] {
+        NodeClient c(node_->channel());
+        ++ready;
+        while (ready.load() < n) std::this_thread::yield();
+        call(c, i);
+      });
+    for (auto& t : threads) t.join();
   }
   TempDir dir_;
   std::unique_ptr<TreatydProcess> node_;
@@ -144,25 +164,19 @@ TEST_F(NodeApi, RacingConflictingStepsExactlyOneWins) {
   constexpr int kRounds = 4, kRacers = 8;
   for (int round = 0; round < kRounds; ++round) {
     std::string id = "race-" + std::to_string(round);
-    ASSERT_TRUE(client_->Start(id).ok());
-    ASSERT_TRUE(client_->Step(id, "submit", SubmitFor(id)).ok());
+    ASSERT_NO_FATAL_FAILURE(StartSubmitted(id));
     std::atomic<int> confirmed{0}, rejected{0};
     std::vector<std::string> reasons(kRacers);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kRacers; ++i) {
-      threads.emplace_back([&, i] {
-        NodeClient c(node_->channel());
-        auto st = c.Step(id, i % 2 ? "accept" : "cancel");
-        if (st.ok()) {
-          ++confirmed;
-        } else {
-          ++rejected;
-          reasons[i] = st.error_message();
-          EXPECT_EQ(st.error_code(), grpc::FAILED_PRECONDITION) << st.error_message();
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
+    AllAtOnce(kRacers, [&](NodeClient& c, int i) {
+      auto st = c.Step(id, i % 2 ? "accept" : "cancel");
+      if (st.ok()) {
+        ++confirmed;
+      } else {
+        ++rejected;
+        reasons[i] = st.error_message();
+        EXPECT_EQ(st.error_code(), grpc::FAILED_PRECONDITION) << st.error_message();
+      }
+    });
     EXPECT_EQ(confirmed.load(), 1) << id;
     EXPECT_EQ(rejected.load(), kRacers - 1) << id;
     for (const auto& r : reasons) {
@@ -194,21 +208,12 @@ TEST_F(NodeApi, ConcurrentCallsWithOneIdempotencyKeyShareOneResult) {
   constexpr int kRounds = 3, kCallers = 8;
   for (int round = 0; round < kRounds; ++round) {
     std::string id = "same-key-" + std::to_string(round);
-    ASSERT_TRUE(client_->Start(id).ok());
-    ASSERT_TRUE(client_->Step(id, "submit", SubmitFor(id)).ok());
+    ASSERT_NO_FATAL_FAILURE(StartSubmitted(id));
     std::vector<grpc::Status> status(kCallers);
     std::vector<pb::TriggerStepResponse> resp(kCallers);
-    std::atomic<int> ready{0};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kCallers; ++i) {
-      threads.emplace_back([&, i] {
-        NodeClient c(node_->channel());
-        ++ready;
-        while (ready.load() < kCallers) std::this_thread::yield();
-        status[i] = c.Step(id, i % 2 ? "accept" : "cancel", "{}", "key-" + id, &resp[i]);
-      });
-    }
-    for (auto& t : threads) t.join();
+    AllAtOnce(kCallers, [&](NodeClient& c, int i) {
+      status[i] = c.Step(id, i % 2 ? "accept" : "cancel", "{}", "key-" + id, &resp[i]);
+    });
     std::set<std::string> winning_proposals;
     std::set<int> winning_parity, refused_parity;
     for (int i = 0; i < kCallers; ++i) {
