@@ -85,6 +85,27 @@ inline double SqliteCommitRate(const std::string& dir, bool full_sync) {
   return n / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// 0..n-1 in a fixed random order (xorshift, the same every run), so the
+// floors touch their rows as scattered as the node's clients do.
+inline std::vector<int> FixedShuffle(int n) {
+  std::vector<int> order(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  uint64_t x = 88172645463325252ull;
+  for (int i = n - 1; i > 0; --i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::swap(order[static_cast<size_t>(i)], order[x % static_cast<uint64_t>(i + 1)]);
+  }
+  return order;
+}
+
+// CPU seconds (user + system) of this thread or process (RUSAGE_THREAD,
+// RUSAGE_SELF).
+inline double RusageCpuSeconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 // The store's floor for a confirmed step: what SQLite alone costs for the
 // least any step must write, done the cheapest way the design allows. One
 // thread, one transaction per batch of `batch` steps (a block), the node's
@@ -123,18 +144,8 @@ INSERT INTO cursor VALUES (1, 0);
     (void)ins.Run();
   }
   (void)db.Commit();
-  std::vector<int> order(static_cast<size_t>(instances));
-  for (int i = 0; i < instances; ++i) order[static_cast<size_t>(i)] = i;
-  uint64_t x = 88172645463325252ull;  // xorshift: a fixed random order
-  for (int i = instances - 1; i > 0; --i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    std::swap(order[static_cast<size_t>(i)], order[x % static_cast<uint64_t>(i + 1)]);
-  }
-  auto thread_cpu = [] {
-    rusage u{};
-    getrusage(RUSAGE_THREAD, &u);
-    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  };
+  std::vector<int> order = FixedShuffle(instances);
+  auto thread_cpu = [] { return RusageCpuSeconds(RUSAGE_THREAD); };
   const std::string pins(static_cast<size_t>(32 * batch), 'p');
   int64_t steps = 0, height = 0;
   double cpu0 = thread_cpu();
@@ -193,11 +204,7 @@ inline bool Submit(testing::NodeClient* client, const std::string& id) {
 // CPU time (user + system, seconds) a process has used; the bench's own
 // process when pid is 0 (its client threads during a load phase).
 inline double CpuSeconds(pid_t pid) {
-  if (pid == 0) {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  }
+  if (pid == 0) return RusageCpuSeconds(RUSAGE_SELF);
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   size_t close = text.rfind(')');  // the command name may hold spaces

@@ -3,9 +3,12 @@
 // Starts a real treatyd, then measures in one run:
 //   limits:  raw SQLite commit rate (WAL, synchronous=FULL, as the node);
 //            the store's floor of a step (SQLite alone, bench_util.h);
+//            the node's own store work for a step, alone, on its schema
+//            (node_store_floor.h);
 //            no-op gRPC unary rate (grpc.health.v1.Health/Check) with the
-//            same clients and concurrency; and the ceiling the last two
-//            set on the ratio (a step costs at least a call plus the floor);
+//            same clients and concurrency; and the ceilings these set on
+//            the ratio: a step costs at least a call plus the floor (the
+//            cores), and SQLite has one writer per file (the writer);
 //   node:    confirmed steps per second at saturation (each throughput is
 //            the best over the concurrency levels of --clients) (every call waits for
 //            its step to be ordered, applied and committed);
@@ -27,6 +30,7 @@
 
 #include "../integration/treatyd_process.h"
 #include "bench_util.h"
+#include "node_store_floor.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
 namespace {
@@ -79,6 +83,8 @@ double NoopGrpcRate(std::shared_ptr<grpc::Channel> ch, int clients, int seconds,
 // instances as the saturation phase steps.
 constexpr int kFloorBatch = 32;
 constexpr int kFloorInstances = 20000;
+// The node's own store work: batches as large as the node's largest.
+constexpr int kNodeFloorBatch = 256;
 
 int main(int argc, char** argv) {
   std::vector<int> levels = ListFlag(argc, argv, "--clients", kClientLevels);
@@ -113,6 +119,17 @@ int main(int argc, char** argv) {
   } else {
     std::printf("limit  store floor of a step: NOT MEASURED (a SQLite call failed in %s)\n", dir.path().c_str());
   }
+  // The node's own writes, alone, in batches as large as its biggest at
+  // saturation: the most a single writer of this schema can carry.
+  StoreFloor node_floor = NodeStoreStepFloor(dir.path(), full_sync, kNodeFloorBatch, kFloorInstances);
+  if (node_floor.steps_per_s > 0) {
+    std::printf("limit  the node's store work alone: %.1f us of CPU per step, %.0f steps/s on one writer thread (its "
+                "schema, seal + ledger block + apply transactions, %d steps per batch, %d instances; no gRPC, "
+                "JSON or machine)\n",
+                node_floor.cpu_us_per_step, node_floor.steps_per_s, kNodeFloorBatch, kFloorInstances);
+  } else {
+    std::printf("limit  the node's store work alone: NOT MEASURED (a store call failed in %s)\n", dir.path().c_str());
+  }
   // Each throughput is the best over the concurrency levels (bench_util.h).
   double noop = 0, noop_ms = 0;
   for (int c : levels) {
@@ -129,6 +146,14 @@ int main(int argc, char** argv) {
   if (floor_us > 0 && noop_ms > 0) std::printf("limit  ceiling: a step costs at least a no-op call (%.3f ms of machine CPU) plus the store floor "
               "(%.3f ms): at most %.0f steps/s on %u cores, ratio at most %.2f\n",
               noop_ms, floor_us / 1000.0, ceiling, cores, noop > 0 ? ceiling / noop : 0.0);
+  // However many cores, one writer applies every step: its rate alone is a
+  // second ceiling, usually the lower one.
+  if (noop > 0 && floor_rate > 0)
+    std::printf("limit  ceiling: one SQLite writer per file; the store floor alone reaches %.0f steps/s on it, ratio at "
+                "most %.2f\n", floor_rate, floor_rate / noop);
+  if (noop > 0 && node_floor.steps_per_s > 0)
+    std::printf("limit  ceiling: one SQLite writer per file; the node's own store work alone reaches %.0f steps/s on "
+                "it, ratio at most %.2f\n", node_floor.steps_per_s, node_floor.steps_per_s / noop);
 
   // Saturation: every client submits on its own instances and waits.
   double steps_per_s = BestSaturation(ch, "node", "s", saturation_steps, levels, {{"node", node.pid()}, {"clients", 0}},
@@ -136,6 +161,10 @@ int main(int argc, char** argv) {
                                         CreateInstances(ch, prefix, saturation_steps, c);
                                       });
   std::printf("ratio  steps/s : no-op gRPC = %.2f (target >= 0.50)\n", noop > 0 ? steps_per_s / noop : 0.0);
+  // How much of its own writer's limit the node reaches: what is left for
+  // the C++ around the store to win.
+  if (node_floor.steps_per_s > 0)
+    std::printf("ratio  steps/s : the node's store work alone = %.2f\n", steps_per_s / node_floor.steps_per_s);
 
   JudgedFixedRate("node  ", ch, rate, seconds, clients, 20, windows, dir.path(), [&](int w) {
     std::string prefix = "r" + std::to_string(w) + "-";
