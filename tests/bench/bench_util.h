@@ -117,11 +117,17 @@ inline double RusageCpuSeconds(int who) {
 // thread's), or 0 if a SQLite call failed; *steps_per_s gets the rate.
 // SQLite checkpoints inside the commits here (no background thread): the
 // same CPU, on this thread.
+//
+// With `seal`, the least the protocol adds (DESIGN.md, "Multi-party
+// protocol" 2): before each batch's apply, a seal transaction that writes
+// each step's proposal (time-ordered key, no index) and spends its nonce
+// (one row per instance). Still no pin matching, idempotency key, claim or
+// secondary index: a floor any implementation of the protocol pays.
 inline double SqliteStepFloorUs(const std::string& dir, bool full_sync, int batch, int instances,
-                                double* steps_per_s) {
+                                double* steps_per_s, bool seal = false) {
   chain::Db db;
   *steps_per_s = 0;
-  if (!db.Open(dir + "/floor-bench.db", full_sync).ok()) return 0;
+  if (!db.Open(dir + (seal ? "/floor-seal-bench.db" : "/floor-bench.db"), full_sync).ok()) return 0;
   if (!db.Exec(R"SQL(
 CREATE TABLE instances (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL, state_hash TEXT NOT NULL,
   position INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;
@@ -132,6 +138,9 @@ CREATE TABLE events ("offset" INTEGER PRIMARY KEY, instance TEXT NOT NULL, type 
 CREATE TABLE blocks (height INTEGER PRIMARY KEY, pins BLOB NOT NULL);
 CREATE TABLE cursor (id INTEGER PRIMARY KEY, height INTEGER NOT NULL);
 INSERT INTO cursor VALUES (1, 0);
+CREATE TABLE proposals (id TEXT PRIMARY KEY, instance TEXT NOT NULL, input TEXT NOT NULL, nonce INTEGER NOT NULL,
+  pin TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE nonces (instance TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT ROWID;
 )SQL").ok())
     return 0;
   // Sizes as the purchase-order bench's rows (snapshot ~200 bytes, hashes as hex).
@@ -150,7 +159,26 @@ INSERT INTO cursor VALUES (1, 0);
   int64_t steps = 0, height = 0;
   double cpu0 = thread_cpu();
   auto start = Clock::now(), end = start + std::chrono::seconds(2);
+  int64_t proposals = 0;
   while (Clock::now() < end) {
+    if (seal) {
+      if (!db.Begin().ok()) return 0;
+      for (int k = 0; k < batch; ++k) {
+        std::string inst = id(order[static_cast<size_t>((steps + k) % instances)]);
+        chain::Stmt n = db.Prepare(
+            "INSERT INTO nonces VALUES (?, 1) ON CONFLICT(instance) DO UPDATE SET next = next + 1 RETURNING next");
+        n.Bind(1, inst);
+        if (!n.Step()) return 0;
+        int64_t nonce = n.Int(0);
+        n.Reset();
+        char pid[32];
+        std::snprintf(pid, sizeof pid, "p%020lld", static_cast<long long>(++proposals));
+        chain::Stmt p = db.Prepare("INSERT INTO proposals VALUES (?, ?, ?, ?, ?)");
+        p.Bind(1, pid).Bind(2, inst).Bind(3, input).Bind(4, nonce).Bind(5, hash);
+        if (!p.Run().ok()) return 0;
+      }
+      if (!db.Commit().ok()) return 0;
+    }
     ++height;
     if (!db.Begin().ok()) return 0;
     chain::Stmt b = db.Prepare("INSERT INTO blocks VALUES (?, ?)");

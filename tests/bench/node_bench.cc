@@ -2,7 +2,8 @@
 //
 // Starts a real treatyd, then measures in one run:
 //   limits:  raw SQLite commit rate (WAL, synchronous=FULL, as the node);
-//            the store's floor of a step (SQLite alone, bench_util.h);
+//            the store's floor of a step (SQLite alone, bench_util.h),
+//            and the protocol's (the same plus the seal's writes);
 //            the node's own store work for a step, alone, on its schema
 //            (node_store_floor.h);
 //            no-op gRPC unary rate (grpc.health.v1.Health/Check) with the
@@ -119,6 +120,16 @@ int main(int argc, char** argv) {
   } else {
     std::printf("limit  store floor of a step: NOT MEASURED (a SQLite call failed in %s)\n", dir.path().c_str());
   }
+  double seal_rate = 0;
+  double seal_us = SqliteStepFloorUs(dir.path(), full_sync, kNodeFloorBatch, kFloorInstances, &seal_rate, true);
+  if (seal_us > 0) {
+    std::printf("limit  the protocol's floor of a step: %.1f us of CPU, %.0f steps/s on one thread (the store floor "
+                "plus a seal transaction per batch: proposal written, nonce spent; %d steps per batch)\n",
+                seal_us, seal_rate, kNodeFloorBatch);
+  } else {
+    std::printf("limit  the protocol's floor of a step: NOT MEASURED (a SQLite call failed in %s)\n",
+                dir.path().c_str());
+  }
   // The node's own writes, alone, in batches as large as its biggest at
   // saturation: the most a single writer of this schema can carry.
   StoreFloor node_floor = NodeStoreStepFloor(dir.path(), full_sync, kNodeFloorBatch, kFloorInstances);
@@ -151,6 +162,9 @@ int main(int argc, char** argv) {
   if (noop > 0 && floor_rate > 0)
     std::printf("limit  ceiling: one SQLite writer per file; the store floor alone reaches %.0f steps/s on it, ratio at "
                 "most %.2f\n", floor_rate, floor_rate / noop);
+  if (noop > 0 && seal_rate > 0)
+    std::printf("limit  ceiling: one SQLite writer per file; the protocol's floor alone reaches %.0f steps/s on it, "
+                "ratio at most %.2f\n", seal_rate, seal_rate / noop);
   if (noop > 0 && node_floor.steps_per_s > 0)
     std::printf("limit  ceiling: one SQLite writer per file; the node's own store work alone reaches %.0f steps/s on "
                 "it, ratio at most %.2f\n", node_floor.steps_per_s, node_floor.steps_per_s / noop);
