@@ -5,8 +5,8 @@
 // no gRPC, no JSON parsing, no machine, no threads handing work over.
 //
 // Per batch of `batch` steps, as the node does them:
-//   seal   (one transaction): idempotency key, nonce spent, proposal written
-//          with its pin, the batch row;
+//   seal   (one transaction): nonce spent, proposal written with its pin,
+//          the batch row (the bench's steps carry no idempotency key);
 //   ledger (its own file): the block;
 //   apply  (one transaction): the batch forgotten; per pin the expected pin
 //          matched, the proposal found by its pin, the instance read and
@@ -96,9 +96,6 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
       const std::string inst = id(order[static_cast<size_t>((steps + k) % instances)]);
       char pid[32];
       std::snprintf(pid, sizeof pid, "p%020lld", static_cast<long long>(++serial));
-      chain::Stmt key = db.Prepare("INSERT INTO idempotency (key, proposal, request) VALUES (?, ?, ?)");
-      key.Bind(1, pin_of(pid, -1)).Bind(2, pid).Bind(3, input);
-      if (!key.Run().ok()) return {};
       chain::Stmt n = db.Prepare(
           "INSERT INTO nonces (instance, author, next) VALUES (?, 'floor', 1) ON CONFLICT(instance, author) DO "
           "UPDATE SET next = next + 1 RETURNING next");
