@@ -512,18 +512,13 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Ba
       salt = k->salt;
     }
     // The nonce is spent here, with the seal.
-    Stmt n = db.Prepare(
-        "INSERT INTO nonces (instance, author, next) VALUES (?, ?, 1) ON CONFLICT(instance, author) DO UPDATE SET "
-        "next = next + 1 RETURNING next");
-    n.Bind(1, p.instance).Bind(2, p.author);
-    if (!n.Step()) {
-      st = n.status().ok() ? Status::Internal("nonce update returned no row") : n.status();
+    Result<int64_t> nonce = store_->SpendNonce(p.instance, p.author);
+    if (!nonce.ok()) {
+      st = nonce.status();
       break;
     }
-    int64_t nonce = n.Int(0) - 1;
-    n.Reset();
-    p.nonce = nonce;
-    p.pin_hex = ToHex(Pin(salt, p.author, nonce));
+    p.nonce = *nonce;
+    p.pin_hex = ToHex(Pin(salt, p.author, p.nonce));
     p.status = "sealed";
     p.batch = batch_id;
     // Members get the signed proposal from the outbox, written in this
@@ -533,9 +528,7 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Ba
     if (!st.ok()) break;
     if (p.kind == "start") {
       // The first pin of a new instance: known to us because we hold the salt.
-      Stmt e = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
-      e.Bind(1, p.pin_hex).Bind(2, p.instance).Bind(3, p.author).Bind(4, nonce);
-      if (!(st = e.Run()).ok()) break;
+      if (!(st = store_->ExpectPin(p.pin_hex, p.instance, p.author, p.nonce)).ok()) break;
     }
     pins.push_back(p.pin_hex);
     // Unique-key claims sit right after their step's pin (unique_claims.cc).
@@ -545,11 +538,7 @@ Status Node::SealPending(std::vector<std::shared_ptr<Intake>>* intake, chain::Ba
         for (const auto& c : extra["claims"]) pins.push_back(c);
     }
   }
-  if (st.ok()) {
-    Stmt b = db.Prepare("INSERT INTO batches (id, pins, submitted) VALUES (?, ?, 0)");
-    b.Bind(1, batch_id).Bind(2, pins.dump());
-    st = b.Run();
-  }
+  if (st.ok()) st = store_->InsertBatch(batch_id, pins.dump());
   if (st.ok() && multi_party()) st = FlushOutgoing();
   if (st.ok()) st = db.Commit();
   if (!st.ok()) return fail(st);
@@ -675,9 +664,7 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
   for (const auto& batch : b.batches) {
     if (batch.author == opts_.party) {
       // On the ledger now: never to be submitted again.
-      Stmt f = db.Prepare("DELETE FROM batches WHERE id = ?");
-      f.Bind(1, batch.id);
-      if (Status st = f.Run(); !st.ok()) return fail(st);
+      if (Status st = store_->ForgetBatch(batch.id); !st.ok()) return fail(st);
     }
     for (size_t pos = 0; pos < batch.pins.size(); ++pos) {
       const Digest& pin = batch.pins[pos];
@@ -685,10 +672,9 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
       const Sequenced at{static_cast<int64_t>(b.height), b.time_ms, idx, &batch.pins, pos};
       std::string pin_hex = ToHex(pin);
       // Recognised pins leave expected_pins as they are applied or queued.
-      Stmt e = db.Prepare("DELETE FROM expected_pins WHERE pin = ? RETURNING instance, author, nonce");
-      e.Bind(1, pin_hex);
-      if (!e.Step()) {
-        if (Status st = e.status(); !st.ok()) return fail(st);
+      Result<std::optional<ExpectedPin>> expected = store_->TakeExpectedPin(pin_hex);
+      if (!expected.ok()) return fail(expected.status());
+      if (!*expected) {
         // Someone else's pin, one of ours whose start has not reached us
         // yet, or a unique-key claim: its first place in ledger order is
         // kept. A claim its step just won is in `claims` already, with its
@@ -699,9 +685,8 @@ Status Node::ApplyBlock(const chain::Block& b, std::vector<ProposalRow>* applied
         if (Status st = u.Run(); !st.ok()) return fail(st);
         continue;
       }
-      std::string instance = e.Text(0), author = e.Text(1);
-      int64_t nonce = e.Int(2);
-      e.Reset();  // completes the delete
+      const std::string instance = (*expected)->instance, author = (*expected)->author;
+      const int64_t nonce = (*expected)->nonce;
       std::optional<ProposalRow> p = store_->GetProposalByPinLocked(pin_hex);
       if (!p || waiting_instances_.count(instance)) {
         // Recognised, but its data has not arrived (or an earlier pin of the

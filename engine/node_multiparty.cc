@@ -142,9 +142,7 @@ Status Node::Expect(const std::string& instance, const std::string& author, int6
         continue;
       }
     }
-    Stmt e = db.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
-    e.Bind(1, pin).Bind(2, instance).Bind(3, author).Bind(4, nonce);
-    return e.Run();
+    return store_->ExpectPin(pin, instance, author, nonce);
   }
 }
 

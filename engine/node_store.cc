@@ -368,6 +368,55 @@ Status NodeStore::SetCursor(int64_t height, const std::string& block_hash) {
   return t.Run();
 }
 
+Result<int64_t> NodeStore::SpendNonce(const std::string& instance, const std::string& author) {
+  Stmt n = db_.Prepare(
+      "INSERT INTO nonces (instance, author, next) VALUES (?, ?, 1) ON CONFLICT(instance, author) DO UPDATE SET "
+      "next = next + 1 RETURNING next");
+  n.Bind(1, instance).Bind(2, author);
+  if (!n.Step()) return n.status().ok() ? Status::Internal("nonce update returned no row") : n.status();
+  int64_t next = n.Int(0);
+  n.Reset();  // completes the upsert
+  return next - 1;
+}
+
+Status NodeStore::ExpectPin(const std::string& pin_hex, const std::string& instance, const std::string& author,
+                            int64_t nonce) {
+  Stmt e = db_.Prepare("INSERT OR REPLACE INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
+  e.Bind(1, pin_hex).Bind(2, instance).Bind(3, author).Bind(4, nonce);
+  return e.Run();
+}
+
+Result<std::optional<ExpectedPin>> NodeStore::TakeExpectedPin(const std::string& pin_hex) {
+  Stmt e = db_.Prepare("DELETE FROM expected_pins WHERE pin = ? RETURNING instance, author, nonce");
+  e.Bind(1, pin_hex);
+  if (!e.Step()) {
+    TREATY_RETURN_IF_ERROR(e.status());
+    return std::optional<ExpectedPin>();
+  }
+  ExpectedPin out{e.Text(0), e.Text(1), e.Int(2)};
+  e.Reset();  // completes the delete
+  return std::optional<ExpectedPin>(std::move(out));
+}
+
+Status NodeStore::InsertBatch(const std::string& id, const std::string& pins_json) {
+  Stmt b = db_.Prepare("INSERT INTO batches (id, pins, submitted) VALUES (?, ?, 0)");
+  b.Bind(1, id).Bind(2, pins_json);
+  return b.Run();
+}
+
+Status NodeStore::ForgetBatch(const std::string& id) {
+  Stmt f = db_.Prepare("DELETE FROM batches WHERE id = ?");
+  f.Bind(1, id);
+  return f.Run();
+}
+
+Status NodeStore::InsertClaim(const std::string& claim_hex, const std::string& instance, const std::string& field,
+                              int64_t height) {
+  Stmt put = db_.Prepare("INSERT OR IGNORE INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
+  put.Bind(1, claim_hex).Bind(2, instance).Bind(3, field).Bind(4, height);
+  return put.Run();
+}
+
 std::optional<std::pair<int64_t, std::string>> NodeStore::LedgerTip() {
   std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s = read_db_.Prepare("SELECT height, hash FROM ledger_tip WHERE id = 1");

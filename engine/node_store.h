@@ -72,6 +72,12 @@ struct AttestationRow {
   std::string party, outcome, state_hash, signature;
 };
 
+// A pin this node waits for: whose, in which instance, which nonce.
+struct ExpectedPin {
+  std::string instance, author;
+  int64_t nonce = 0;
+};
+
 // An instance whose next recognised pin has no data yet.
 struct BlockedRow {
   std::string instance, pin;
@@ -123,6 +129,21 @@ class NodeStore {
   // Sets *seq (if given) to the entry's sequence number in the instance.
   Status AppendHistory(const std::string& instance, const HistoryRow& h, int64_t* seq = nullptr);
   Status SetCursor(int64_t height, const std::string& block_hash);
+  // The pin protocol's rows (docs/protocol.md). SpendNonce returns the
+  // nonce the author's next proposal in the instance takes (0 first).
+  Result<int64_t> SpendNonce(const std::string& instance, const std::string& author);
+  // The author's next pin in the instance, recognised when a block holds it.
+  Status ExpectPin(const std::string& pin_hex, const std::string& instance, const std::string& author,
+                   int64_t nonce);
+  // Removes and returns an expected pin; nullopt if the pin is not expected.
+  Result<std::optional<ExpectedPin>> TakeExpectedPin(const std::string& pin_hex);
+  // A sealed batch until a block holds it (resubmitted after a restart).
+  Status InsertBatch(const std::string& id, const std::string& pins_json);
+  Status ForgetBatch(const std::string& id);
+  // A unique key won at `height`; a second claim of the same key by the
+  // same step is ignored.
+  Status InsertClaim(const std::string& claim_hex, const std::string& instance, const std::string& field,
+                     int64_t height);
   // A message for a member, counted as sent once: the caller hands it to
   // the data exchange after the commit, and the row brings a resend at
   // `resend_ms` (OutboxBackoffMs) until the member's receipt deletes it.

@@ -99,10 +99,9 @@ Result<bool> Node::WinClaims(const std::vector<Claim>& claims, const std::string
     }
   }
   for (const auto& c : claims) {
-    Stmt put = db.Prepare("INSERT OR IGNORE INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
-    put.Bind(1, ToHex(c.hash)).Bind(2, instance).Bind(3, c.field).Bind(4, at.height);
-    TREATY_RETURN_IF_ERROR(put.Run());
-    won_in_block_.insert(ToHex(c.hash));
+    std::string hex = ToHex(c.hash);
+    TREATY_RETURN_IF_ERROR(store_->InsertClaim(hex, instance, c.field, at.height));
+    won_in_block_.insert(std::move(hex));
   }
   return true;
 }

@@ -159,15 +159,11 @@ int main(int argc, char** argv) {
               noop_ms, floor_us / 1000.0, ceiling, cores, noop > 0 ? ceiling / noop : 0.0);
   // However many cores, one writer applies every step: its rate alone is a
   // second ceiling, usually the lower one.
-  if (noop > 0 && floor_rate > 0)
-    std::printf("limit  ceiling: one SQLite writer per file; the store floor alone reaches %.0f steps/s on it, ratio at "
-                "most %.2f\n", floor_rate, floor_rate / noop);
-  if (noop > 0 && seal_rate > 0)
-    std::printf("limit  ceiling: one SQLite writer per file; the protocol's floor alone reaches %.0f steps/s on it, "
-                "ratio at most %.2f\n", seal_rate, seal_rate / noop);
-  if (noop > 0 && node_floor.steps_per_s > 0)
-    std::printf("limit  ceiling: one SQLite writer per file; the node's own store work alone reaches %.0f steps/s on "
-                "it, ratio at most %.2f\n", node_floor.steps_per_s, node_floor.steps_per_s / noop);
+  for (auto [what, writer_rate] : {std::pair{"the store floor", floor_rate}, std::pair{"the protocol's floor", seal_rate},
+                                   std::pair{"the node's own store work", node_floor.steps_per_s}})
+    if (noop > 0 && writer_rate > 0)
+      std::printf("limit  ceiling: one SQLite writer per file; %s alone reaches %.0f steps/s on it, ratio at most %.2f\n",
+                  what, writer_rate, writer_rate / noop);
 
   // Saturation: every client submits on its own instances and waits.
   double steps_per_s = BestSaturation(ch, "node", "s", saturation_steps, levels, {{"node", node.pid()}, {"clients", 0}},

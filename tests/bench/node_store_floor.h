@@ -18,6 +18,9 @@
 // rate whatever the cores: it is a limit of this schema and this
 // protocol's writes on this machine, not of the C++ around them.
 //
+// Every statement is the node's own: NodeStore's methods, which the
+// Batcher and the Applier call too, so the two cannot drift apart.
+//
 // Thread-safety: runs on the calling thread (the store's and the ledger's
 // checkpointer threads run beside it and are counted in its CPU).
 #pragma once
@@ -70,10 +73,7 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
     r.snapshot_json = snapshot;
     r.states_json = R"(["draft"])";
     r.data_json = data;
-    if (!store.InsertInstance(r).ok()) return {};
-    chain::Stmt e = db.Prepare("INSERT INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, 'floor', 0)");
-    e.Bind(1, pin_of(r.id, 0)).Bind(2, r.id);
-    if (!e.Run().ok()) return {};
+    if (!store.InsertInstance(r).ok() || !store.ExpectPin(pin_of(r.id, 0), r.id, "floor", 0).ok()) return {};
   }
   if (!db.Commit().ok()) return {};
   // Each instance stepped once before any twice, in a scattered order.
@@ -96,14 +96,10 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
       const std::string inst = id(order[static_cast<size_t>((steps + k) % instances)]);
       char pid[32];
       std::snprintf(pid, sizeof pid, "p%020lld", static_cast<long long>(++serial));
-      chain::Stmt n = db.Prepare(
-          "INSERT INTO nonces (instance, author, next) VALUES (?, 'floor', 1) ON CONFLICT(instance, author) DO "
-          "UPDATE SET next = next + 1 RETURNING next");
-      n.Bind(1, inst);
-      if (!n.Step()) return {};
+      Result<int64_t> nonce = store.SpendNonce(inst, "floor");
+      if (!nonce.ok()) return {};
       engine::ProposalRow p;
-      p.nonce = n.Int(0) - 1;
-      n.Reset();
+      p.nonce = *nonce;
       p.id = pid;
       p.kind = "step";
       p.instance = inst;
@@ -120,9 +116,7 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
       on_ledger.pins.push_back(d);
       sealed.push_back(std::move(p));
     }
-    chain::Stmt b = db.Prepare("INSERT INTO batches (id, pins, submitted) VALUES (?, '[]', 0)");
-    b.Bind(1, batch_id);
-    if (!b.Run().ok() || !db.Commit().ok()) return {};
+    if (!store.InsertBatch(batch_id, "[]").ok() || !db.Commit().ok()) return {};
     // Order.
     if (!(*ledger)->Submit(on_ledger).ok()) return {};
     auto blocks = (*ledger)->Read(applied_height + 1, 1);
@@ -130,17 +124,13 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
     const chain::Block& block = blocks->front();
     // Apply.
     if (!db.Begin().ok()) return {};
-    chain::Stmt f = db.Prepare("DELETE FROM batches WHERE id = ?");
-    f.Bind(1, batch_id);
-    if (!f.Run().ok()) return {};
+    if (!store.ForgetBatch(batch_id).ok()) return {};
     for (const Digest& pin : block.batches.front().pins) {
       const std::string pin_hex = ToHex(pin);
-      chain::Stmt e = db.Prepare("DELETE FROM expected_pins WHERE pin = ? RETURNING instance, author, nonce");
-      e.Bind(1, pin_hex);
-      if (!e.Step()) return {};
-      const std::string inst = e.Text(0);
-      int64_t nonce = e.Int(2);
-      e.Reset();
+      auto expected = store.TakeExpectedPin(pin_hex);
+      if (!expected.ok() || !*expected) return {};
+      const std::string inst = (*expected)->instance;
+      const int64_t nonce = (*expected)->nonce;
       auto p = store.GetProposalByPinLocked(pin_hex);
       auto row = store.GetInstanceLocked(inst);
       if (!p || !row) return {};
@@ -149,9 +139,7 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
       row->height = static_cast<int64_t>(block.height);
       row->updated_ms = block.time_ms;
       if (!store.UpdateInstance(*row).ok()) return {};
-      chain::Stmt c = db.Prepare("INSERT INTO claims (claim, instance, field, height) VALUES (?, ?, 'po_number', ?)");
-      c.Bind(1, pin_of(p->id, -2)).Bind(2, inst).Bind(3, row->height);
-      if (!c.Run().ok()) return {};
+      if (!store.InsertClaim(pin_of(p->id, -2), inst, "po_number", row->height).ok()) return {};
       engine::HistoryRow h;
       h.proposal = p->id;
       h.step = p->step;
@@ -173,9 +161,7 @@ inline StoreFloor NodeStoreStepFloor(const std::string& dir, bool full_sync, int
       p->status = "confirmed";
       p->height = row->height;
       if (!store.UpdateProposal(*p).ok()) return {};
-      chain::Stmt next = db.Prepare("INSERT INTO expected_pins (pin, instance, author, nonce) VALUES (?, ?, ?, ?)");
-      next.Bind(1, pin_of(inst, nonce + 1)).Bind(2, inst).Bind(3, "floor").Bind(4, nonce + 1);
-      if (!next.Run().ok()) return {};
+      if (!store.ExpectPin(pin_of(inst, nonce + 1), inst, "floor", nonce + 1).ok()) return {};
       ++steps;
     }
     if (!store.SetCursor(static_cast<int64_t>(block.height), ToHex(block.hash)).ok() || !db.Commit().ok()) return {};
