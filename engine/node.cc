@@ -50,13 +50,15 @@ StatusCode StatusForReject(const std::string& code) {
 
 Digest AttestationSetDigest(const std::string& party, const nlohmann::json& items) {
   Sha256 h;
-  h.UpdateField("treaty.attestations.v1");
+  h.UpdateField("treaty.attestations.v2");
   h.UpdateField(party);
   h.UpdateField(std::to_string(items.size()));
   for (const auto& i : items) {
     h.UpdateField(i.value("instance", ""));
     h.UpdateField(std::to_string(i.value("seq", int64_t{0})));
     h.UpdateField(i.value("outcome", ""));
+    h.UpdateField(i.value("reject_code", ""));
+    h.UpdateField(i.value("reason", ""));
     h.UpdateField(i.value("state_hash", ""));
   }
   return h.Finish();
@@ -185,7 +187,7 @@ Result<ProposalRow> Node::StartProcess(const StartArgs& a) {
       if (s.Step()) return Status::AlreadyExists("instance '" + id + "' is already being started");
     }
   }
-  return Submit(std::move(p), a.idempotency_key, request, a.wait);
+  return Submit(std::move(p), a.idempotency_key, request, a.wait, a.timeout);
 }
 
 Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
@@ -197,7 +199,7 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
   std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", canonical_input}}.dump();
 
   // A retry with a known key skips the preflight: it gets the original result.
-  if (auto known = KnownKey(a.idempotency_key, request, a.wait)) return std::move(*known);
+  if (auto known = KnownKey(a.idempotency_key, request, a.wait, a.timeout)) return std::move(*known);
 
   std::shared_ptr<const InstanceRow> cached = instance_cache_.Get(a.instance_id);
   Result<ProposalRow> p = PreflightStep(a, input, canonical_input, cached ? cached : StoredInstance(a.instance_id));
@@ -211,13 +213,14 @@ Result<ProposalRow> Node::TriggerStep(const StepArgs& a) {
     // A call with the same key may have been stored, even applied, since
     // the lookup above: the caller gets that result, not a refusal of the
     // step it already made.
-    if (auto known = KnownKey(a.idempotency_key, request, a.wait)) return std::move(*known);
+    if (auto known = KnownKey(a.idempotency_key, request, a.wait, a.timeout)) return std::move(*known);
     return p.status();
   }
-  return Submit(std::move(p).value(), a.idempotency_key, request, a.wait);
+  return Submit(std::move(p).value(), a.idempotency_key, request, a.wait, a.timeout);
 }
 
-std::optional<Result<ProposalRow>> Node::KnownKey(const std::string& key, const std::string& request, bool wait) {
+std::optional<Result<ProposalRow>> Node::KnownKey(const std::string& key, const std::string& request, bool wait,
+                                                  std::chrono::milliseconds timeout) {
   if (key.empty()) return std::nullopt;
   std::string known_id, known_request;
   {
@@ -232,7 +235,7 @@ std::optional<Result<ProposalRow>> Node::KnownKey(const std::string& key, const 
   if (known_id.empty()) return std::nullopt;
   if (known_request != request)
     return Result<ProposalRow>(Status::AlreadyExists("idempotency key '" + key + "' was used for a different request"));
-  return WaitApplied(known_id, wait);
+  return WaitApplied(known_id, wait, timeout);
 }
 
 std::shared_ptr<const InstanceRow> Node::StoredInstance(const std::string& id) {
@@ -290,7 +293,8 @@ Result<ProposalRow> Node::PreflightStep(const StepArgs& a, const Value& input, c
   return p;
 }
 
-Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait) {
+Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait,
+                                 std::chrono::milliseconds timeout) {
   // Group commit: the batcher persists queued proposals and seals them in
   // one transaction; this call returns once its proposal is durable.
   auto item = std::make_shared<Intake>();
@@ -313,12 +317,12 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
   if (!wait) {
     Status st = persisted.get();
     if (!st.ok()) return st;
-    return WaitApplied(item->proposal.id, false);
+    return WaitApplied(item->proposal.id, false, timeout);
   }
   std::optional<ProposalRow> row;
   std::optional<Status> failed;
   std::string moved_to;
-  auto deadline = std::chrono::steady_clock::now() + opts_.wait_timeout;
+  auto deadline = std::chrono::steady_clock::now() + (timeout.count() > 0 ? timeout : opts_.wait_timeout);
   {
     std::unique_lock<std::mutex> lock(mu_);
     w->cv.wait_until(lock, deadline, [&] { return w->row || w->failed || !w->moved_to.empty() || stop_; });
@@ -334,7 +338,7 @@ Result<ProposalRow> Node::Submit(ProposalRow p, const std::string& key, const st
   // has handled the proposal, the caller gets it as stored (pending).
   Status st = persisted.get();
   if (!st.ok()) return st;
-  return WaitApplied(item->proposal.id, false);
+  return WaitApplied(item->proposal.id, false, timeout);
 }
 
 std::shared_ptr<Node::Waiter> Node::RegisterWaiterLocked(const std::string& id) {
@@ -348,8 +352,8 @@ void Node::ReleaseWaiterLocked(const std::string& id, const std::shared_ptr<Wait
   if (--w->callers == 0) waiting_.erase(id);
 }
 
-Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait) {
-  return WaitApplied(id, wait, std::chrono::steady_clock::now() + opts_.wait_timeout);
+Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait, std::chrono::milliseconds timeout) {
+  return WaitApplied(id, wait, std::chrono::steady_clock::now() + (timeout.count() > 0 ? timeout : opts_.wait_timeout));
 }
 
 Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait,
@@ -370,6 +374,43 @@ Result<ProposalRow> Node::WaitApplied(const std::string& id, bool wait,
   if (w) ReleaseWaiterLocked(id, w);
   if (!p) return Status::Internal("proposal " + id + " vanished");
   return *p;
+}
+
+Result<AttestationWait> Node::WaitAttested(const ProposalRow& p, std::chrono::steady_clock::time_point deadline) {
+  AttestationWait out;
+  auto entry = store_->HistoryEntryOf(p.instance, p.id);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) {
+    if (p.status == "rejected" && p.kind == "start") return out;  // no instance, nothing attested
+    return Status::FailedPrecondition("proposal " + p.id + " has not been applied here yet");
+  }
+  const auto& [seq, ours, roles_json] = **entry;
+  std::vector<std::string> members = MembersOf(roles_json);
+  while (true) {
+    uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gen = attested_generation_;
+    }
+    auto rows = store_->AttestationsAt(p.instance, seq);
+    if (!rows.ok()) return rows.status();
+    out = AttestationWait{};
+    for (const auto& m : members) {
+      if (m == opts_.party) {
+        out.attested.push_back(m);
+        continue;
+      }
+      auto it = std::find_if(rows->begin(), rows->end(), [&](const AttestationRow& r) { return r.party == m; });
+      if (it == rows->end()) out.missing.push_back(m);
+      else if (it->attested == ours) out.attested.push_back(m);
+      else out.mismatched.push_back(m);
+    }
+    out.all = out.missing.empty() && out.mismatched.empty();
+    if (out.missing.empty() || std::chrono::steady_clock::now() >= deadline) return out;
+    std::unique_lock<std::mutex> lock(mu_);
+    attested_.wait_until(lock, deadline, [&] { return attested_generation_ != gen || stop_.load(); });
+    if (stop_) return out;
+  }
 }
 
 void Node::WaitForEvents(int64_t offset, std::chrono::milliseconds timeout) {
@@ -894,7 +935,7 @@ Status Node::ApplyStart(ProposalRow* p, const Sequenced& b) {
     // Every other member's first pin in the instance is now expected.
     for (const auto& m : MembersOf(row.roles_json))
       if (m != p->author) TREATY_RETURN_IF_ERROR(Expect(row.id, m, 0, row.salt_hex));
-    TREATY_RETURN_IF_ERROR(Attest(row.id, seq, row.roles_json, "CONFIRMED", row.state_hash));
+    TREATY_RETURN_IF_ERROR(Attest(row.id, seq, row.roles_json, {"CONFIRMED", "", "", row.state_hash}));
   }
   Log("instance " + row.id + " started (" + row.definition + " v" + std::to_string(row.version) + ") at height " +
       std::to_string(b.height));
@@ -957,7 +998,9 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
     h.state_hash = inst->state_hash;
     int64_t seq = 0;
     TREATY_RETURN_IF_ERROR(store_->AppendHistory(inst->id, h, &seq));
-    if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(inst->id, seq, inst->roles_json, "REJECTED", inst->state_hash));
+    if (multi_party())
+      TREATY_RETURN_IF_ERROR(
+          Attest(inst->id, seq, inst->roles_json, {"REJECTED", p->reject_code, p->reason, inst->state_hash}));
     Log("step " + p->step + " of " + inst->id + " rejected at height " + std::to_string(b.height) + ": " + p->reason);
     ev.type = "step_rejected";
     ev.payload_json = json{{"code", p->reject_code}, {"reason", p->reason}, {"proposal", p->id}}.dump();
@@ -982,7 +1025,7 @@ Status Node::ApplyStep(ProposalRow* p, const Sequenced& b) {
   h.state_hash = row.state_hash;
   int64_t seq = 0;
   TREATY_RETURN_IF_ERROR(store_->AppendHistory(row.id, h, &seq));
-  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(row.id, seq, row.roles_json, "CONFIRMED", row.state_hash));
+  if (multi_party()) TREATY_RETURN_IF_ERROR(Attest(row.id, seq, row.roles_json, {"CONFIRMED", "", "", row.state_hash}));
   ev.type = "step_confirmed";
   ev.payload_json = json{{"states", json::parse(row.states_json)}, {"proposal", p->id}}.dump();
   TREATY_RETURN_IF_ERROR(store_->AppendEvent(ev));

@@ -60,6 +60,22 @@ struct NodeOptions {
   std::string claim_salt;
 };
 
+// How far a caller waits on a step it proposed (DESIGN.md, protocol step 6).
+// Either way the call returns early with a pending proposal when `wait` is
+// false.
+enum class WaitFor {
+  kConfirmedHere,  // applied (confirmed or rejected) at this node
+  kAttestedByAll,  // and every member of the instance attested its outcome
+};
+
+// Who attested an applied step when a kAttestedByAll wait ended.
+struct AttestationWait {
+  bool all = false;                     // every member attested the same whole outcome
+  std::vector<std::string> attested;    // members whose attestation matches ours, this node included
+  std::vector<std::string> missing;     // members not heard from when the wait ended
+  std::vector<std::string> mismatched;  // members that attested another outcome (a consistency fault)
+};
+
 struct StartArgs {
   std::string definition;
   int64_t version = 0;
@@ -68,6 +84,7 @@ struct StartArgs {
   std::string input_json;
   std::string idempotency_key;
   bool wait = true;
+  std::chrono::milliseconds timeout{0};  // 0: NodeOptions::wait_timeout
 };
 
 struct StepArgs {
@@ -76,6 +93,7 @@ struct StepArgs {
   std::string input_json;
   std::string idempotency_key;
   bool wait = true;
+  std::chrono::milliseconds timeout{0};  // 0: NodeOptions::wait_timeout
 };
 
 class Node {
@@ -91,6 +109,11 @@ class Node {
   // failures return their Status and change nothing.
   Result<ProposalRow> StartProcess(const StartArgs& args);
   Result<ProposalRow> TriggerStep(const StepArgs& args);
+
+  // After a waited StartProcess or TriggerStep: waits until every member of
+  // the instance has attested the applied proposal `p`, or `deadline`.
+  // A rejected start made no instance and has nothing to attest.
+  Result<AttestationWait> WaitAttested(const ProposalRow& p, std::chrono::steady_clock::time_point deadline);
 
   const NodeOptions& options() const { return opts_; }
   runtime::Registry* registry() { return registry_; }
@@ -125,16 +148,18 @@ class Node {
   uint64_t RefusedConnections() const { return refused_connections_ ? refused_connections_() : 0; }
 
  private:
-  Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait);
+  Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait,
+                             std::chrono::milliseconds timeout);
   // The original result for an idempotency key already stored; nullopt if
   // the key is empty or unknown.
-  std::optional<Result<ProposalRow>> KnownKey(const std::string& key, const std::string& request, bool wait);
+  std::optional<Result<ProposalRow>> KnownKey(const std::string& key, const std::string& request, bool wait,
+                                              std::chrono::milliseconds timeout);
   // The proposal a step makes, after its preflight on `inst` (null: no such
   // instance); not yet submitted. canonical_input: input.ToCanonicalJson().
   Result<ProposalRow> PreflightStep(const StepArgs& a, const Value& input, const std::string& canonical_input,
                                     const std::shared_ptr<const InstanceRow>& inst);
   std::shared_ptr<const InstanceRow> StoredInstance(const std::string& id);
-  Result<ProposalRow> WaitApplied(const std::string& id, bool wait);
+  Result<ProposalRow> WaitApplied(const std::string& id, bool wait, std::chrono::milliseconds timeout);
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait, std::chrono::steady_clock::time_point deadline);
   void BatcherLoop();
   void ApplierLoop();
@@ -210,11 +235,9 @@ class Node {
   void SendCommitted();
   Status Drain(const std::string& instance, std::vector<ProposalRow>* applied);
   Status SendProposal(const ProposalRow& p, std::string* extra_json);
-  Status Attest(const std::string& instance, int64_t seq, const std::string& roles_json, const std::string& outcome,
-                const std::string& state_hash);
+  Status Attest(const std::string& instance, int64_t seq, const std::string& roles_json, const AttestedOutcome& ours);
   Status ReportFault(const std::string& instance, int64_t seq, const std::string& party,
-                     const std::string& their_outcome, const std::string& their_hash, const std::string& our_outcome,
-                     const std::string& our_hash);
+                     const AttestedOutcome& theirs, const AttestedOutcome& ours);
   Status Refused(const std::string& instance, const std::string& from, const std::string& reason);
   Status CommittedStateHash(const runtime::DefinitionRuntime& def, const runtime::Machine& m,
                             const std::string& instance, const std::string& input_json, const std::string& extra_json,
@@ -274,6 +297,10 @@ class Node {
   std::thread batcher_, applier_;
   std::mutex mu_;  // guards the wake-ups and waiters below, never held with the store's
   std::condition_variable proposed_, applied_;
+  // Attestations received: bumped and notified after each transaction that
+  // stored one (WaitAttested).
+  std::condition_variable attested_;
+  uint64_t attested_generation_ = 0;
   uint64_t applied_generation_ = 0;
   bool proposal_waiting_ = false;
   int in_flight_ = 0;  // our batches sealed and not yet applied
@@ -303,6 +330,7 @@ class Node {
   // not also in unmatched_pins. The applier's; guarded by the store's mu().
   std::unordered_set<std::string> won_in_block_;
   std::unordered_map<std::string, InstanceKeys> keys_;  // guarded by the store's mu()
+  bool attested_any_ = false;  // the open transaction stored an attestation; the store's mu()
   struct Pending {
     std::vector<std::string> raw;                      // items already serialised
     nlohmann::json items = nlohmann::json::array();  // items still to serialise
@@ -320,9 +348,10 @@ class Node {
 StatusCode StatusForReject(const std::string& code);
 Digest Pin(const std::string& salt_hex, const std::string& author, int64_t nonce);
 // What a member signs for the attestations of one transaction (one block,
-// usually) sent to one member: fields "treaty.attestations.v1", attester,
+// usually) sent to one member: fields "treaty.attestations.v2", attester,
 // number of items, then per item: instance, history sequence number,
-// outcome, state hash (hex). Items are {instance, seq, outcome, state_hash}.
+// outcome, reject code, reason, state hash (hex). Items are {instance, seq,
+// outcome, reject_code, reason, state_hash}.
 Digest AttestationSetDigest(const std::string& party, const nlohmann::json& items);
 
 }  // namespace treaty::engine

@@ -220,40 +220,50 @@ Status Node::Refused(const std::string& instance, const std::string& from, const
 
 // Whichever attestation arrives second finds the difference.
 Status Node::ReportFault(const std::string& instance, int64_t seq, const std::string& party,
-                         const std::string& their_outcome, const std::string& their_hash,
-                         const std::string& our_outcome, const std::string& our_hash) {
+                         const AttestedOutcome& theirs, const AttestedOutcome& ours) {
+  auto brief = [](const AttestedOutcome& o) {
+    return o.outcome + (o.reject_code.empty() ? "" : " " + o.reject_code) + " " + o.state_hash.substr(0, 12) +
+           (o.reason.empty() ? "" : " (" + o.reason + ")");
+  };
   Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + party + " has " +
-      their_outcome + " " + their_hash.substr(0, 12) + ", this node " + our_outcome + " " + our_hash.substr(0, 12));
+      brief(theirs) + ", this node " + brief(ours));
   EventRow ev;
   ev.type = "consistency_fault";
   ev.instance = instance;
   ev.time_ms = NowMs();
   ev.payload_json = json{{"seq", seq},
                          {"party", party},
-                         {"their_outcome", their_outcome},
-                         {"their_state_hash", their_hash},
-                         {"our_outcome", our_outcome},
-                         {"our_state_hash", our_hash}}
+                         {"their_outcome", theirs.outcome},
+                         {"their_reject_code", theirs.reject_code},
+                         {"their_reason", theirs.reason},
+                         {"their_state_hash", theirs.state_hash},
+                         {"our_outcome", ours.outcome},
+                         {"our_reject_code", ours.reject_code},
+                         {"our_reason", ours.reason},
+                         {"our_state_hash", ours.state_hash}}
                         .dump();
   return store_->AppendEvent(ev);
 }
 
 Status Node::Attest(const std::string& instance, int64_t seq, const std::string& roles_json,
-                    const std::string& outcome, const std::string& state_hash) {
+                    const AttestedOutcome& ours) {
   auto& db = store_->db();
   const std::string& me = opts_.party;
-  // Our own attestation is the history entry itself (outcome, state hash);
+  // Our own attestation is the history entry itself (the whole outcome);
   // it is not stored twice. Ours are signed per set, per member, when sent
   // (FlushOutgoing). Members that attested before we applied: do they agree?
   Stmt others = db.Prepare(
-      "SELECT party, outcome, state_hash FROM attestations WHERE instance = ? AND seq = ? AND party != ?");
+      "SELECT party, outcome, reject_code, reason, state_hash FROM attestations WHERE instance = ? AND seq = ? AND "
+      "party != ?");
   others.Bind(1, instance).Bind(2, seq).Bind(3, me);
-  std::vector<std::tuple<std::string, std::string, std::string>> seen;
-  while (others.Step()) seen.emplace_back(others.Text(0), others.Text(1), others.Text(2));
-  for (const auto& [party, o, h] : seen)
-    if (o != outcome || h != state_hash)
-      TREATY_RETURN_IF_ERROR(ReportFault(instance, seq, party, o, h, outcome, state_hash));
-  json body = {{"instance", instance}, {"seq", seq}, {"outcome", outcome}, {"state_hash", state_hash}};
+  std::vector<std::pair<std::string, AttestedOutcome>> seen;
+  while (others.Step())
+    seen.emplace_back(others.Text(0), AttestedOutcome{others.Text(1), others.Text(2), others.Text(3), others.Text(4)});
+  TREATY_RETURN_IF_ERROR(others.status());
+  for (const auto& [party, theirs] : seen)
+    if (!(theirs == ours)) TREATY_RETURN_IF_ERROR(ReportFault(instance, seq, party, theirs, ours));
+  json body = {{"instance", instance},       {"seq", seq},           {"outcome", ours.outcome},
+               {"reject_code", ours.reject_code}, {"reason", ours.reason}, {"state_hash", ours.state_hash}};
   for (const auto& m : MembersOf(roles_json))
     if (m != me) Queue(m, "attestations", body);
   return Status::Ok();
@@ -466,6 +476,14 @@ std::vector<Status> Node::Receive(const std::vector<Inbound>& messages, uint64_t
     } else {
       db.RollbackRelaxed();
     }
+    if (st.ok() && attested_any_) {
+      {
+        std::lock_guard<std::mutex> wl(mu_);
+        ++attested_generation_;
+      }
+      attested_.notify_all();
+    }
+    attested_any_ = false;
     if (!st.ok()) {
       ForgetUncommitted();
       applied.clear();
@@ -594,24 +612,30 @@ Status Node::ReceiveProposal(const std::string& from, const Value& body, std::ve
 
 Status Node::ReceiveAttestation(const std::string& from, const json& body, const std::string& signature_ref) {
   auto& db = store_->db();
-  if (!body.is_object() || !body.contains("instance") || !body["instance"].is_string() || !body.contains("seq") ||
-      !body["seq"].is_number_integer() || !body.contains("outcome") || !body["outcome"].is_string() ||
-      !body.contains("state_hash") || !body["state_hash"].is_string())
+  auto text = [&](const char* key) { return body.contains(key) && body[key].is_string(); };
+  if (!body.is_object() || !text("instance") || !body.contains("seq") || !body["seq"].is_number_integer() ||
+      !text("outcome") || !text("reject_code") || !text("reason") || !text("state_hash"))
     return Refused("", from, "malformed attestation");
-  std::string instance = body["instance"].get<std::string>(), outcome = body["outcome"].get<std::string>();
-  std::string hash = body["state_hash"].get<std::string>();
+  std::string instance = body["instance"].get<std::string>();
   int64_t seq = body["seq"].get<int64_t>();
+  AttestedOutcome theirs{body["outcome"].get<std::string>(), body["reject_code"].get<std::string>(),
+                         body["reason"].get<std::string>(), body["state_hash"].get<std::string>()};
   Stmt ins = db.Prepare(
-      "INSERT OR IGNORE INTO attestations (instance, seq, party, outcome, state_hash, signature) VALUES (?, ?, ?, ?, ?, "
-      "?)");
-  ins.Bind(1, instance).Bind(2, seq).Bind(3, from).Bind(4, outcome).Bind(5, hash).Bind(6, signature_ref);
+      "INSERT OR IGNORE INTO attestations (instance, seq, party, outcome, reject_code, reason, state_hash, signature) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.Bind(1, instance).Bind(2, seq).Bind(3, from).Bind(4, theirs.outcome).Bind(5, theirs.reject_code);
+  ins.Bind(6, theirs.reason).Bind(7, theirs.state_hash).Bind(8, signature_ref);
   TREATY_RETURN_IF_ERROR(ins.Run());
+  attested_any_ = true;
   // Ours is our history entry, once we have applied the step.
-  Stmt own = db.Prepare("SELECT outcome, state_hash FROM history WHERE instance = ? AND seq = ?");
+  Stmt own = db.Prepare("SELECT outcome, reject_code, reason, state_hash FROM history WHERE instance = ? AND seq = ?");
   own.Bind(1, instance).Bind(2, seq);
-  if (own.Step() && (own.Text(0) != outcome || own.Text(1) != hash))
-    return ReportFault(instance, seq, from, outcome, hash, own.Text(0), own.Text(1));
-  return Status::Ok();
+  if (own.Step()) {
+    AttestedOutcome ours{own.Text(0), own.Text(1), own.Text(2), own.Text(3)};
+    own.Reset();
+    if (!(ours == theirs)) return ReportFault(instance, seq, from, theirs, ours);
+  }
+  return own.status();
 }
 
 // A member blocked on a pin asks for its data again: we send our copy,

@@ -88,8 +88,8 @@ CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, peer TEXT NOT NULL, kind
   attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox(next_ms, seq);
 CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
-  outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (instance, seq, party))
-  WITHOUT ROWID;
+  outcome TEXT NOT NULL, state_hash TEXT NOT NULL, signature TEXT NOT NULL, reject_code TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (instance, seq, party)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS envelopes (proposal TEXT PRIMARY KEY, body TEXT NOT NULL, set_id INTEGER);
 -- A received message's proposal set (one signature over its proposals),
 -- kept for the envelopes it covers (envelopes.set_id).
@@ -103,12 +103,22 @@ CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT N
   PRIMARY KEY (instance, field)) WITHOUT ROWID;
 )SQL"));
   {
-    // Folders of schema 2 written before proposal sets: the column is added.
-    bool has_set_id = false;
-    Stmt cols = db_.Prepare("SELECT name FROM pragma_table_info('envelopes')");
-    while (cols.Step()) has_set_id = has_set_id || cols.Text(0) == "set_id";
-    TREATY_RETURN_IF_ERROR(cols.status());
+    // Folders of schema 2 written before proposal sets, or before
+    // attestations covered the whole outcome: the columns are added.
+    auto has_column = [&](const char* table, const std::string& column) -> Result<bool> {
+      Stmt cols = db_.Prepare((std::string("SELECT name FROM pragma_table_info('") + table + "')").c_str());
+      bool found = false;
+      while (cols.Step()) found = found || cols.Text(0) == column;
+      TREATY_RETURN_IF_ERROR(cols.status());
+      return found;
+    };
+    TREATY_ASSIGN_OR_RETURN(bool has_set_id, has_column("envelopes", "set_id"));
     if (!has_set_id) TREATY_RETURN_IF_ERROR(db_.Exec("ALTER TABLE envelopes ADD COLUMN set_id INTEGER"));
+    TREATY_ASSIGN_OR_RETURN(bool has_reason, has_column("attestations", "reason"));
+    if (!has_reason)
+      TREATY_RETURN_IF_ERROR(db_.Exec(
+          "ALTER TABLE attestations ADD COLUMN reject_code TEXT NOT NULL DEFAULT '';"
+          "ALTER TABLE attestations ADD COLUMN reason TEXT NOT NULL DEFAULT ''"));
   }
   {
     std::lock_guard<std::mutex> rlock(read_mu_);
@@ -472,11 +482,39 @@ std::vector<AttestationRow> NodeStore::Attestations(const std::string& instance)
   std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<AttestationRow> out;
   Stmt s = read_db_.Prepare(
-      "SELECT instance, seq, party, outcome, state_hash, signature FROM attestations WHERE instance = ? ORDER BY seq, "
-      "party");
+      "SELECT instance, seq, party, outcome, reject_code, reason, state_hash, signature FROM attestations WHERE "
+      "instance = ? ORDER BY seq, party");
   s.Bind(1, instance);
-  while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  while (s.Step())
+    out.push_back({s.Text(0), s.Int(1), s.Text(2), {s.Text(3), s.Text(4), s.Text(5), s.Text(6)}, s.Text(7)});
   return out;
+}
+
+Result<std::vector<AttestationRow>> NodeStore::AttestationsAt(const std::string& instance, int64_t seq) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<AttestationRow> out;
+  Stmt s = read_db_.Prepare(
+      "SELECT instance, seq, party, outcome, reject_code, reason, state_hash, signature FROM attestations WHERE "
+      "instance = ? AND seq = ? ORDER BY party");
+  s.Bind(1, instance).Bind(2, seq);
+  while (s.Step())
+    out.push_back({s.Text(0), s.Int(1), s.Text(2), {s.Text(3), s.Text(4), s.Text(5), s.Text(6)}, s.Text(7)});
+  TREATY_RETURN_IF_ERROR(s.status());
+  return out;
+}
+
+Result<std::optional<NodeStore::AppliedEntry>> NodeStore::HistoryEntryOf(const std::string& instance,
+                                                                         const std::string& proposal) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s = read_db_.Prepare(
+      "SELECT h.seq, h.outcome, h.reject_code, h.reason, h.state_hash, i.roles FROM history h JOIN instances i ON "
+      "i.id = h.instance WHERE h.instance = ? AND h.proposal = ?");
+  s.Bind(1, instance).Bind(2, proposal);
+  if (!s.Step()) {
+    TREATY_RETURN_IF_ERROR(s.status());
+    return std::optional<AppliedEntry>();
+  }
+  return std::optional<AppliedEntry>(AppliedEntry{s.Int(0), {s.Text(1), s.Text(2), s.Text(3), s.Text(4)}, s.Text(5)});
 }
 
 std::vector<BlockedRow> NodeStore::Blocked() {

@@ -66,10 +66,19 @@ inline int64_t OutboxBackoffMs(int64_t attempts) {
   return attempts >= 5 ? 5000 : std::min<int64_t>(5000, int64_t{250} << attempts);
 }
 
+// The whole outcome of an applied step as a member attests it: two members
+// that differ in any part of it (a reason's words included) have diverged.
+struct AttestedOutcome {
+  std::string outcome, reject_code, reason, state_hash;
+  bool operator==(const AttestedOutcome&) const = default;
+};
+
 struct AttestationRow {
   std::string instance;
   int64_t seq = 0;
-  std::string party, outcome, state_hash, signature;
+  std::string party;
+  AttestedOutcome attested;
+  std::string signature;
 };
 
 // A pin this node waits for: whose, in which instance, which nonce.
@@ -108,6 +117,15 @@ class NodeStore {
   int64_t PendingProposals();
   int64_t PendingCount();  // proposals not yet sealed
   std::vector<AttestationRow> Attestations(const std::string& instance);
+  Result<std::vector<AttestationRow>> AttestationsAt(const std::string& instance, int64_t seq);
+  // The history entry a proposal made: its sequence number, its whole
+  // outcome and the instance's roles; nullopt if none (not applied yet).
+  struct AppliedEntry {
+    int64_t seq = 0;
+    AttestedOutcome outcome;
+    std::string roles_json;
+  };
+  Result<std::optional<AppliedEntry>> HistoryEntryOf(const std::string& instance, const std::string& proposal);
   std::vector<BlockedRow> Blocked();
   int64_t OutboxSize();
 

@@ -1,6 +1,7 @@
 #include "engine/services.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -76,13 +77,20 @@ class ProcessesService final : public pb::Processes::Service {
     a.idempotency_key = req->idempotency_key();
     a.wait = !req->no_wait();
     if (a.definition.empty()) return grpc::Status(grpc::INVALID_ARGUMENT, "definition is required");
+    WaitPlan plan;
+    if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) return st;
+    a.timeout = plan.timeout;
     auto p = node_->StartProcess(a);
     if (!p.ok()) return ToGrpc(p.status());
     resp->set_instance_id(p->instance);
     resp->set_proposal_id(p->id);
     resp->set_outcome(OutcomeOf(p->status));
+    std::string attested;
+    std::optional<pb::AttestationStatus> attestation;
+    if (auto st = AwaitAttestations(plan, a.wait, *p, &attestation, &attested); !st.ok()) return st;
+    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
     if (p->status == "rejected")
-      return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)), p->reason);
+      return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)), p->reason + attested);
     if (p->status == "confirmed") FillInstanceAfter(*p, resp->mutable_instance());
     return grpc::Status::OK;
   }
@@ -94,15 +102,22 @@ class ProcessesService final : public pb::Processes::Service {
     a.input_json = req->input_json();
     a.idempotency_key = req->idempotency_key();
     a.wait = !req->no_wait();
+    WaitPlan plan;
+    if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) return st;
+    a.timeout = plan.timeout;
     auto p = node_->TriggerStep(a);
     if (!p.ok()) return ToGrpc(p.status());
     resp->set_proposal_id(p->id);
     resp->set_outcome(OutcomeOf(p->status));
     resp->set_ledger_height(static_cast<uint64_t>(p->height));
+    std::string attested;
+    std::optional<pb::AttestationStatus> attestation;
+    if (auto st = AwaitAttestations(plan, a.wait, *p, &attestation, &attested); !st.ok()) return st;
+    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
     if (p->status == "rejected") {
       // The ledger ordered a conflicting step first: same reason at every party.
       return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)),
-                          p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")");
+                          p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" + attested);
     }
     if (p->status == "confirmed") FillInstanceAfter(*p, resp->mutable_instance());
     return grpc::Status::OK;
@@ -152,7 +167,7 @@ class ProcessesService final : public pb::Processes::Service {
       auto& rows = attested[h.seq];
       if (node_->multi_party()) {
         // This node's attestation is its history entry (signed per set when sent).
-        AttestationRow own{req->instance_id(), h.seq, me, h.outcome, h.state_hash, ""};
+        AttestationRow own{req->instance_id(), h.seq, me, {h.outcome, h.reject_code, h.reason, h.state_hash}, ""};
         rows.insert(std::upper_bound(rows.begin(), rows.end(), own,
                                      [](const AttestationRow& a, const AttestationRow& b) { return a.party < b.party; }),
                     own);
@@ -160,9 +175,11 @@ class ProcessesService final : public pb::Processes::Service {
       for (const auto& a : rows) {
         auto* pa = e->add_attestations();
         pa->set_party(a.party);
-        pa->set_outcome(a.outcome);
-        pa->set_state_hash(a.state_hash);
-        pa->set_matches(a.outcome == h.outcome && a.state_hash == h.state_hash);
+        pa->set_outcome(a.attested.outcome);
+        pa->set_reject_code(a.attested.reject_code);
+        pa->set_reason(a.attested.reason);
+        pa->set_state_hash(a.attested.state_hash);
+        pa->set_matches(a.attested == AttestedOutcome{h.outcome, h.reject_code, h.reason, h.state_hash});
         pa->set_signature(a.signature);
       }
       e->set_seq(static_cast<uint64_t>(h.seq));
@@ -183,6 +200,45 @@ class ProcessesService final : public pb::Processes::Service {
   }
 
  private:
+  // The whole call's deadline, and whether it waits for every member.
+  struct WaitPlan {
+    bool all = false;
+    std::chrono::milliseconds timeout{0};
+    std::chrono::steady_clock::time_point deadline;
+  };
+  grpc::Status Plan(pb::WaitFor wait_for, uint32_t timeout_ms, WaitPlan* plan) {
+    if (wait_for != pb::WAIT_CONFIRMED_HERE && wait_for != pb::WAIT_ATTESTED_BY_ALL)
+      return grpc::Status(grpc::INVALID_ARGUMENT, "unknown wait_for " + std::to_string(static_cast<int>(wait_for)));
+    plan->all = wait_for == pb::WAIT_ATTESTED_BY_ALL;
+    plan->timeout = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms) : node_->options().wait_timeout;
+    plan->deadline = std::chrono::steady_clock::now() + plan->timeout;
+    return grpc::Status::OK;
+  }
+  // With WAIT_ATTESTED_BY_ALL and an applied proposal: waits for the
+  // members' attestations until the plan's deadline and reports them; for
+  // a rejection, whose answer is an error status, *note says the same in
+  // words.
+  grpc::Status AwaitAttestations(const WaitPlan& plan, bool wait, const ProposalRow& p,
+                                 std::optional<pb::AttestationStatus>* status, std::string* note) {
+    if (!plan.all || !wait || (p.status != "confirmed" && p.status != "rejected")) return grpc::Status::OK;
+    auto w = node_->WaitAttested(p, plan.deadline);
+    if (!w.ok()) return ToGrpc(w.status());
+    pb::AttestationStatus* out = &status->emplace();
+    out->set_all_attested(w->all);
+    for (const auto& m : w->attested) out->add_attested_by(m);
+    for (const auto& m : w->missing) out->add_missing(m);
+    for (const auto& m : w->mismatched) out->add_mismatched(m);
+    auto join = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+      return s;
+    };
+    if (w->all) *note = "; attested by every member";
+    if (!w->missing.empty()) *note = "; not attested by " + join(w->missing) + " within the timeout";
+    if (!w->mismatched.empty()) *note += "; " + join(w->mismatched) + " attested another outcome";
+    return grpc::Status::OK;
+  }
+
   // The instance as the confirmed proposal left it, handed over by the
   // applier; a retry that finds the proposal applied long ago gets the
   // instance as it is now.

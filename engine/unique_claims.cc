@@ -18,6 +18,13 @@ namespace {
 // How far after its step's pin a claim may sit (one per unique field).
 constexpr int64_t kMaxClaimsPerStep = 16;
 
+// A rejection's reason is a pure function of the ledger and the data: it
+// names the key and the height where it was claimed first, never the path
+// by which this node learnt it.
+std::string TakenReason(const std::string& field, const std::string& value_text, int64_t first_height) {
+  return field + " " + value_text + " was claimed first at ledger height " + std::to_string(first_height);
+}
+
 }  // namespace
 
 std::vector<Node::Claim> Node::ClaimsFor(const runtime::DefinitionRuntime& def, const Value& before,
@@ -64,12 +71,16 @@ Result<bool> Node::WinClaims(const std::vector<Claim>& claims, const std::string
   auto& db = store_->db();
   for (const auto& c : claims) {
     std::string hex = ToHex(c.hash);
-    Stmt owned = db.Prepare("SELECT instance FROM claims WHERE claim = ?");
+    Stmt owned = db.Prepare("SELECT instance, height FROM claims WHERE claim = ?");
     owned.Bind(1, hex);
     if (owned.Step()) {
       if (owned.Text(0) != instance) {
+        // The same words as a claim first seen unmatched below: a member
+        // that applied the winner first and one that applied this step
+        // first (the winner's data came late) must give the same reason.
+        // The claim's height is the winner's, where the key first appeared.
         *code = "UNIQUE_TAKEN";
-        *reason = c.field + " " + c.value_text + " is already taken by another instance";
+        *reason = TakenReason(c.field, c.value_text, owned.Int(1));
         return false;
       }
       // Already this instance's (set again after a change): every member
@@ -84,7 +95,7 @@ Result<bool> Node::WinClaims(const std::vector<Claim>& claims, const std::string
       int64_t h = first.Int(0), i = first.Int(1);
       if (h < at.height || (h == at.height && i < at.idx)) {
         *code = "UNIQUE_TAKEN";
-        *reason = c.field + " " + c.value_text + " was claimed first at ledger height " + std::to_string(h);
+        *reason = TakenReason(c.field, c.value_text, h);
         return false;
       }
       ours = h == at.height && i > at.idx && i <= at.idx + kMaxClaimsPerStep;

@@ -241,17 +241,23 @@ TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
     return h.size() == 2 && h[1].attestations_size() == 3;
   }));
   // The seller (its real keys) claims another state after step 2.
-  json items = json::array({{{"instance", "c-1"}, {"seq", 2}, {"outcome", "CONFIRMED"},
-                             {"state_hash", std::string(64, '0')}}});
-  Sha256 h;
-  h.UpdateField("treaty.attestations.v1").UpdateField("seller").UpdateField("1");
-  h.UpdateField("c-1").UpdateField("2").UpdateField("CONFIRMED").UpdateField(std::string(64, '0'));
   json seller = net_->identity("seller");
-  json msg = {{"id", NewId()},
-              {"from", "seller"},
-              {"kind", "attestations"},
-              {"body",
-               {{"items", items}, {"party", "seller"}, {"signature", crypto::Hex(KeyOf("seller").Sign(h.Finish()))}}}};
+  Digest digest{};
+  auto attest = [&](const std::string& outcome, const std::string& code, const std::string& reason,
+                    const std::string& hash) {
+    json items = json::array({{{"instance", "c-1"}, {"seq", 2}, {"outcome", outcome}, {"reject_code", code},
+                               {"reason", reason}, {"state_hash", hash}}});
+    Sha256 h;
+    h.UpdateField("treaty.attestations.v2").UpdateField("seller").UpdateField("1");
+    h.UpdateField("c-1").UpdateField("2").UpdateField(outcome).UpdateField(code).UpdateField(reason).UpdateField(hash);
+    digest = h.Finish();
+    json msg = {{"id", NewId()},
+                {"from", "seller"},
+                {"kind", "attestations"},
+                {"body", {{"items", items}, {"party", "seller"}, {"signature", crypto::Hex(KeyOf("seller").Sign(digest))}}}};
+    return msg;
+  };
+  json msg = attest("CONFIRMED", "", "", std::string(64, '0'));
   json receipt = SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
                             seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), msg);
   EXPECT_EQ(receipt.value("kind", ""), "receipt");
@@ -263,15 +269,28 @@ TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
   EXPECT_EQ(f["seq"], 2);
   EXPECT_EQ(f["their_state_hash"], std::string(64, '0'));
   EXPECT_EQ(f["our_state_hash"], at("buyer").Find("c-1")->state_hash());
+  // Same outcome and state hash, other words: the reason is attested too.
+  json worded = attest("CONFIRMED", "", "confirmed, as far as the seller can tell", f["our_state_hash"].get<std::string>());
+  receipt = SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
+                       seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), worded);
+  EXPECT_EQ(receipt.value("kind", ""), "receipt");
+  faults = QueryDb(net_->data_dir("buyer") + "/node.db",
+                   "SELECT payload FROM events WHERE type = 'consistency_fault' AND instance = 'c-1' ORDER BY \"offset\"");
+  ASSERT_EQ(faults.size(), 2u);
+  f = json::parse(faults[1][0]);
+  EXPECT_EQ(f["their_reason"], "confirmed, as far as the seller can tell");
+  EXPECT_EQ(f["our_reason"], "");
+  EXPECT_EQ(f["their_state_hash"], f["our_state_hash"]);
+  msg = attest("CONFIRMED", "", "", std::string(64, '0'));
   // The same set signed by someone else is refused, not counted as a fault.
   msg["id"] = NewId();
-  msg["body"]["signature"] = crypto::Hex(crypto::SigningKey::Generate().value().Sign(h.Finish()));
+  msg["body"]["signature"] = crypto::Hex(crypto::SigningKey::Generate().value().Sign(digest));
   SendAsPeer(net_->exchange_endpoint("buyer"), net_->identity("buyer")["curve_public"].get<std::string>(),
              seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), msg);
   EXPECT_TRUE(Refused("buyer", "attestations not signed by seller"));
   EXPECT_EQ(QueryDb(net_->data_dir("buyer") + "/node.db",
                     "SELECT COUNT(*) FROM events WHERE type = 'consistency_fault'")[0][0],
-            "1");
+            "2");
 }
 
 // Pin and batch digests as docs/protocol.md gives them.

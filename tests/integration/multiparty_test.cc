@@ -63,6 +63,67 @@ TEST_F(NetworkTest, ThreePartiesConvergeWithAttestationsAndTheBankSeesItemsAsAHa
   }
 }
 
+TEST_F(NetworkTest, AWaitForEveryMemberReturnsOnceAllAttestedOrNamesThoseMissing) {
+  // Started and attested by all three before the call returns: no polling
+  // of the next party before a follow-up call.
+  pb::StartProcessRequest start;
+  start.set_definition("purchase-order");
+  start.set_instance_id("aw-1");
+  for (const auto& [role, party] : kRoles) {
+    auto* b = start.add_roles();
+    b->set_role(role);
+    b->set_party(party);
+  }
+  start.set_wait_for(pb::WAIT_ATTESTED_BY_ALL);
+  pb::StartProcessResponse started;
+  ASSERT_TRUE(at("buyer").StartWith(start, &started).ok());
+  EXPECT_TRUE(started.attestation().all_attested());
+  EXPECT_EQ(started.attestation().attested_by_size(), 3);
+  // At once, with no wait: the seller and the bank have it applied.
+  for (const char* p : {"seller", "bank"}) EXPECT_EQ(at(p).State("aw-1"), "draft") << p;
+
+  pb::TriggerStepRequest submit;
+  submit.set_instance_id("aw-1");
+  submit.set_step("submit");
+  submit.set_input_json(SubmitFor("aw-1"));
+  submit.set_wait_for(pb::WAIT_ATTESTED_BY_ALL);
+  pb::TriggerStepResponse r;
+  ASSERT_TRUE(at("buyer").Trigger(submit, &r).ok());
+  EXPECT_EQ(r.outcome(), pb::CONFIRMED);
+  EXPECT_TRUE(r.attestation().all_attested());
+  std::vector<std::string> by(r.attestation().attested_by().begin(), r.attestation().attested_by().end());
+  EXPECT_EQ(by, (std::vector<std::string>{"bank", "buyer", "seller"}));
+  EXPECT_EQ(r.attestation().missing_size(), 0);
+  // The default wait does not report attestations.
+  pb::TriggerStepResponse plain;
+  ASSERT_TRUE(at("seller").Step("aw-1", "accept", "{}", &plain).ok());
+  EXPECT_FALSE(plain.has_attestation());
+
+  // With the bank down, the step is confirmed here and the wait ends at
+  // the timeout, naming the bank.
+  ASSERT_TRUE(AllIn("aw-1", "accepted"));
+  net_->node("bank").Stop();
+  pb::TriggerStepRequest pay;
+  pay.set_instance_id("aw-1");
+  pay.set_step("pay");
+  pay.set_input_json(R"({"amount":300})");
+  pay.set_wait_for(pb::WAIT_ATTESTED_BY_ALL);
+  pay.set_wait_timeout_ms(1500);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(at("buyer").Trigger(pay, &r).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1400));
+  EXPECT_EQ(r.outcome(), pb::CONFIRMED);
+  EXPECT_FALSE(r.attestation().all_attested());
+  ASSERT_EQ(r.attestation().missing_size(), 1);
+  EXPECT_EQ(r.attestation().missing(0), "bank");
+  EXPECT_EQ(r.attestation().attested_by_size(), 2);
+
+  // An unknown wait mode is refused before anything is proposed.
+  pb::TriggerStepRequest bad = pay;
+  bad.set_wait_for(static_cast<pb::WaitFor>(7));
+  EXPECT_EQ(at("buyer").Trigger(bad, &r).error_code(), grpc::INVALID_ARGUMENT);
+}
+
 TEST_F(NetworkTest, RacingAcceptAndCancelResolveIdenticallyAtEveryParty) {
   const int kOrders = 4;
   for (int i = 0; i < kOrders; ++i) Submitted("race-" + std::to_string(i));

@@ -55,6 +55,13 @@ class NodeClient {
                     pb::TriggerStepResponse* out) {
     return Step(id, step, input, "", out);
   }
+  // A step with every field of the request the caller's own.
+  grpc::Status Trigger(const pb::TriggerStepRequest& req, pb::TriggerStepResponse* out = nullptr) {
+    return Call(p_.get(), &pb::Processes::Stub::TriggerStep, req, out);
+  }
+  grpc::Status StartWith(const pb::StartProcessRequest& req, pb::StartProcessResponse* out = nullptr) {
+    return Call(p_.get(), &pb::Processes::Stub::StartProcess, req, out);
+  }
   pb::Instance Get(const std::string& id, grpc::Status* st = nullptr) {
     pb::GetInstanceRequest req;
     req.set_instance_id(id);
