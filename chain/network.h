@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "definitions/source.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace treaty::chain {
 

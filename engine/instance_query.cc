@@ -106,7 +106,7 @@ Result<InstanceQuery> CompileInstanceQuery(const std::string& columns, const std
   return q;
 }
 
-void BindQuery(chain::Stmt& s, const InstanceQuery& q, int64_t limit, int64_t offset) {
+void BindQuery(treaty::Stmt& s, const InstanceQuery& q, int64_t limit, int64_t offset) {
   int i = 1;
   for (const auto& v : q.params) {
     if (v.is_int()) {

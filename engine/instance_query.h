@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "chain/sqlite_db.h"
+#include "definitions/base/sqlite_db.h"
 #include "definitions/base/status.h"
 #include "definitions/value.h"
 
@@ -23,6 +23,6 @@ struct InstanceQuery {
 Result<InstanceQuery> CompileInstanceQuery(const std::string& columns, const std::string& definition,
                                            const std::string& state, const std::string& where,
                                            const std::string& order_by);
-void BindQuery(chain::Stmt& s, const InstanceQuery& q, int64_t limit, int64_t offset);
+void BindQuery(treaty::Stmt& s, const InstanceQuery& q, int64_t limit, int64_t offset);
 
 }  // namespace treaty::engine

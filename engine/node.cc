@@ -13,7 +13,7 @@ namespace {
 
 using namespace internal;  // NOLINT: the node's own helpers
 
-using chain::Stmt;
+using treaty::Stmt;
 using json = nlohmann::json;
 
 std::string JsonList(const std::vector<std::string>& v) {

@@ -33,7 +33,7 @@
 
 #include "chain/ledger.h"
 #include "chain/network.h"
-#include "engine/crypto/identity_file.h"
+#include "definitions/base/identity_file.h"
 #include "definitions/runtime/registry.h"
 #include "engine/instance_cache.h"
 #include "engine/node_store.h"

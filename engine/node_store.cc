@@ -2,7 +2,7 @@
 
 namespace treaty::engine {
 
-using chain::Stmt;
+using treaty::Stmt;
 
 // The background checkpoint's period. Every 50 ms, three nodes on one
 // machine ran 60 checkpoints a second, each copying pages that the next
@@ -160,7 +160,7 @@ static const char* kInstanceCols =
 
 namespace {
 
-std::optional<InstanceRow> QueryInstance(chain::Db& db, const std::string& id) {
+std::optional<InstanceRow> QueryInstance(treaty::Db& db, const std::string& id) {
   std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?";
   Stmt s = db.Prepare(sql.c_str());
   s.Bind(1, id);
@@ -226,7 +226,7 @@ ProposalRow NodeStore::ReadProposal(Stmt& s) {
 
 namespace {
 
-std::optional<ProposalRow> QueryProposal(chain::Db& db, const std::string& id) {
+std::optional<ProposalRow> QueryProposal(treaty::Db& db, const std::string& id) {
   std::string sql = std::string("SELECT ") + kProposalCols + " FROM proposals WHERE id = ?";
   Stmt s = db.Prepare(sql.c_str());
   s.Bind(1, id);
@@ -462,7 +462,7 @@ namespace treaty::engine {
 
 int64_t NodeStore::PendingCount() {
   std::lock_guard<std::mutex> lock(read_mu_);
-  chain::Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status = 'pending'");
+  treaty::Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status = 'pending'");
   return s.Step() ? s.Int(0) : 0;
 }
 

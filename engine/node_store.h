@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "chain/sqlite_db.h"
+#include "definitions/base/sqlite_db.h"
 #include "definitions/base/status.h"
 
 namespace treaty::engine {
@@ -99,9 +99,9 @@ class NodeStore {
   Status Open(const std::string& path, const std::string& party, bool full_sync = true);
 
   std::mutex& mu() { return mu_; }
-  chain::Db& db() { return db_; }  // callers hold mu()
+  treaty::Db& db() { return db_; }  // callers hold mu()
   std::mutex& read_mu() { return read_mu_; }
-  chain::Db& read_db() { return read_db_; }  // callers hold read_mu()
+  treaty::Db& read_db() { return read_db_; }  // callers hold read_mu()
 
   // All of these lock mu().
   std::optional<InstanceRow> GetInstance(const std::string& id);
@@ -130,8 +130,8 @@ class NodeStore {
   int64_t OutboxSize();
 
   // Lock mu() yourself.
-  static InstanceRow ReadInstance(chain::Stmt& s);
-  static ProposalRow ReadProposal(chain::Stmt& s);
+  static InstanceRow ReadInstance(treaty::Stmt& s);
+  static ProposalRow ReadProposal(treaty::Stmt& s);
   // Insert: a new row. Update: the columns that change after insertion
   // (cheaper than a replace, which rewrites every index entry).
   Status InsertInstance(const InstanceRow& r);
@@ -169,10 +169,10 @@ class NodeStore {
 
  private:
   std::mutex mu_;
-  chain::Db db_;
+  treaty::Db db_;
   std::mutex read_mu_;
-  chain::Db read_db_;
-  chain::Checkpointer checkpointer_;  // last member: stops before the connections close
+  treaty::Db read_db_;
+  treaty::Checkpointer checkpointer_;  // last member: stops before the connections close
 };
 
 }  // namespace treaty::engine

@@ -142,7 +142,7 @@ class ProcessesService final : public pb::Processes::Service {
     auto q = CompileInstanceQuery(kInstanceColumns, req->definition(), req->state(), req->where(), req->order_by());
     if (!q.ok()) return ToGrpc(q.status());
     std::lock_guard<std::mutex> lock(node_->store()->read_mu());
-    chain::Stmt s = node_->store()->read_db().Prepare(q->sql.c_str());
+    treaty::Stmt s = node_->store()->read_db().Prepare(q->sql.c_str());
     BindQuery(s, *q, size + 1, offset);
     int64_t n = 0;
     while (s.Step()) {

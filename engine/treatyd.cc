@@ -34,10 +34,10 @@
 #include "chain/network.h"
 #include "chain/sequencer/sequencer_ledger.h"
 #include "engine/exchange/data_exchange.h"
-#include "engine/crypto/identity_file.h"
+#include "definitions/base/identity_file.h"
 #include "definitions/runtime/reference_machine.h"
 #include "definitions/validator.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 #include "engine/services.h"
 
 namespace {

@@ -11,7 +11,7 @@
 namespace treaty::engine {
 
 using namespace internal;  // NOLINT: the node's own helpers
-using chain::Stmt;
+using treaty::Stmt;
 
 namespace {
 

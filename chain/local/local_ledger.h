@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "chain/ledger.h"
-#include "chain/sqlite_db.h"
+#include "definitions/base/sqlite_db.h"
 
 namespace treaty::chain {
 

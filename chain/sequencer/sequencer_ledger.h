@@ -17,7 +17,7 @@
 
 #include "chain/ledger.h"
 #include "chain/network.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace treaty::chain {
 

@@ -18,8 +18,8 @@
 #include <string>
 
 #include "chain/network.h"
-#include "chain/sqlite_db.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/sqlite_db.h"
+#include "definitions/base/signing_key.h"
 
 namespace treaty::chain {
 

@@ -17,7 +17,7 @@
 
 #include "chain/network.h"
 #include "chain/sequencer/sequencer_service.h"
-#include "engine/crypto/identity_file.h"
+#include "definitions/base/identity_file.h"
 
 namespace {
 

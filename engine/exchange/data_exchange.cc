@@ -16,7 +16,7 @@ namespace treaty::engine {
 namespace {
 
 using json = nlohmann::json;
-using chain::Stmt;
+using treaty::Stmt;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -26,7 +26,7 @@
 
 #include "chain/network.h"
 #include "definitions/value.h"
-#include "engine/crypto/identity_file.h"
+#include "definitions/base/identity_file.h"
 #include "engine/node_store.h"
 
 namespace treaty::engine {

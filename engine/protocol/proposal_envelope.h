@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "definitions/value.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace treaty::protocol {
 

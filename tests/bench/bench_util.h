@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "chain/sqlite_db.h"
+#include "definitions/base/sqlite_db.h"
 #include "../integration/node_client.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
@@ -69,7 +69,7 @@ inline std::vector<int> ListFlag(int argc, char** argv, const char* name, const 
 inline constexpr const char* kClientLevels = "32,64,128";
 
 inline double SqliteCommitRate(const std::string& dir, bool full_sync) {
-  chain::Db db;
+  treaty::Db db;
   if (!db.Open(dir + "/commit-bench.db", full_sync).ok()) return 0;
   (void)db.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
   auto end = Clock::now() + std::chrono::seconds(2);
@@ -125,7 +125,7 @@ inline double RusageCpuSeconds(int who) {
 // secondary index: a floor any implementation of the protocol pays.
 inline double SqliteStepFloorUs(const std::string& dir, bool full_sync, int batch, int instances,
                                 double* steps_per_s, bool seal = false) {
-  chain::Db db;
+  treaty::Db db;
   *steps_per_s = 0;
   if (!db.Open(dir + (seal ? "/floor-seal-bench.db" : "/floor-bench.db"), full_sync).ok()) return 0;
   if (!db.Exec(R"SQL(
@@ -148,7 +148,7 @@ CREATE TABLE nonces (instance TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT R
   auto id = [](int i) { return "o-" + std::to_string(i); };
   (void)db.Begin();
   for (int i = 0; i < instances; ++i) {
-    chain::Stmt ins = db.Prepare("INSERT INTO instances VALUES (?, ?, ?, 0, 0)");
+    treaty::Stmt ins = db.Prepare("INSERT INTO instances VALUES (?, ?, ?, 0, 0)");
     ins.Bind(1, id(i)).Bind(2, snapshot).Bind(3, hash);
     (void)ins.Run();
   }
@@ -165,7 +165,7 @@ CREATE TABLE nonces (instance TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT R
       if (!db.Begin().ok()) return 0;
       for (int k = 0; k < batch; ++k) {
         std::string inst = id(order[static_cast<size_t>((steps + k) % instances)]);
-        chain::Stmt n = db.Prepare(
+        treaty::Stmt n = db.Prepare(
             "INSERT INTO nonces VALUES (?, 1) ON CONFLICT(instance) DO UPDATE SET next = next + 1 RETURNING next");
         n.Bind(1, inst);
         if (!n.Step()) return 0;
@@ -173,7 +173,7 @@ CREATE TABLE nonces (instance TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT R
         n.Reset();
         char pid[32];
         std::snprintf(pid, sizeof pid, "p%020lld", static_cast<long long>(++proposals));
-        chain::Stmt p = db.Prepare("INSERT INTO proposals VALUES (?, ?, ?, ?, ?)");
+        treaty::Stmt p = db.Prepare("INSERT INTO proposals VALUES (?, ?, ?, ?, ?)");
         p.Bind(1, pid).Bind(2, inst).Bind(3, input).Bind(4, nonce).Bind(5, hash);
         if (!p.Run().ok()) return 0;
       }
@@ -181,24 +181,24 @@ CREATE TABLE nonces (instance TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT R
     }
     ++height;
     if (!db.Begin().ok()) return 0;
-    chain::Stmt b = db.Prepare("INSERT INTO blocks VALUES (?, ?)");
+    treaty::Stmt b = db.Prepare("INSERT INTO blocks VALUES (?, ?)");
     b.Bind(1, height).BindBlob(2, pins);
     (void)b.Run();
     for (int k = 0; k < batch; ++k, ++steps) {
       std::string inst = id(order[static_cast<size_t>(steps % instances)]);
       int64_t seq = steps / instances + 1;
-      chain::Stmt u = db.Prepare("UPDATE instances SET snapshot = ?2, state_hash = ?3, position = ?4, updated_ms = ?4 "
+      treaty::Stmt u = db.Prepare("UPDATE instances SET snapshot = ?2, state_hash = ?3, position = ?4, updated_ms = ?4 "
                                  "WHERE id = ?1");
       u.Bind(1, inst).Bind(2, snapshot).Bind(3, hash).Bind(4, seq);
       (void)u.Run();
-      chain::Stmt h = db.Prepare("INSERT INTO history VALUES (?, ?, 'submit', ?, '[\"submitted\"]', ?, ?)");
+      treaty::Stmt h = db.Prepare("INSERT INTO history VALUES (?, ?, 'submit', ?, '[\"submitted\"]', ?, ?)");
       h.Bind(1, inst).Bind(2, seq).Bind(3, input).Bind(4, hash).Bind(5, height);
       (void)h.Run();
-      chain::Stmt e = db.Prepare("INSERT INTO events (instance, type, payload, height) VALUES (?, 'step_confirmed', ?, ?)");
+      treaty::Stmt e = db.Prepare("INSERT INTO events (instance, type, payload, height) VALUES (?, 'step_confirmed', ?, ?)");
       e.Bind(1, inst).Bind(2, input).Bind(3, height);
       (void)e.Run();
     }
-    chain::Stmt c = db.Prepare("UPDATE cursor SET height = ? WHERE id = 1");
+    treaty::Stmt c = db.Prepare("UPDATE cursor SET height = ? WHERE id = 1");
     c.Bind(1, height);
     (void)c.Run();
     if (!db.Commit().ok()) return 0;

@@ -2,7 +2,7 @@
 // (issue #4): one signature per batch, one verification per batch per member.
 #include <benchmark/benchmark.h>
 
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include "../integration/local_network.h"
 #include "../integration/treatyd_process.h"
 #include "bench_util.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "definitions/base/sha256.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {

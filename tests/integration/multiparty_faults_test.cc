@@ -6,7 +6,7 @@
 #include <zmq.hpp>
 
 #include "definitions/base/sha256.h"
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 #include "engine/protocol/proposal_envelope.h"
 #include "network_fixture.h"
 

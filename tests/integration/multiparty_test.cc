@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 #include "engine/protocol/proposal_envelope.h"
 #include "network_fixture.h"
 

@@ -1,7 +1,7 @@
 // Party keys: signatures verify, and every forgery is refused.
 #include <gtest/gtest.h>
 
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace treaty::crypto {
 namespace {

@@ -1,4 +1,4 @@
-// chain::Db with a background Checkpointer: under a steady stream of
+// treaty::Db with a background Checkpointer: under a steady stream of
 // commits the write-ahead log stays bounded (it grew without bound when
 // only the background connection checkpointed), and a reader that reopens
 // the file sees every commit.
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "chain/sqlite_db.h"
+#include "definitions/base/sqlite_db.h"
 
 namespace treaty::chain {
 namespace {

@@ -21,7 +21,7 @@
 
 #include "definitions/base/status.h"
 
-namespace treaty::chain {
+namespace treaty {
 
 class Db;
 
@@ -135,4 +135,4 @@ class Checkpointer {
   bool stop_ = false;
 };
 
-}  // namespace treaty::chain
+}  // namespace treaty

@@ -1,4 +1,4 @@
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 #include <secp256k1.h>
 #include <sys/random.h>

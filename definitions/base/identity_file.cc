@@ -1,4 +1,4 @@
-#include "engine/crypto/identity_file.h"
+#include "definitions/base/identity_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

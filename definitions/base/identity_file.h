@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "engine/crypto/signing_key.h"
+#include "definitions/base/signing_key.h"
 
 namespace treaty::crypto {
 

@@ -1,6 +1,6 @@
-#include "chain/sqlite_db.h"
+#include "definitions/base/sqlite_db.h"
 
-namespace treaty::chain {
+namespace treaty {
 
 Stmt::Stmt(Db* db, const char* sql) : owner_(db), sql_(sql) {
   stmt_ = owner_->Borrow(sql_);
@@ -169,4 +169,4 @@ void Checkpointer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace treaty::chain
+}  // namespace treaty

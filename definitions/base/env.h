@@ -1,0 +1,89 @@
+// Env: what a daemon takes from the world outside its store and ledger —
+// the wall clock, randomness and where its log lines go — behind small
+// interfaces, so that tests can hold time still and move it, fix the
+// random source, and read what was logged (after LevelDB's Env). Engine
+// and chain code reach these only through an Env they were given; only
+// Env::Default() touches the system.
+//
+// Thread-safety: every method of the default implementations and of
+// ManualClock, CapturingLogger may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace treaty {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Wall time in milliseconds since the Unix epoch. Never decides what a
+  // step does (that is ledger time); stamps proposals, waits and logs.
+  virtual int64_t NowMs() = 0;
+};
+
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+  // Fills `out` with `n` bytes fit for salts and ids (unpredictable).
+  virtual void Fill(uint8_t* out, size_t n) = 0;
+  // `bytes` random bytes as lowercase hex.
+  std::string Hex(size_t bytes);
+};
+
+enum class LogLevel { kInfo, kWarning, kError };
+
+class Logger {
+ public:
+  virtual ~Logger() = default;
+  // One line, without its newline; `component` names the daemon part
+  // ("node", "exchange", ...).
+  virtual void Log(LogLevel level, std::string_view component, std::string_view line) = 0;
+};
+
+struct Env {
+  Clock* clock;
+  RandomSource* random;
+  Logger* logger;
+  // The system's clock, the kernel's random source (getrandom) and
+  // stderr, with the program's name (SetProgramName) before each line.
+  static Env* Default();
+  static void SetProgramName(std::string name);
+
+  int64_t NowMs() const { return clock->NowMs(); }
+  void Log(std::string_view component, std::string_view line, LogLevel level = LogLevel::kInfo) const {
+    logger->Log(level, component, line);
+  }
+};
+
+// A clock that moves only when told to (tests).
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(int64_t start_ms) : now_(start_ms) {}
+  int64_t NowMs() override { return now_.load(); }
+  void Set(int64_t ms) { now_.store(ms); }
+  void Advance(int64_t ms) { now_.fetch_add(ms); }
+
+ private:
+  std::atomic<int64_t> now_;
+};
+
+// Keeps every line (tests); optionally also prints them.
+class CapturingLogger final : public Logger {
+ public:
+  explicit CapturingLogger(bool echo = false) : echo_(echo) {}
+  void Log(LogLevel level, std::string_view component, std::string_view line) override;
+  std::vector<std::string> Lines();
+  bool Contains(std::string_view words);
+
+ private:
+  bool echo_;
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace treaty
