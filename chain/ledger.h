@@ -1,13 +1,15 @@
 // Ledger: the ordering layer every party follows. Members submit batches
 // of pins; the ledger orders them into blocks; every member reads the same
 // blocks in the same order from any height. Implementations: `local`
-// (embedded, chain/local), later `sequencer` and `ethereum`.
+// (embedded, chain/local), `sequencer` (chain/sequencer), and for tests an
+// in-memory ledger with faults (chain/memory); `ethereum` later.
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,9 +35,35 @@ struct Block {
   std::string signature;  // hex, the sequencer's over `hash`; empty on `local`
 };
 
+// An ordering a node does itself, the moment it seals a batch: the
+// embedded `local` ledger of a single node. The node seals a batch, takes
+// the block that orders it from Next, and applies it in one transaction of
+// its own store, which keeps the blocks (BlockLog); Committed then moves
+// the ledger on. Called by one thread at a time (the node's writer).
+class InlineLedger {
+ public:
+  virtual ~InlineLedger() = default;
+  // The block that orders `batch` next; nothing changes until Committed.
+  virtual Block Next(const Batch& batch) = 0;
+  // The transaction that stored `b` committed: it is the ledger's tip.
+  virtual void Committed(const Block& b) = 0;
+};
+
+// Where an embedded ledger's blocks are kept: the node's own store.
+class BlockLog {
+ public:
+  virtual ~BlockLog() = default;
+  virtual Result<std::vector<Block>> ReadBlocks(uint64_t from, size_t max) = 0;
+  virtual Result<std::optional<Block>> LastBlock() = 0;
+  // Stores one block in a transaction of its own (Ledger::Submit).
+  virtual Status Append(const Block& b) = 0;
+};
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
+  // A ledger that orders inline (the embedded one) says so here.
+  virtual InlineLedger* Inline() { return nullptr; }
   // Orders the batch. Idempotent by batch id: OK if the ledger already has it.
   virtual Status Submit(const Batch& batch) = 0;
   // Blocks with height >= from, at most max of them, in order.

@@ -5,9 +5,10 @@
 namespace treaty::engine {
 
 size_t InstanceCache::SizeOf(const InstanceRow& r) {
-  return sizeof(InstanceRow) + r.id.size() + r.definition.size() + r.def_hash.size() + r.salt_hex.size() +
-         r.roles_json.size() + r.snapshot_json.size() + r.states_json.size() + r.data_json.size() +
-         r.state_hash.size();
+  size_t roles = 0;
+  for (const auto& [role, party] : r.roles) roles += role.size() + party.size() + 64;  // a map node each
+  return sizeof(InstanceRow) + r.id.size() + r.definition.size() + r.def_hash.size() + r.salt_hex.size() + roles +
+         r.snapshot_json.size() + r.states_json.size() + r.data_json.size() + r.state_hash.size();
 }
 
 std::shared_ptr<const InstanceRow> InstanceCache::Get(const std::string& id) const {

@@ -22,7 +22,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "engine/node_store.h"
+#include "engine/store/node_store.h"
 
 namespace treaty::engine {
 

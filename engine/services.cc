@@ -7,7 +7,6 @@
 
 #include "definitions/canonical.h"
 #include "definitions/dot.h"
-#include "engine/instance_query.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
 namespace treaty::engine {
@@ -41,27 +40,27 @@ void FillInstance(const InstanceRow& r, pb::Instance* out) {
   out->set_final(r.final);
   out->set_position(static_cast<uint64_t>(r.position));
   out->set_ledger_height(static_cast<uint64_t>(r.height));
-  auto roles = json::parse(r.roles_json, nullptr, false);
-  if (roles.is_object())
-    for (auto& [role, party] : roles.items()) {
-      auto* b = out->add_roles();
-      b->set_role(role);
-      b->set_party(party.is_string() ? party.get<std::string>() : "");
-    }
+  for (const auto& [role, party] : r.roles) {
+    auto* b = out->add_roles();
+    b->set_role(role);
+    b->set_party(party);
+  }
   out->set_state_hash(r.state_hash);
   out->set_created_ms(r.created_ms);
   out->set_updated_ms(r.updated_ms);
 }
 
-pb::Outcome OutcomeOf(const std::string& status) {
-  if (status == "confirmed") return pb::CONFIRMED;
-  if (status == "rejected") return pb::REJECTED;
+pb::Outcome OutcomeOf(ProposalStatus status) {
+  if (status == ProposalStatus::kConfirmed) return pb::CONFIRMED;
+  if (status == ProposalStatus::kRejected) return pb::REJECTED;
   return pb::PENDING;
 }
 
-const char* kInstanceColumns =
-    "id, definition, version, def_hash, salt, roles, snapshot, states, data, final, position, height, state_hash, "
-    "created_ms, updated_ms";
+std::string CodeText(RejectCode c) { return c == RejectCode::kNone ? "" : RejectCodeName(c); }
+
+grpc::Status RejectedStatus(const ProposalRow& p, const std::string& text) {
+  return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p.reject_code)), text);
+}
 
 class ProcessesService final : public pb::Processes::Service {
  public:
@@ -89,9 +88,8 @@ class ProcessesService final : public pb::Processes::Service {
     std::optional<pb::AttestationStatus> attestation;
     if (auto st = AwaitAttestations(plan, a.wait, *p, &attestation, &attested); !st.ok()) return st;
     if (attestation) *resp->mutable_attestation() = std::move(*attestation);
-    if (p->status == "rejected")
-      return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)), p->reason + attested);
-    if (p->status == "confirmed") FillInstanceAfter(*p, resp->mutable_instance());
+    if (p->status == ProposalStatus::kRejected) return RejectedStatus(*p, p->reason + attested);
+    if (p->status == ProposalStatus::kConfirmed) FillInstanceAfter(*p, resp->mutable_instance());
     return grpc::Status::OK;
   }
 
@@ -114,19 +112,19 @@ class ProcessesService final : public pb::Processes::Service {
     std::optional<pb::AttestationStatus> attestation;
     if (auto st = AwaitAttestations(plan, a.wait, *p, &attestation, &attested); !st.ok()) return st;
     if (attestation) *resp->mutable_attestation() = std::move(*attestation);
-    if (p->status == "rejected") {
+    if (p->status == ProposalStatus::kRejected) {
       // The ledger ordered a conflicting step first: same reason at every party.
-      return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p->reject_code)),
-                          p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" + attested);
+      return RejectedStatus(*p, p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" + attested);
     }
-    if (p->status == "confirmed") FillInstanceAfter(*p, resp->mutable_instance());
+    if (p->status == ProposalStatus::kConfirmed) FillInstanceAfter(*p, resp->mutable_instance());
     return grpc::Status::OK;
   }
 
   grpc::Status GetInstance(ServerContext*, const pb::GetInstanceRequest* req, pb::Instance* resp) override {
-    auto inst = node_->store()->GetInstance(req->instance_id());
-    if (!inst) return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
-    FillInstance(*inst, resp);
+    auto inst = node_->GetInstance(req->instance_id());
+    if (!inst.ok()) return ToGrpc(inst.status());
+    if (!*inst) return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    FillInstance(**inst, resp);
     return grpc::Status::OK;
   }
 
@@ -139,35 +137,36 @@ class ProcessesService final : public pb::Processes::Service {
       offset = std::strtoll(req->page_token().c_str(), &end, 10);
       if (*end != '\0' || offset < 0) return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
     }
-    auto q = CompileInstanceQuery(kInstanceColumns, req->definition(), req->state(), req->where(), req->order_by());
-    if (!q.ok()) return ToGrpc(q.status());
-    std::lock_guard<std::mutex> lock(node_->store()->read_mu());
-    treaty::Stmt s = node_->store()->read_db().Prepare(q->sql.c_str());
-    BindQuery(s, *q, size + 1, offset);
-    int64_t n = 0;
-    while (s.Step()) {
-      if (n++ == size) {
+    auto rows = node_->ListInstances(req->definition(), req->state(), req->where(), req->order_by(), size + 1, offset);
+    if (!rows.ok()) return ToGrpc(rows.status());
+    for (int64_t n = 0; n < static_cast<int64_t>(rows->size()); ++n) {
+      if (n == size) {
         resp->set_next_page_token(std::to_string(offset + size));
         break;
       }
-      FillInstance(NodeStore::ReadInstance(s), resp->add_instances());
+      FillInstance((*rows)[n], resp->add_instances());
     }
-    return ToGrpc(s.status());
+    return grpc::Status::OK;
   }
 
   grpc::Status GetHistory(ServerContext*, const pb::GetHistoryRequest* req, pb::GetHistoryResponse* resp) override {
-    if (!node_->store()->GetInstance(req->instance_id()))
-      return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    auto inst = node_->GetInstance(req->instance_id());
+    if (!inst.ok()) return ToGrpc(inst.status());
+    if (!*inst) return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    auto history = node_->History(req->instance_id());
+    if (!history.ok()) return ToGrpc(history.status());
+    auto attestations = node_->Attestations(req->instance_id());
+    if (!attestations.ok()) return ToGrpc(attestations.status());
     std::map<int64_t, std::vector<AttestationRow>> attested;
     const std::string& me = node_->options().party;
-    for (auto& a : node_->store()->Attestations(req->instance_id()))
-      if (a.party != me) attested[a.seq].push_back(std::move(a));  // schema-2 folders also stored their own
-    for (const auto& h : node_->store()->History(req->instance_id())) {
+    for (auto& a : *attestations)
+      if (a.party != me) attested[a.seq].push_back(std::move(a));
+    for (const auto& h : *history) {
       auto* e = resp->add_entries();
       auto& rows = attested[h.seq];
       if (node_->multi_party()) {
         // This node's attestation is its history entry (signed per set when sent).
-        AttestationRow own{req->instance_id(), h.seq, me, {h.outcome, h.reject_code, h.reason, h.state_hash}, ""};
+        AttestationRow own{req->instance_id(), h.seq, me, h.outcome, ""};
         rows.insert(std::upper_bound(rows.begin(), rows.end(), own,
                                      [](const AttestationRow& a, const AttestationRow& b) { return a.party < b.party; }),
                     own);
@@ -175,11 +174,11 @@ class ProcessesService final : public pb::Processes::Service {
       for (const auto& a : rows) {
         auto* pa = e->add_attestations();
         pa->set_party(a.party);
-        pa->set_outcome(a.attested.outcome);
-        pa->set_reject_code(a.attested.reject_code);
+        pa->set_outcome(OutcomeName(a.attested.outcome));
+        pa->set_reject_code(CodeText(a.attested.reject_code));
         pa->set_reason(a.attested.reason);
         pa->set_state_hash(a.attested.state_hash);
-        pa->set_matches(a.attested == AttestedOutcome{h.outcome, h.reject_code, h.reason, h.state_hash});
+        pa->set_matches(a.attested == h.outcome);
         pa->set_signature(a.signature);
       }
       e->set_seq(static_cast<uint64_t>(h.seq));
@@ -187,14 +186,14 @@ class ProcessesService final : public pb::Processes::Service {
       e->set_step(h.step);
       e->set_proposer(h.proposer);
       e->set_input_json(h.input_json);
-      e->set_outcome(h.outcome == "CONFIRMED" ? pb::CONFIRMED : pb::REJECTED);
-      e->set_reject_code(h.reject_code);
-      e->set_reason(h.reason);
+      e->set_outcome(h.outcome.outcome == Outcome::kConfirmed ? pb::CONFIRMED : pb::REJECTED);
+      e->set_reject_code(CodeText(h.outcome.reject_code));
+      e->set_reason(h.outcome.reason);
       e->set_ledger_height(static_cast<uint64_t>(h.height));
       e->set_proposed_ms(h.proposed_ms);
       e->set_applied_ms(h.applied_ms);
       for (const auto& s : JsonStrings(h.states_json)) e->add_states_after(s);
-      e->set_state_hash(h.state_hash);
+      e->set_state_hash(h.outcome.state_hash);
     }
     return grpc::Status::OK;
   }
@@ -220,7 +219,7 @@ class ProcessesService final : public pb::Processes::Service {
   // words.
   grpc::Status AwaitAttestations(const WaitPlan& plan, bool wait, const ProposalRow& p,
                                  std::optional<pb::AttestationStatus>* status, std::string* note) {
-    if (!plan.all || !wait || (p.status != "confirmed" && p.status != "rejected")) return grpc::Status::OK;
+    if (!plan.all || !wait || !Applied(p.status)) return grpc::Status::OK;
     auto w = node_->WaitAttested(p, plan.deadline);
     if (!w.ok()) return ToGrpc(w.status());
     pb::AttestationStatus* out = &status->emplace();
@@ -245,8 +244,8 @@ class ProcessesService final : public pb::Processes::Service {
   void FillInstanceAfter(const ProposalRow& p, pb::Instance* out) {
     if (p.instance_after) {
       FillInstance(*p.instance_after, out);
-    } else if (auto inst = node_->store()->GetInstance(p.instance)) {
-      FillInstance(*inst, out);
+    } else if (auto inst = node_->GetInstance(p.instance); inst.ok() && *inst) {
+      FillInstance(**inst, out);
     }
   }
 
@@ -260,16 +259,21 @@ class EventsService final : public pb::Events::Service {
   grpc::Status Subscribe(ServerContext* ctx, const pb::SubscribeRequest* req, grpc::ServerWriter<pb::Event>* w) override {
     int64_t after = 0;
     if (!req->subscription().empty()) {
-      after = node_->store()->Acked(req->subscription());
+      auto acked = node_->Acked(req->subscription());
+      if (!acked.ok()) return ToGrpc(acked.status());
+      after = *acked;
     } else if (req->from_now()) {
-      after = node_->store()->LastEventOffset();
+      auto last = node_->LastEventOffset();
+      if (!last.ok()) return ToGrpc(last.status());
+      after = *last;
     } else if (req->from_offset() > 0) {
       after = static_cast<int64_t>(req->from_offset()) - 1;
     }
     std::set<std::string> types(req->types().begin(), req->types().end());
     while (!ctx->IsCancelled()) {
-      auto events = node_->store()->Events(after, 256);
-      for (const auto& e : events) {
+      auto events = node_->Events(after, 256);
+      if (!events.ok()) return ToGrpc(events.status());
+      for (const auto& e : *events) {
         after = e.offset;
         if (!req->definition().empty() && e.definition != req->definition()) continue;
         if (!req->instance_id().empty() && e.instance != req->instance_id()) continue;
@@ -285,18 +289,22 @@ class EventsService final : public pb::Events::Service {
         out.set_ledger_height(static_cast<uint64_t>(e.height));
         if (!w->Write(out)) return grpc::Status::OK;  // client went away
       }
-      if (events.empty()) node_->WaitForEvents(after, std::chrono::milliseconds(250));
+      if (events->empty()) node_->WaitForEvents(after, std::chrono::milliseconds(250));
     }
     return grpc::Status::OK;
   }
 
   grpc::Status Ack(ServerContext*, const pb::AckRequest* req, pb::AckResponse* resp) override {
     if (req->subscription().empty()) return grpc::Status(grpc::INVALID_ARGUMENT, "subscription is required");
-    if (static_cast<int64_t>(req->offset()) > node_->store()->LastEventOffset())
+    auto last = node_->LastEventOffset();
+    if (!last.ok()) return ToGrpc(last.status());
+    if (static_cast<int64_t>(req->offset()) > *last)
       return grpc::Status(grpc::OUT_OF_RANGE, "offset " + std::to_string(req->offset()) + " has not been delivered");
-    Status st = node_->store()->Ack(req->subscription(), static_cast<int64_t>(req->offset()));
+    Status st = node_->Ack(req->subscription(), static_cast<int64_t>(req->offset()));
     if (!st.ok()) return ToGrpc(st);
-    resp->set_acked_offset(static_cast<uint64_t>(node_->store()->Acked(req->subscription())));
+    auto acked = node_->Acked(req->subscription());
+    if (!acked.ok()) return ToGrpc(acked.status());
+    resp->set_acked_offset(static_cast<uint64_t>(*acked));
     return grpc::Status::OK;
   }
 
@@ -341,18 +349,18 @@ class NodeService final : public pb::Node::Service {
   NodeService(Node* node, std::string version) : node_(node), version_(std::move(version)) {}
 
   grpc::Status Status(ServerContext*, const pb::StatusRequest*, pb::StatusResponse* resp) override {
-    uint64_t height = node_->ledger()->Height(), applied = node_->AppliedHeight();
+    auto health = node_->Check();
+    if (!health.ok()) return ToGrpc(health.status());
+    const Node::Health& h = *health;
     resp->set_party(node_->options().party);
-    resp->set_ledger_height(height);
-    resp->set_applied_height(applied);
-    resp->set_lag(height > applied ? height - applied : 0);
+    resp->set_ledger_height(h.ledger_height);
+    resp->set_applied_height(h.applied_height);
+    resp->set_lag(h.ledger_height > h.applied_height ? h.ledger_height - h.applied_height : 0);
     resp->set_version(version_);
     resp->set_ledger(node_->ledger()->Describe());
-    resp->set_pending_proposals(static_cast<uint64_t>(node_->store()->PendingProposals()));
-    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    for (const auto& b : node_->store()->Blocked()) {
+    resp->set_pending_proposals(static_cast<uint64_t>(h.in_flight));
+    int64_t now = node_->options().env->NowMs();
+    for (const auto& b : h.blocked) {
       resp->add_blocked_instances(b.instance);
       auto* pb_b = resp->add_blocked();
       pb_b->set_instance_id(b.instance);
@@ -363,7 +371,7 @@ class NodeService final : public pb::Node::Service {
     }
     if (node_->multi_party()) {
       for (const auto& m : node_->options().network->members) resp->add_members(m.name);
-      resp->set_outbox(static_cast<uint64_t>(node_->store()->OutboxSize()));
+      resp->set_outbox(static_cast<uint64_t>(h.outbox));
       resp->set_refused_connections(node_->RefusedConnections());
     }
     return grpc::Status::OK;

@@ -157,6 +157,7 @@ int Init(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  treaty::Env::SetProgramName("treatyd");
   if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -268,6 +269,8 @@ int main(int argc, char** argv) {
     Log("refusing to start: " + st.message());
     return 1;
   }
+  // The embedded ledger keeps its blocks in the node's own store.
+  treaty::engine::StoreBlockLog block_log(&store);
   std::unique_ptr<treaty::chain::Ledger> ledger;
   if (on_sequencer) {
     std::string endpoint = o.ledger == "sequencer" ? (network->sequencer ? network->sequencer->endpoint : "")
@@ -279,7 +282,7 @@ int main(int argc, char** argv) {
     }
     ledger = std::move(l).value();
   } else {
-    auto l = treaty::chain::LocalLedger::Open(o.data + "/ledger.db", full_sync);
+    auto l = treaty::chain::LocalLedger::Open(&block_log, treaty::Env::Default()->clock, "local:" + o.data + "/node.db");
     if (!l.ok()) {
       Log("cannot open the ledger: " + l.status().ToString());
       return 1;
@@ -345,7 +348,11 @@ int main(int argc, char** argv) {
     Log("cannot listen on " + o.listen);
     return 1;
   }
-  node.Start();
+  st = node.Start();
+  if (!st.ok()) {
+    Log("refusing to start: " + st.message());
+    return 1;
+  }
   Log("party " + o.party + " listening on " + o.listen + " (port " + std::to_string(port) + "), data " + o.data +
       ", ledger " + ledger->Describe() + (network ? ", network " + network->name : std::string()) + ", applied height " + std::to_string(node.AppliedHeight()));
 

@@ -54,8 +54,29 @@ Stmt& Stmt::BindNull(int i) {
   return *this;
 }
 
+namespace {
+
+// Statements the fault seam is asked about: those that change rows, not
+// the transaction's own BEGIN, COMMIT and ROLLBACK or a PRAGMA.
+bool ChangesRows(sqlite3_stmt* stmt, const std::string& sql) {
+  if (sqlite3_stmt_readonly(stmt)) return false;
+  for (const char* word : {"BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE"})
+    if (sql.rfind(word, 0) == 0) return false;
+  return true;
+}
+
+}  // namespace
+
 bool Stmt::Step() {
   if (!stmt_) return false;
+  if (!stepped_ && owner_->faults_ != nullptr && ChangesRows(stmt_, sql_)) {
+    Status st = owner_->faults_->BeforeWrite(sql_);
+    if (!st.ok()) {
+      status_ = st;
+      return false;
+    }
+  }
+  stepped_ = true;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) status_ = Status::Internal(std::string("sqlite: ") + sqlite3_errmsg(owner_->db_));
@@ -70,6 +91,11 @@ Status Stmt::Run() {
 }
 
 int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+std::string Stmt::Blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
 std::string Stmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
@@ -81,6 +107,18 @@ void Stmt::Reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
+  stepped_ = false;
+}
+
+Status Db::Commit(std::string_view kind) {
+  if (faults_ != nullptr) {
+    Status st = faults_->BeforeCommit(kind);
+    if (!st.ok()) {
+      Rollback();
+      return st;
+    }
+  }
+  return Prepare("COMMIT").Run();
 }
 
 Db::~Db() {
@@ -141,8 +179,8 @@ void Db::RollbackRelaxed() {
   (void)RestoreFullSync();  // else the next Begin restores it
 }
 
-Status Db::CommitRelaxed() {
-  Status st = Commit();
+Status Db::CommitRelaxed(std::string_view kind) {
+  Status st = Commit(kind);
   if (!st.ok()) Rollback();
   (void)RestoreFullSync();  // else the next Begin restores it
   return st;

@@ -25,6 +25,18 @@ namespace treaty {
 
 class Db;
 
+// A seam for fault tests (after LevelDB's Env): a Db with one asks it
+// before every statement that writes and before every commit, and a
+// non-OK answer fails that call exactly as an error of SQLite's would (the
+// caller sees the status; a failed commit is rolled back). Transactions
+// carry a kind ("seal", "apply", ...) so a test can fail the Nth of one.
+class DbFaults {
+ public:
+  virtual ~DbFaults() = default;
+  virtual Status BeforeWrite(std::string_view sql) = 0;
+  virtual Status BeforeCommit(std::string_view txn_kind) = 0;
+};
+
 // A prepared statement borrowed from its Db's cache: SQL text is compiled
 // once per connection, and the statement goes back to the cache, reset,
 // when the Stmt is destroyed.
@@ -49,6 +61,7 @@ class Stmt {
   Status Run();
   int64_t Int(int col) const;
   std::string Text(int col) const;
+  std::string Blob(int col) const;
   bool IsNull(int col) const;
   void Reset();
 
@@ -57,6 +70,7 @@ class Stmt {
   std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
   Status status_;
+  bool stepped_ = false;  // since the last reset: the fault seam is asked once per execution
 };
 
 class Db {
@@ -80,7 +94,7 @@ class Db {
   // commit makes it durable too. End it with CommitRelaxed or
   // RollbackRelaxed.
   Status BeginRelaxed();
-  Status CommitRelaxed();
+  Status CommitRelaxed(std::string_view kind = "");
   void RollbackRelaxed();
   Status Exec(const std::string& sql);
   sqlite3* raw() const { return db_; }
@@ -88,8 +102,12 @@ class Db {
   int Changes() const { return sqlite3_changes(db_); }
   Stmt Prepare(const char* sql) { return Stmt(this, sql); }
   Status Begin();
-  Status Commit() { return Prepare("COMMIT").Run(); }
+  // `kind` names the transaction for the fault seam.
+  Status Commit(std::string_view kind = "");
   void Rollback() { (void)Prepare("ROLLBACK").Run(); }
+  // Tests only: the seam asked before writes and commits (null: none).
+  void SetFaults(DbFaults* faults) { faults_ = faults; }
+  DbFaults* faults() const { return faults_; }
 
  private:
   friend class Stmt;
@@ -102,6 +120,7 @@ class Db {
   sqlite3* db_ = nullptr;
   bool full_sync_ = true;
   bool relaxed_ = false;  // synchronous is NORMAL for a relaxed transaction
+  DbFaults* faults_ = nullptr;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
 };
 

@@ -15,8 +15,19 @@ const char* RejectCodeName(RejectCode c) {
     case RejectCode::kFieldNotVisible: return "FIELD_NOT_VISIBLE";
     case RejectCode::kEvalError: return "EVAL_ERROR";
     case RejectCode::kInvalidData: return "INVALID_DATA";
+    case RejectCode::kUnknownInstance: return "UNKNOWN_INSTANCE";
+    case RejectCode::kAlreadyExists: return "ALREADY_EXISTS";
+    case RejectCode::kDefinitionMissing: return "DEFINITION_MISSING";
+    case RejectCode::kUniqueTaken: return "UNIQUE_TAKEN";
+    case RejectCode::kUniqueUnclaimed: return "UNIQUE_UNCLAIMED";
   }
   return "UNKNOWN";
+}
+
+std::optional<RejectCode> RejectCodeFromName(std::string_view name) {
+  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kUniqueUnclaimed); ++c)
+    if (name == RejectCodeName(static_cast<RejectCode>(c))) return static_cast<RejectCode>(c);
+  return std::nullopt;
 }
 
 std::string Snapshot::ToJson() const {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,8 +40,17 @@ enum class RejectCode {
   kFieldNotVisible,  // the rules read a field this party only has as a hash
   kEvalError,        // overflow, division by zero, null in arithmetic
   kInvalidData,      // `set:` produced data that violates the data schema
+  // Decided by the node around the machine, in ledger order like the rest:
+  kUnknownInstance,    // a step for an instance this node does not have
+  kAlreadyExists,      // a start for an instance id already taken
+  kDefinitionMissing,  // the instance's definition (by hash) is not loaded here
+  kUniqueTaken,        // a unique key was claimed first by another step
+  kUniqueUnclaimed,    // a step sets a unique key without claiming it on the ledger
 };
+// Every code's name, as history, events and attestations carry it.
 const char* RejectCodeName(RejectCode c);
+// The code of a name RejectCodeName gives; nullopt for any other text.
+std::optional<RejectCode> RejectCodeFromName(std::string_view name);
 
 struct StepCall {
   std::string_view step;

@@ -16,7 +16,6 @@ namespace treaty::engine {
 namespace {
 
 using json = nlohmann::json;
-using treaty::Stmt;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -100,8 +99,13 @@ struct DataExchange::Impl {
     ev.type = "connection_refused";
     ev.time_ms = NowMs();
     ev.payload_json = json{{"address", address}, {"curve_key", key}, {"reason", why}}.dump();
-    std::lock_guard<std::mutex> lock(store->mu());
-    if (Status st = store->AppendEvent(ev); !st.ok()) Log("could not record the refusal: " + st.ToString());
+    Status st;
+    {
+      auto txn = store->Begin("refusal", NodeStore::Durability::kRelaxed);
+      st = txn.ok() ? (*txn)->AppendEvent(ev) : txn.status();
+      if (st.ok()) st = (*txn)->Commit();
+    }
+    if (!st.ok()) Log("could not record the refusal: " + st.ToString());
   }
 
   zmq::socket_t* Peer(const std::string& name) {
@@ -254,27 +258,23 @@ struct DataExchange::Impl {
     std::vector<Row> due;
     int64_t now = NowMs(), next = now + 1000;
     {
-      std::lock_guard<std::mutex> lock(store->mu());
-      Stmt s = store->db().Prepare(
-          "SELECT id, peer, kind, body, attempts FROM outbox WHERE next_ms <= ? ORDER BY next_ms, seq LIMIT 512");
-      s.Bind(1, now);
-      while (s.Step()) due.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
       // Retry times need no fsync: lost in a power cut, they only make
-      // the next start resend at once (receivers dedupe).
-      if (!due.empty() && store->db().BeginRelaxed().ok()) {
-        Status st;
-        for (const auto& r : due) {
-          Stmt u = store->db().Prepare("UPDATE outbox SET attempts = attempts + 1, next_ms = ? WHERE id = ?");
-          u.Bind(1, now + OutboxBackoffMs(r.attempts)).Bind(2, r.id);
-          if (!(st = u.Run()).ok()) break;
-        }
-        // On failure the rows stay due: they are resent sooner, never lost.
-        if (st.ok()) st = store->db().CommitRelaxed();
-        else store->db().RollbackRelaxed();
-        if (!st.ok()) Log("outbox retry times not saved: " + st.ToString());
+      // the next start resend at once (receivers dedupe). On failure the
+      // rows stay due: they are resent sooner, never lost.
+      auto txn = store->Begin("outbox", NodeStore::Durability::kRelaxed);
+      Status st = txn.status();
+      if (st.ok()) {
+        auto taken = (*txn)->TakeDueOutbox(now, 512);
+        st = taken.status();
+        if (st.ok())
+          for (auto& d : *taken)
+            due.push_back({d.message.id, d.message.peer, d.message.kind, std::move(d.message.body), d.attempts});
+        auto next_due = st.ok() ? (*txn)->NextOutboxDue() : Result<std::optional<int64_t>>(st);
+        st = next_due.status();
+        if (st.ok() && *next_due) next = std::min(next, **next_due);
+        if (st.ok()) st = (*txn)->Commit();
       }
-      Stmt n = store->db().Prepare("SELECT MIN(next_ms) FROM outbox");
-      if (n.Step() && !n.IsNull(0)) next = std::min(next, n.Int(0));
+      if (!st.ok()) Log("outbox retry times not saved: " + st.ToString());
     }
     for (const auto& r : due) Transmit(r.peer, r.id, r.kind, r.body);
     return next;
@@ -359,22 +359,15 @@ struct DataExchange::Impl {
 
   void ForgetReceipted() {
     if (receipted.empty()) return;
-    std::lock_guard<std::mutex> lock(store->mu());
-    // Likewise: a receipt lost in a power cut means one resend.
-    if (Status begun = store->db().BeginRelaxed(); !begun.ok()) {
-      Log("receipted messages not removed from the outbox (they will be resent): " + begun.ToString());
-    } else {
-      Status st;
-      for (const auto& id : receipted) {
-        Stmt d = store->db().Prepare("DELETE FROM outbox WHERE id = ?");
-        d.Bind(1, id);
-        if (!(st = d.Run()).ok()) break;
-      }
-      // On failure the messages are resent and receipted again.
-      if (st.ok()) st = store->db().CommitRelaxed();
-      else store->db().RollbackRelaxed();
-      if (!st.ok()) Log("receipted messages not removed from the outbox: " + st.ToString());
+    // Likewise relaxed: a receipt lost in a power cut means one resend.
+    // On failure the messages are resent and receipted again.
+    Status st;
+    {
+      auto txn = store->Begin("receipted", NodeStore::Durability::kRelaxed);
+      st = txn.ok() ? (*txn)->DeleteOutbox(receipted) : txn.status();
+      if (st.ok()) st = (*txn)->Commit();
     }
+    if (!st.ok()) Log("receipted messages not removed from the outbox (they will be resent): " + st.ToString());
     receipted.clear();
     receipted_since = 0;
   }

@@ -27,7 +27,7 @@
 #include "chain/network.h"
 #include "definitions/value.h"
 #include "definitions/base/identity_file.h"
-#include "engine/node_store.h"
+#include "engine/store/node_store.h"
 
 namespace treaty::engine {
 

@@ -58,7 +58,7 @@ class FaultTest : public NetworkTest {
   std::vector<std::string> Refusals(const std::string& party) {
     std::vector<std::string> out;
     for (auto& row : QueryDb(net_->data_dir(party) + "/node.db",
-                             "SELECT payload FROM events WHERE type = 'proposal_refused' ORDER BY \"offset\""))
+                             "SELECT payload FROM journal WHERE type = 'proposal_refused' ORDER BY seq"))
       out.push_back(row[0]);
     return out;
   }
@@ -93,8 +93,8 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
   // Replay: the seller's genuine accept, with the set the seller signed
   // over it, sent again under a new id.
   auto rows = QueryDb(net_->data_dir("buyer") + "/node.db",
-                      "SELECT e.body, s.body FROM envelopes e JOIN proposals p ON p.id = e.proposal "
-                      "JOIN proposal_sets s ON s.id = e.set_id WHERE p.instance = 'f-1' AND p.step = 'accept'");
+                      "SELECT e.body, s.body FROM envelopes e JOIN journal j ON j.proposal = e.proposal "
+                      "JOIN proposal_sets s ON s.id = e.set_id WHERE j.instance = 'f-1' AND j.step = 'accept'");
   ASSERT_EQ(rows.size(), 1u) << "a member's proposals arrive covered by a set";
   json genuine = json::parse(rows[0][0]);
   EXPECT_FALSE(genuine.contains("signature"));
@@ -119,7 +119,7 @@ TEST_F(FaultTest, ForgedReplayedAndNonMemberProposalsAreRefusedAndChangeNothing)
   EXPECT_TRUE(none.empty()) << none.dump();
   EXPECT_GE(at("buyer").Status().refused_connections(), 1u);
   auto refused = QueryDb(net_->data_dir("buyer") + "/node.db",
-                         "SELECT payload FROM events WHERE type = 'connection_refused'");
+                         "SELECT payload FROM journal WHERE type = 'connection_refused'");
   ASSERT_GE(refused.size(), 1u);
   EXPECT_NE(refused[0][0].find(stranger.public_z85), std::string::npos) << refused[0][0];
   EXPECT_EQ(at("buyer").State("f-1"), "accepted");
@@ -157,7 +157,7 @@ TEST_F(FaultTest, AProposalSetMustBeTheAuthorsAndCoverTheProposal) {
 
   // None of it changed anything: the real seller's accept still goes through.
   EXPECT_EQ(at("buyer").Find("ps-1")->state_hash(), before);
-  EXPECT_TRUE(QueryDb(net_->data_dir("buyer") + "/node.db", "SELECT 1 FROM proposals WHERE id LIKE 'set-%'").empty());
+  EXPECT_TRUE(QueryDb(net_->data_dir("buyer") + "/node.db", "SELECT 1 FROM proposals WHERE id LIKE 'set-%' UNION SELECT 1 FROM journal WHERE proposal LIKE 'set-%'").empty());
   pb::TriggerStepResponse r;
   ASSERT_TRUE(at("seller").Step("ps-1", "accept", "{}", &r).ok());
   ASSERT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
@@ -167,7 +167,8 @@ TEST_F(FaultTest, AProposalSetMustBeTheAuthorsAndCoverTheProposal) {
 TEST_F(FaultTest, AResentProposalComesWithItsAuthorsProof) {
   Submitted("rs-1");
   std::string pin = QueryDb(net_->data_dir("seller") + "/node.db",
-                            "SELECT pin FROM proposals WHERE instance = 'rs-1' AND step = 'submit'")
+                            "SELECT e.pin FROM envelopes e JOIN journal j ON j.proposal = e.proposal WHERE j.instance = 'rs-1' AND "
+                            "j.step = 'submit'")
                         .at(0)
                         .at(0);
   // The test takes the bank's place on its endpoint and asks the seller
@@ -262,7 +263,7 @@ TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
                             seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), msg);
   EXPECT_EQ(receipt.value("kind", ""), "receipt");
   auto faults = QueryDb(net_->data_dir("buyer") + "/node.db",
-                        "SELECT payload FROM events WHERE type = 'consistency_fault' AND instance = 'c-1'");
+                        "SELECT payload FROM journal WHERE type = 'consistency_fault' AND instance = 'c-1'");
   ASSERT_EQ(faults.size(), 1u);
   json f = json::parse(faults[0][0]);
   EXPECT_EQ(f["party"], "seller");
@@ -275,7 +276,7 @@ TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
                        seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), worded);
   EXPECT_EQ(receipt.value("kind", ""), "receipt");
   faults = QueryDb(net_->data_dir("buyer") + "/node.db",
-                   "SELECT payload FROM events WHERE type = 'consistency_fault' AND instance = 'c-1' ORDER BY \"offset\"");
+                   "SELECT payload FROM journal WHERE type = 'consistency_fault' AND instance = 'c-1' ORDER BY seq");
   ASSERT_EQ(faults.size(), 2u);
   f = json::parse(faults[1][0]);
   EXPECT_EQ(f["their_reason"], "confirmed, as far as the seller can tell");
@@ -289,7 +290,7 @@ TEST_F(FaultTest, AnAttestationWithAnotherStateHashRaisesAConsistencyFault) {
              seller["curve_public"].get<std::string>(), seller["curve_secret"].get<std::string>(), msg);
   EXPECT_TRUE(Refused("buyer", "attestations not signed by seller"));
   EXPECT_EQ(QueryDb(net_->data_dir("buyer") + "/node.db",
-                    "SELECT COUNT(*) FROM events WHERE type = 'consistency_fault'")[0][0],
+                    "SELECT COUNT(*) FROM journal WHERE type = 'consistency_fault'")[0][0],
             "2");
 }
 
@@ -346,7 +347,7 @@ TEST_F(FaultTest, AStepWithoutTheRoleIsRejectedInLedgerOrderAtEveryPartyAndTheAu
   ExpectSameStateHash("w-1");
   // Its own pin came before its data: blocked, then resumed.
   auto events = QueryDb(net_->data_dir("seller") + "/node.db",
-                        "SELECT type FROM events WHERE instance = 'w-1' AND type IN ('instance_blocked', "
+                        "SELECT type FROM journal WHERE instance = 'w-1' AND type IN ('instance_blocked', "
                         "'instance_unblocked') ORDER BY \"offset\"");
   // (It may block at more than one pin in turn while the data trickles in.)
   ASSERT_GE(events.size(), 2u);

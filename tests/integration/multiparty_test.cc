@@ -40,7 +40,9 @@ TEST_F(NetworkTest, ThreePartiesConvergeWithAttestationsAndTheBankSeesItemsAsAHa
   ASSERT_TRUE(bank["items"].is_object()) << bank.dump();
   EXPECT_TRUE(bank["items"].contains("$redacted"));
   EXPECT_EQ(bank["total"], 300);
-  auto raw = QueryDb(net_->data_dir("bank") + "/node.db", "SELECT COUNT(*) FROM proposals WHERE input LIKE '%BOLT%'");
+  auto raw = QueryDb(net_->data_dir("bank") + "/node.db",
+                     "SELECT (SELECT COUNT(*) FROM journal WHERE input LIKE '%BOLT%') + (SELECT COUNT(*) FROM "
+                     "envelopes WHERE body LIKE '%BOLT%') + (SELECT COUNT(*) FROM proposals WHERE input LIKE '%BOLT%')");
   EXPECT_EQ(raw.at(0).at(0), "0") << "the bank stored the items";
 
   // Every step attested by all three, all agreeing.
@@ -197,7 +199,7 @@ TEST_F(NetworkTest, AUniqueKeyGoesToTheFirstClaimInLedgerOrderAtEveryParty) {
   std::string db = net_->data_dir("buyer") + "/node.db";
   EXPECT_EQ(QueryDb(db, "SELECT instance FROM claims ORDER BY instance"),
             (std::vector<std::vector<std::string>>{{winner}, {"u-3"}}));
-  EXPECT_EQ(QueryDb(db, "SELECT count(*) FROM unmatched_pins WHERE pin IN (SELECT claim FROM claims WHERE instance = "
+  EXPECT_EQ(QueryDb(db, "SELECT count(*) FROM unmatched_pins WHERE pin IN (SELECT lower(hex(claim)) FROM claims WHERE instance = "
                         "'u-3')")[0][0],
             "0");
 }
@@ -246,7 +248,7 @@ TEST_F(NetworkTest, APartyThatIsNotAMemberNeverStoresTheInstance) {
   EXPECT_FALSE(at("bank").Find("private-1"));
   std::string db = net_->data_dir("bank") + "/node.db";
   for (const char* sql : {"SELECT COUNT(*) FROM instances", "SELECT COUNT(*) FROM proposals",
-                          "SELECT COUNT(*) FROM history", "SELECT COUNT(*) FROM events WHERE instance != ''"})
+                          "SELECT COUNT(*) FROM journal WHERE instance != ''", "SELECT COUNT(*) FROM envelopes"})
     EXPECT_EQ(QueryDb(db, sql).at(0).at(0), "0") << sql;
   // Nothing of it in the bank's files at all: not the id, not the order number.
   for (const char* f : {"/node.db", "/node.db-wal"}) {

@@ -207,33 +207,32 @@ TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
   sqlite3_close(db);
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
   EXPECT_FALSE(node.Start());
-  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 2)"),
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 3)"),
             std::string::npos)
       << node.Log();
 }
 
-TEST(NodeStartup, OpensASchema2FolderFromBeforeProposalSets) {
+TEST(NodeStartup, RefusesASchema2FolderUnchanged) {
+  // Schema 3 keeps history and events in one journal: a folder of the
+  // earlier layout is refused, not half-read, and left as it was.
   TempDir dir;
   {
     TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
     ASSERT_TRUE(node.Start()) << node.Log();
     ASSERT_EQ(node.Stop(), 0);
   }
-  // The envelopes table as schema 2 had it before proposal sets.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.path() + "/node/node.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE envelopes; CREATE TABLE envelopes (proposal TEXT PRIMARY KEY, body TEXT NOT NULL);"
-                         "INSERT INTO envelopes VALUES ('p-1', '{}')",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
+  auto before = QueryDb(dir.path() + "/node/node.db", "SELECT COUNT(*) FROM sqlite_master");
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
-  ASSERT_TRUE(node.Start()) << node.Log();
-  auto rows = QueryDb(dir.path() + "/node/node.db", "SELECT proposal, set_id IS NULL FROM envelopes");
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0][0], "p-1");
-  EXPECT_EQ(rows[0][1], "1");
+  EXPECT_FALSE(node.Start());
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 2, this treatyd uses 3)"),
+            std::string::npos)
+      << node.Log();
+  EXPECT_EQ(QueryDb(dir.path() + "/node/node.db", "SELECT COUNT(*) FROM sqlite_master"), before);
 }
 
 }  // namespace

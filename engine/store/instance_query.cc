@@ -1,4 +1,4 @@
-#include "engine/instance_query.h"
+#include "engine/store/instance_query.h"
 
 #include <sqlite3.h>
 
@@ -68,9 +68,8 @@ Status Compile(const expr::Node& n, std::string* sql, std::vector<Value>* params
 
 }  // namespace
 
-Result<InstanceQuery> CompileInstanceQuery(const std::string& columns, const std::string& definition,
-                                           const std::string& state, const std::string& where,
-                                           const std::string& order_by) {
+Result<InstanceQuery> CompileInstanceQuery(const std::string& definition, const std::string& state,
+                                           const std::string& where, const std::string& order_by) {
   InstanceQuery q;
   std::string cond = "1";
   if (!definition.empty()) {
@@ -97,12 +96,14 @@ Result<InstanceQuery> CompileInstanceQuery(const std::string& columns, const std
     order = order.substr(0, order.size() - 5);
   }
   std::string col;
-  if (order == "created") col = "created_ms";
+  // Instances are numbered in order of creation: `no` is that order, with
+  // no index of its own to keep up.
+  if (order == "created") col = "no";
   else if (order == "updated") col = "updated_ms";
   else if (order == "id") col = "id";
   else return Status::InvalidArgument("order_by must be created, updated or id (optionally followed by ' desc')");
-  q.sql = "SELECT " + columns + " FROM instances WHERE " + cond + " ORDER BY " + col + (desc ? " DESC" : "") +
-          ", id LIMIT ? OFFSET ?";
+  q.where_sql = cond;
+  q.order_sql = col + (desc ? " DESC" : "") + ", id";
   return q;
 }
 

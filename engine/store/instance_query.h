@@ -3,6 +3,8 @@
 // The `where` language: comparisons of `data.PATH` with a literal joined by
 // `&&`, e.g. `data.total > 1000 && data.currency == "EUR"`.
 //
+// Part of the store (engine/store): the only other file of the node with SQL.
+//
 // Thread-safety: plain values.
 #pragma once
 
@@ -15,14 +17,17 @@
 
 namespace treaty::engine {
 
+// A compiled query: its condition and order, run by NodeStore::ListInstances.
 struct InstanceQuery {
-  std::string sql;            // "SELECT <cols> FROM instances WHERE ... ORDER BY ... LIMIT ? OFFSET ?"
+  std::string where_sql;      // a condition over the instances table
+  std::string order_sql;      // "created_ms DESC, id", ...
   std::vector<Value> params;  // bound in order, then limit and offset
 };
 
-Result<InstanceQuery> CompileInstanceQuery(const std::string& columns, const std::string& definition,
-                                           const std::string& state, const std::string& where,
-                                           const std::string& order_by);
+// INVALID_ARGUMENT with a message for a bad `where` or `order_by`.
+Result<InstanceQuery> CompileInstanceQuery(const std::string& definition, const std::string& state,
+                                           const std::string& where, const std::string& order_by);
+// Binds the query's parameters from 1, then limit and offset.
 void BindQuery(treaty::Stmt& s, const InstanceQuery& q, int64_t limit, int64_t offset);
 
 }  // namespace treaty::engine

@@ -1,0 +1,261 @@
+#include "engine/proposer.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "definitions/schema.h"
+
+namespace treaty::engine {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Parses an input or data JSON object, with the size limit.
+Result<Value> ParseObject(const std::string& text, size_t max_bytes, const char* what) {
+  if (text.size() > max_bytes)
+    return Status::ResourceExhausted(std::string(what) + " is " + std::to_string(text.size()) +
+                                     " bytes; the limit is " + std::to_string(max_bytes));
+  if (text.empty()) return Value::Object();
+  auto v = Value::FromJson(text);
+  if (!v.ok()) return Status::InvalidArgument(std::string(what) + ": " + v.status().message());
+  if (!v->is_object()) return Status::InvalidArgument(std::string(what) + " must be a JSON object");
+  return v;
+}
+
+}  // namespace
+
+Proposer::Deadline Proposer::DeadlineOf(std::chrono::milliseconds timeout) const {
+  return std::chrono::steady_clock::now() + (timeout.count() > 0 ? timeout : ctx_->opts.wait_timeout);
+}
+
+Result<ProposalRow> Proposer::StartProcess(const StartArgs& a) {
+  const Deadline deadline = DeadlineOf(a.timeout);
+  auto def = ctx_->registry->Find(a.definition, a.version);
+  if (!def)
+    return Status::NotFound("no definition '" + a.definition + "'" +
+                            (a.version ? " version " + std::to_string(a.version) : std::string()) + " is loaded");
+  std::string id = a.instance_id.empty() ? ctx_->env()->random->Hex(16) : a.instance_id;
+  if (!ValidId(id))
+    return Status::InvalidArgument("instance id '" + id + "' must be 1-128 characters of letters, digits, - _ . :");
+  std::map<std::string, std::string> roles;
+  for (const auto& [role, party] : a.roles) {
+    if (!def->model().HasRole(role))
+      return Status::InvalidArgument("process '" + def->name() + "' has no role '" + role + "'");
+    if (party.empty()) return Status::InvalidArgument("role '" + role + "' is bound to an empty party");
+    if (ctx_->multi_party() && ctx_->opts.network->Find(party) == nullptr)
+      return Status::InvalidArgument("role '" + role + "' is bound to '" + party + "', who is not a network member");
+    roles[role] = party;
+  }
+  for (const auto& r : def->model().roles)
+    if (!roles.count(r.name)) roles[r.name] = ctx_->party();  // a single node plays unbound roles
+  TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, ctx_->opts.max_input_bytes, "input_json"));
+  Status data_ok = defs::CheckData(def->model(), input);
+  if (!data_ok.ok()) return Status::InvalidArgument("initial data: " + data_ok.message());
+
+  ProposalRow p;
+  p.id = ctx_->TimeOrderedId();
+  p.kind = ProposalKind::kStart;
+  p.instance = id;
+  p.step = "$start";
+  p.input_json = input.ToCanonicalJson();
+  p.author = ctx_->party();
+  p.status = ProposalStatus::kPending;
+  p.proposed_ms = ctx_->NowMs();
+  p.extra.definition = def->name();
+  p.extra.version = def->version();
+  p.extra.hash_hex = ToHex(def->hash());
+  p.extra.roles = roles;
+  p.extra.salt_hex = ctx_->env()->random->Hex(32);
+  auto wanted = claims_->ClaimsFor(*def, Value::Object(), input);
+  TREATY_RETURN_IF_ERROR(claims_->CheckFree(wanted, id));
+  for (const auto& c : wanted) p.extra.claims.push_back(c.hash);
+  std::string request = json{{"start", def->name()}, {"version", a.version}, {"id", a.instance_id},
+                             {"roles", roles}, {"input", p.input_json}}
+                            .dump();
+  // The id must be free: no instance and no start in flight (a retry with
+  // a known key gets the original result instead).
+  bool replay = false;
+  if (!a.idempotency_key.empty()) {
+    TREATY_ASSIGN_OR_RETURN(auto known, ctx_->store->IdempotencyKey(a.idempotency_key));
+    replay = known.has_value();
+  }
+  if (!replay && !a.instance_id.empty()) {
+    TREATY_ASSIGN_OR_RETURN(auto existing, ctx_->store->GetInstance(id));
+    if (existing) return Status::AlreadyExists("instance '" + id + "' already exists");
+    TREATY_ASSIGN_OR_RETURN(bool starting, ctx_->store->StartInFlight(id));
+    if (starting) return Status::AlreadyExists("instance '" + id + "' is already being started");
+  }
+  return Submit(std::move(p), a.idempotency_key, request, a.wait, deadline);
+}
+
+Result<ProposalRow> Proposer::TriggerStep(const StepArgs& a) {
+  const Deadline deadline = DeadlineOf(a.timeout);
+  if (a.instance_id.empty()) return Status::InvalidArgument("instance_id is required");
+  if (a.step.empty()) return Status::InvalidArgument("step is required");
+  TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, ctx_->opts.max_input_bytes, "input_json"));
+  // Serialised once: the idempotency record and the proposal share it.
+  const std::string canonical_input = input.ToCanonicalJson();
+  std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", canonical_input}}.dump();
+
+  // A retry with a known key skips the preflight: it gets the original result.
+  if (auto known = KnownKey(a.idempotency_key, request, a.wait, deadline)) return std::move(*known);
+
+  std::shared_ptr<const InstanceRow> cached = cache_->Get(a.instance_id);
+  std::shared_ptr<const InstanceRow> inst = cached;
+  if (!inst) {
+    TREATY_ASSIGN_OR_RETURN(inst, StoredInstance(a.instance_id));
+  }
+  Result<ProposalRow> p = PreflightStep(a, input, canonical_input, inst);
+  if (!p.ok() && cached) {
+    // The cache can be a moment behind the store (it is filled after the
+    // commit): a refusal is given only on the row as stored.
+    TREATY_ASSIGN_OR_RETURN(auto stored, StoredInstance(a.instance_id));
+    if (!stored || stored->position != cached->position) p = PreflightStep(a, input, canonical_input, stored);
+  }
+  if (!p.ok()) {
+    // A call with the same key may have been stored, even applied, since
+    // the lookup above: the caller gets that result, not a refusal of the
+    // step it already made.
+    if (auto known = KnownKey(a.idempotency_key, request, a.wait, deadline)) return std::move(*known);
+    return p.status();
+  }
+  return Submit(std::move(p).value(), a.idempotency_key, request, a.wait, deadline);
+}
+
+std::optional<Result<ProposalRow>> Proposer::KnownKey(const std::string& key, const std::string& request, bool wait,
+                                                      Deadline deadline) {
+  if (key.empty()) return std::nullopt;
+  auto known = ctx_->store->IdempotencyKey(key);
+  if (!known.ok()) return Result<ProposalRow>(known.status());
+  if (!*known) return std::nullopt;
+  if ((*known)->request != request)
+    return Result<ProposalRow>(Status::AlreadyExists("idempotency key '" + key + "' was used for a different request"));
+  return WaitApplied((*known)->proposal, wait, deadline);
+}
+
+Result<std::shared_ptr<const InstanceRow>> Proposer::StoredInstance(const std::string& id) {
+  TREATY_ASSIGN_OR_RETURN(auto stored, ctx_->store->GetInstance(id));
+  if (!stored) return std::shared_ptr<const InstanceRow>();
+  return std::make_shared<const InstanceRow>(std::move(*stored));
+}
+
+Result<ProposalRow> Proposer::PreflightStep(const StepArgs& a, const Value& input, const std::string& canonical_input,
+                                            const std::shared_ptr<const InstanceRow>& inst) {
+  if (!inst) return Status::NotFound("no instance '" + a.instance_id + "'");
+  auto def = ctx_->DefinitionByHash(inst->def_hash);
+  if (!def)
+    return Status::FailedPrecondition("instance '" + a.instance_id + "' runs definition " + inst->definition +
+                                      " with hash " + inst->def_hash + ", which this node has not loaded");
+  // On a scratch copy: fast errors for the caller; the commit is the
+  // applier's, in ledger order.
+  TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, runtime::Snapshot::FromJson(inst->snapshot_json));
+  TREATY_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Machine> machine, def->Restore(snap));
+  std::vector<std::string> roles = RolesOf(inst->roles, ctx_->party());
+  runtime::StepCall call;
+  call.step = a.step;
+  call.party = ctx_->party();
+  call.roles = &roles;
+  call.input = &input;
+  call.chain_time_ms = std::max(ctx_->NowMs(), inst->updated_ms);
+  runtime::ApplyResult r = machine->Apply(call);
+  if (!r.accepted()) return Status(StatusForReject(r.code), r.reason);
+  // Unique keys this step would set: taken ones fail fast; free ones are
+  // claimed on the ledger right after the step's pin.
+  auto wanted = claims_->ClaimsFor(*def, snap.data, machine->Data());
+  TREATY_RETURN_IF_ERROR(claims_->CheckFree(wanted, a.instance_id));
+
+  ProposalRow p;
+  p.id = ctx_->TimeOrderedId();
+  p.kind = ProposalKind::kStep;
+  p.instance = a.instance_id;
+  p.step = a.step;
+  p.input_json = canonical_input;
+  p.author = ctx_->party();
+  p.status = ProposalStatus::kPending;
+  p.proposed_ms = ctx_->NowMs();
+  for (const auto& c : wanted) p.extra.claims.push_back(c.hash);
+  return p;
+}
+
+Result<ProposalRow> Proposer::Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait,
+                                     Deadline deadline) {
+  // Group commit: the batcher persists queued proposals and seals them in
+  // one transaction; this call returns once its proposal is durable.
+  auto item = std::make_shared<Batcher::Intake>();
+  item->proposal = std::move(p);
+  item->key = key;
+  item->request = request;
+  item->submitted_id = item->proposal.id;
+  std::future<Status> persisted = item->done.get_future();
+  // Registered before the batcher can seal it, so the applier cannot
+  // apply it unseen: one sleep for the whole step, no store read.
+  std::shared_ptr<Waiters::Waiter> w;
+  if (wait) w = item->waiter = waiters_->Register(item->submitted_id);
+  if (Status st = batcher_->Submit(item); !st.ok()) {
+    if (w) waiters_->Release(item->submitted_id, w);
+    return st;
+  }
+  if (!wait) {
+    Status st = persisted.get();
+    if (!st.ok()) return st;
+    return WaitApplied(item->proposal.id, false, deadline);
+  }
+  Waiters::Learnt learnt = waiters_->Wait(w, deadline);
+  waiters_->Release(item->submitted_id, w);
+  if (learnt.failed) return *learnt.failed;
+  if (!learnt.moved_to.empty()) return WaitApplied(learnt.moved_to, true, deadline);  // within the same timeout
+  if (learnt.row) return std::move(*learnt.row);
+  // Timed out or stopping: the outcome is not known yet. Once the batcher
+  // has handled the proposal, the caller gets it as stored (pending).
+  Status st = persisted.get();
+  if (!st.ok()) return st;
+  return WaitApplied(item->proposal.id, false, deadline);
+}
+
+Result<ProposalRow> Proposer::WaitApplied(const std::string& id, bool wait, Deadline deadline) {
+  std::shared_ptr<Waiters::Waiter> w;
+  if (wait) w = waiters_->Register(id);
+  // Registered first, then read: an outcome applied in between is either in
+  // the store or handed over in the waiter.
+  auto p = ctx_->store->GetProposal(id);
+  if (p.ok() && *p && wait && !Applied((*p)->status)) {
+    Waiters::Learnt learnt = waiters_->Wait(w, deadline, /*any=*/false);
+    if (learnt.row) *p = std::move(learnt.row);
+  }
+  if (w) waiters_->Release(id, w);
+  if (!p.ok()) return p.status();
+  if (!*p) return Status::Internal("proposal " + id + " vanished");
+  return std::move(**p);
+}
+
+Result<AttestationWait> Proposer::WaitAttested(const ProposalRow& p, Deadline deadline) {
+  AttestationWait out;
+  TREATY_ASSIGN_OR_RETURN(auto entry, ctx_->store->HistoryEntryOf(p.instance, p.id));
+  if (!entry) {
+    if (p.status == ProposalStatus::kRejected && p.kind == ProposalKind::kStart) return out;  // no instance
+    return Status::FailedPrecondition("proposal " + p.id + " has not been applied here yet");
+  }
+  const std::vector<std::string> members = MembersOf(entry->roles);
+  while (true) {
+    uint64_t gen = waiters_->AttestedGeneration();
+    TREATY_ASSIGN_OR_RETURN(auto rows, ctx_->store->AttestationsAt(p.instance, entry->seq));
+    out = AttestationWait{};
+    for (const auto& m : members) {
+      if (m == ctx_->party()) {
+        out.attested.push_back(m);
+        continue;
+      }
+      auto it = std::find_if(rows.begin(), rows.end(), [&](const AttestationRow& r) { return r.party == m; });
+      if (it == rows.end()) out.missing.push_back(m);
+      else if (it->attested == entry->outcome) out.attested.push_back(m);
+      else out.mismatched.push_back(m);
+    }
+    out.all = out.missing.empty() && out.mismatched.empty();
+    if (out.missing.empty() || std::chrono::steady_clock::now() >= deadline || waiters_->stopped()) return out;
+    waiters_->WaitAttestedChange(gen, deadline);
+  }
+}
+
+}  // namespace treaty::engine

@@ -1,0 +1,62 @@
+// Proposer: turns API calls into proposals (DESIGN.md, protocol step 2).
+// It validates a call, answers a retry with a known idempotency key from
+// the store, checks the step early against the instance's current state
+// and rules (preflight, on a scratch copy of the machine: fast errors for
+// the caller; the commit is the Applier's, in ledger order), and hands the
+// proposal to the Batcher. A waiting caller registers with the Waiters
+// before the batcher sees its proposal and sleeps once for the whole step.
+//
+// Thread-safety: every public method may be called from many threads.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/batcher.h"
+#include "engine/instance_cache.h"
+#include "engine/node_context.h"
+#include "engine/unique_claims.h"
+#include "engine/waiters.h"
+
+namespace treaty::engine {
+
+class Proposer {
+ public:
+  Proposer(const NodeContext* ctx, Batcher* batcher, Waiters* waiters, InstanceCache* cache, UniqueClaims* claims)
+      : ctx_(ctx), batcher_(batcher), waiters_(waiters), cache_(cache), claims_(claims) {}
+
+  // Both return the proposal as it stands when the call returns: applied
+  // (confirmed or rejected) when waited for, else pending. Preflight
+  // failures return their Status and change nothing.
+  Result<ProposalRow> StartProcess(const StartArgs& args);
+  Result<ProposalRow> TriggerStep(const StepArgs& args);
+  // After a waited call: until every member of the instance has attested
+  // the applied proposal `p`, or `deadline`.
+  Result<AttestationWait> WaitAttested(const ProposalRow& p, Waiters::Deadline deadline);
+
+ private:
+  using Deadline = Waiters::Deadline;
+  Deadline DeadlineOf(std::chrono::milliseconds timeout) const;
+  Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait,
+                             Deadline deadline);
+  // The original result for an idempotency key already stored; nullopt if
+  // the key is empty or unknown.
+  std::optional<Result<ProposalRow>> KnownKey(const std::string& key, const std::string& request, bool wait,
+                                              Deadline deadline);
+  // The proposal a step makes, after its preflight on `inst` (null: no such
+  // instance); not yet submitted.
+  Result<ProposalRow> PreflightStep(const StepArgs& a, const Value& input, const std::string& canonical_input,
+                                    const std::shared_ptr<const InstanceRow>& inst);
+  Result<std::shared_ptr<const InstanceRow>> StoredInstance(const std::string& id);
+  Result<ProposalRow> WaitApplied(const std::string& id, bool wait, Deadline deadline);
+
+  const NodeContext* ctx_;
+  Batcher* batcher_;
+  Waiters* waiters_;
+  InstanceCache* cache_;
+  UniqueClaims* claims_;
+};
+
+}  // namespace treaty::engine
