@@ -82,6 +82,8 @@ Result<Node::Health> Node::Check() {
   h.applied_height = static_cast<uint64_t>(cursor);
   TREATY_ASSIGN_OR_RETURN(h.in_flight, ctx_.store->ProposalsInFlight());
   TREATY_ASSIGN_OR_RETURN(h.blocked, ctx_.store->Blocked());
+  h.store_pages_written = ctx_.store->PagesWritten();
+  h.store_commits = ctx_.store->Commits();
   if (multi_party()) {
     TREATY_ASSIGN_OR_RETURN(h.outbox, ctx_.store->OutboxSize());
   }

@@ -74,6 +74,7 @@ class Node {
     uint64_t ledger_height = 0, applied_height = 0;
     int64_t in_flight = 0, outbox = 0;
     std::vector<BlockedRow> blocked;
+    uint64_t store_pages_written = 0, store_commits = 0;
   };
   Result<Health> Check();
   uint64_t AppliedHeight();

@@ -359,6 +359,8 @@ class NodeService final : public pb::Node::Service {
     resp->set_version(version_);
     resp->set_ledger(node_->ledger()->Describe());
     resp->set_pending_proposals(static_cast<uint64_t>(h.in_flight));
+    resp->set_store_pages_written(h.store_pages_written);
+    resp->set_store_commits(h.store_commits);
     int64_t now = node_->options().env->NowMs();
     for (const auto& b : h.blocked) {
       resp->add_blocked_instances(b.instance);

@@ -138,6 +138,13 @@ Status Db::Open(const std::string& path, bool full_sync, bool background_checkpo
   return Exec("PRAGMA foreign_keys=ON");
 }
 
+uint64_t Db::pages_written() const {
+  int current = 0, highest = 0;
+  if (db_ == nullptr || sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_WRITE, &current, &highest, 0) != SQLITE_OK)
+    return 0;
+  return static_cast<uint64_t>(current);
+}
+
 Status Db::Exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {

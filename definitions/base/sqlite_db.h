@@ -105,6 +105,10 @@ class Db {
   // `kind` names the transaction for the fault seam.
   Status Commit(std::string_view kind = "");
   void Rollback() { (void)Prepare("ROLLBACK").Run(); }
+  // Pages this connection's commits have written so far (to the WAL, in
+  // WAL mode): SQLite's own count (SQLITE_DBSTATUS_CACHE_WRITE). Any
+  // thread may ask.
+  uint64_t pages_written() const;
   // Tests only: the seam asked before writes and commits (null: none).
   void SetFaults(DbFaults* faults) { faults_ = faults; }
   DbFaults* faults() const { return faults_; }

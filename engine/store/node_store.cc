@@ -141,6 +141,7 @@ Status WriteTxn::Commit(uint64_t* generation) {
     return Status(st.code(), std::string(kind_) + " transaction: " + st.message());
   }
   uint64_t gen = ++store_->commit_gen_;
+  store_->commits_.fetch_add(1, std::memory_order_relaxed);
   if (!relaxed_) store_->durable_gen_ = gen;
   if (generation != nullptr) *generation = gen;
   for (TxnObserver* o : store_->observers_) o->Committed();

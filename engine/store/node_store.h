@@ -80,6 +80,10 @@ class NodeStore {
   // Commit numbers: every committed transaction takes the next; a durable
   // one makes all before it durable too (WAL order).
   uint64_t DurableGeneration() const { return durable_gen_.load(); }
+  // Pages the writer's commits have written to the WAL so far, and how
+  // many transactions committed (docs/performance.md: pages per step).
+  uint64_t PagesWritten() const { return db_.pages_written(); }
+  uint64_t Commits() const { return commits_.load(); }
   // Makes every commit so far durable (a tiny durable transaction).
   Status MakeDurable();
 
@@ -141,6 +145,7 @@ class NodeStore {
   std::vector<TxnObserver*> observers_;
   uint64_t commit_gen_ = 0;  // mu_
   std::atomic<uint64_t> durable_gen_{0};
+  std::atomic<uint64_t> commits_{0};
 };
 
 // The embedded ledger's blocks (chain::LocalLedger) live in the node's

@@ -283,6 +283,64 @@ class CpuMeter {
   Clock::time_point wall_;
 };
 
+// Bytes a process has caused to be written to storage (write_bytes of
+// /proc/PID/io: the WAL, the checkpoints into the database file, anything
+// else); -1 if unreadable.
+inline int64_t WriteBytes(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/io");
+  std::string key;
+  int64_t value = 0;
+  while (f >> key >> value)
+    if (key == "write_bytes:") return value;
+  return -1;
+}
+
+// What a load phase wrote: per process, bytes per confirmed step (WAL and
+// checkpoint included: the checkpointer runs every 200 ms, and Print waits
+// for the phase's own pages to be copied before it reads), and for the
+// node behind `ch` the pages its store's commits wrote to the WAL and the
+// steps per commit (its Status).
+class DiskMeter {
+ public:
+  DiskMeter(std::shared_ptr<grpc::Channel> ch, std::vector<std::pair<std::string, pid_t>> procs)
+      : client_(std::move(ch)), procs_(std::move(procs)) {
+    for (const auto& [name, pid] : procs_) start_.push_back(pid ? WriteBytes(pid) : -1);
+    auto st = client_.Status();
+    pages0_ = st.store_pages_written();
+    commits0_ = st.store_commits();
+  }
+  // Prints the line; returns the first process's KiB per step.
+  double Print(const char* label, int steps) {
+    auto st = client_.Status();
+    uint64_t pages = st.store_pages_written() - pages0_, commits = st.store_commits() - commits0_;
+    // The checkpoint of the phase's last pages, before write_bytes is read.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    std::string line;
+    char buf[160];
+    double first = -1;
+    for (size_t i = 0; i < procs_.size(); ++i) {
+      if (procs_[i].second == 0 || start_[i] < 0) continue;
+      int64_t now = WriteBytes(procs_[i].second);
+      double kib = steps ? (now - start_[i]) / 1024.0 / steps : 0.0;
+      if (first < 0) first = kib;
+      std::snprintf(buf, sizeof buf, "%s%s %.2f", line.empty() ? "" : ", ", procs_[i].first.c_str(), kib);
+      line += buf;
+    }
+    std::printf("disk   %s, KiB written per confirmed step (write_bytes: WAL and checkpoint): %s; the node's store: "
+                "%.2f WAL pages per step (%.1f KiB), %.1f steps per commit\n",
+                label, line.c_str(), steps ? static_cast<double>(pages) / steps : 0.0,
+                steps ? static_cast<double>(pages) * 4 / steps : 0.0,
+                commits ? static_cast<double>(steps) / static_cast<double>(commits) : 0.0);
+    return first;
+  }
+
+ private:
+  testing::NodeClient client_;
+  std::vector<std::pair<std::string, pid_t>> procs_;
+  std::vector<int64_t> start_;
+  uint64_t pages0_ = 0, commits0_ = 0;
+};
+
 // The storage's own latency while a phase runs: a 4 KiB write and
 // fdatasync every 10 ms on a file beside the nodes' databases. Durable
 // commits sit on every step's path, so a stall of the disk shows in the
@@ -389,13 +447,17 @@ inline double BestSaturation(std::shared_ptr<grpc::Channel> ch, const std::strin
     prepare(orders, c);
     // A mark for profilers (`perf record -p` from here): the instances are
     // created, only steps follow.
+    // The creation's own pages are checkpointed before the phase begins.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
     std::printf("%-6s %d clients: instances ready, steps start\n", label.c_str(), c);
     std::fflush(stdout);
     CpuMeter cpu(procs);
+    DiskMeter disk(ch, procs);
     Saturation sat = RunSaturation(ch, orders, steps, c);
     std::printf("%-6s confirmed steps/s with %d clients: %.0f (%d of %d confirmed)\n", label.c_str(), c,
                 sat.steps_per_s, sat.confirmed, steps);
     cpu.Print(label.c_str(), sat.confirmed);
+    disk.Print(label.c_str(), sat.confirmed);
     best = std::max(best, sat.steps_per_s);
   }
   std::printf("%-6s confirmed steps/s at saturation (best of the levels): %.0f\n", label.c_str(), best);
