@@ -20,6 +20,9 @@ class MemoryLedger::View final : public Ledger {
   std::string name_;
 };
 
+MemoryLedger::MemoryLedger(Clock* clock) : clock_(clock) {}
+MemoryLedger::~MemoryLedger() = default;
+
 Ledger* MemoryLedger::Reader(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& v = views_[name];
@@ -56,6 +59,11 @@ Status MemoryLedger::Submit(const Batch& batch) {
 void MemoryLedger::Hold() {
   std::lock_guard<std::mutex> lock(mu_);
   held_ = true;
+}
+
+size_t MemoryLedger::Waiting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiting_.size();
 }
 
 void MemoryLedger::Release(bool one_block) {

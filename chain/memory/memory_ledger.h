@@ -22,7 +22,8 @@ namespace treaty::chain {
 
 class MemoryLedger {
  public:
-  explicit MemoryLedger(Clock* clock) : clock_(clock) {}
+  explicit MemoryLedger(Clock* clock);
+  ~MemoryLedger();
 
   // The Ledger a node named `name` is given; it lives as long as this.
   Ledger* Reader(const std::string& name);
@@ -31,6 +32,7 @@ class MemoryLedger {
   // submission order, each as a block of its own or all in one block.
   void Hold();
   void Release(bool one_block = false);
+  size_t Waiting();  // batches submitted while held
 
   // Faults of one reader's deliveries.
   void Delay(const std::string& reader, bool delayed);  // sees no new block while delayed
