@@ -155,8 +155,11 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
       pending_in_store_ = false;
       return Status::Ok();
     }
-    sealed->id = ctx_->TimeOrderedId();
-    sealed->author = ctx_->party();
+    // Built aside: *sealed gets it only once the transaction commits, so a
+    // batch whose rows were rolled back is never submitted.
+    chain::Batch batch;
+    batch.id = ctx_->TimeOrderedId();
+    batch.author = ctx_->party();
     std::map<std::string, Applier::Own> own;
     for (auto& [p_ptr, was_stored] : to_seal) {
       ProposalRow& p = *p_ptr;
@@ -175,7 +178,7 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
       Digest pin = Pin(salt, p.author, p.nonce);
       p.pin_hex = ToHex(pin);
       p.status = ProposalStatus::kSealed;
-      p.batch = sealed->id;
+      p.batch = batch.id;
       // Members get the signed proposal from the outbox, written in this
       // same transaction: sealed and sent, or neither.
       if (members_ != nullptr)
@@ -187,28 +190,28 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
         if (st.ok() && p.kind == ProposalKind::kStart) st = txn.ExpectPin(p.pin_hex, p.instance, p.author, p.nonce);
         if (!st.ok()) return fail(st);
       }
-      sealed->pins.push_back(pin);
+      batch.pins.push_back(pin);
       // Unique-key claims sit right after their step's pin (unique_claims.h).
-      for (const auto& c : p.extra.claims) sealed->pins.push_back(c);
+      for (const auto& c : p.extra.claims) batch.pins.push_back(c);
       own[p.pin_hex] = Applier::Own{&p, was_stored};
     }
     if (inline_ledger) {
       // Ordered and applied now, in this transaction.
-      block = inline_ledger->Next(*sealed);
+      block = inline_ledger->Next(batch);
       if (Status st = txn.AppendBlock(block); !st.ok()) return fail(st);
       if (Status st = applier_->ApplyBlock(txn, block, &own, &applied, &ours); !st.ok()) return fail(st);
     } else {
-      if (Status st = txn.InsertBatch(*sealed); !st.ok()) return fail(st);
+      if (Status st = txn.InsertBatch(batch); !st.ok()) return fail(st);
       if (members_ != nullptr)
         if (Status st = members_->Flush(txn); !st.ok()) return fail(st);
     }
     if (Status st = txn.Commit(); !st.ok()) return fail(st);
     pending_in_store_ = overflow;
+    if (!inline_ledger) *sealed = std::move(batch);  // to submit; inline: ordered already
   }
   if (inline_ledger) {
     inline_ledger->Committed(block);
     applier_->Published(&applied, ours);
-    sealed->pins.clear();  // nothing to submit
   }
   return Status::Ok();
 }
