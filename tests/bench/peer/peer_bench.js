@@ -821,7 +821,7 @@ async function runSystem(args, setup, limits) {
       res.noop = n.rate;
       console.log(`  limit: ${sys.noopName}, ${args.concurrency} concurrent, same driver: ${fmt(n.rate)}` +
                   `${n.errors ? ` (${n.errors} errors)` : ''}`);
-      limits.push(`${sys.name} ${sys.noopName}: ${fmt(n.rate)}`);
+      limits.push(`${sys.noopName}, ${args.concurrency} concurrent: ${fmt(n.rate)}`);
     }
     const s = await saturation(sys, { concurrency: args.concurrency, seconds: args.seconds, prefix: 'sat', procs: sys.procs });
     res.sat = s;
@@ -858,8 +858,9 @@ async function runSystem(args, setup, limits) {
   return res;
 }
 
-function compare(t, r) {
+function compare(t, r, limits) {
   console.log('\n--- comparison (targets of issue #15)');
+  console.log(`  limits measured in this run: ${limits.join('; ')}`);
   const rows = [];
   const ratio = (a, b) => a / b;
   const sr = ratio(t.sat.rate, r.sat.rate);
@@ -874,13 +875,17 @@ function compare(t, r) {
   const br = ratio(tb, rb);
   rows.push(['disk written per step', `${fmt(tb / 1024, 1)} vs ${fmt(rb / 1024, 1)} KiB`, `${fmt(br, 2)}x`,
              '<= 2x', br <= 2]);
+  if (t.untilStop && r.untilStop) {
+    rows.push(['disk written per step, until the servers exited', `${fmt(t.untilStop / 1024, 1)} vs ` +
+               `${fmt(r.untilStop / 1024, 1)} KiB`, `${fmt(t.untilStop / r.untilStop, 2)}x`, '(no target; see above)', null]);
+  }
   if (t.rate && r.rate) {
     rows.push([`p99 at ${fmt(t.rate.offered)} steps/s offered`, `${fmt(t.rate.p99, 1)} vs ${fmt(r.rate.p99, 1)} ms`,
                `${fmt(t.rate.p99 / r.rate.p99, 3)}`, '(no target)', null]);
   }
   for (const [what, vals, rat, target, met] of rows) {
-    const verdict = met === null ? '' : met ? 'met' : 'NOT MET';
-    console.log(`  ${what}: Treaty vs Restate ${vals}; ratio ${rat}; target ${target}: ${verdict}`);
+    const verdict = met === null ? target : `target ${target}: ${met ? 'met' : 'NOT MET'}`;
+    console.log(`  ${what}: Treaty vs Restate ${vals}; ratio ${rat}; ${verdict}`);
   }
 }
 
@@ -908,11 +913,12 @@ async function main() {
               `a step is one call (start included); ${args.concurrency} concurrent orders for ${args.seconds} s, ` +
               `then ${fmt(args.rate)} steps/s offered for ${args.rateSeconds} s; one Node.js driver (${process.version}) for both`);
   console.log(machineLine());
-  const limits = [];
+  const limits = [`${os.cpus().length} cores`];
   if (args.limitSeconds > 0) {
     const f = fsyncLimit(args.work, args.limitSeconds);
     console.log(`limit: 4 KiB pwrite + fdatasync in ${args.work}: ${fmt(f.rate)}/s (median ${fmt(f.p50, 2)} ms, ` +
                 `max ${fmt(f.max, 1)} ms)`);
+    limits.push(`fdatasync ${fmt(f.rate)}/s`);
   }
 
   const results = {};
@@ -923,7 +929,7 @@ async function main() {
   } finally {
     await stopAll();
   }
-  if (results.treaty && results.restate) compare(results.treaty, results.restate);
+  if (results.treaty && results.restate) compare(results.treaty, results.restate, limits);
   const left = children.filter(alive);
   if (left.length) throw new Error(`still running: ${left.map((p) => p.pid).join(', ')}`);
 }
