@@ -535,6 +535,34 @@ async function fixedRate(sys, { rate, seconds, prefix, procs }) {
            p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1], maxInflight };
 }
 
+// Both systems must check the same rules: a wrong transition, a bad input
+// and a false guard are refused, the right calls confirmed.
+async function validationCheck(sys) {
+  const id = 'check-1';
+  const expect = async (ok, what, step, input, order = id) => {
+    let err = null;
+    try {
+      await sys.call(step, order, input);
+    } catch (e) {
+      err = e;
+    }
+    if (ok && err) throw new Error(`validation check: ${what} failed: ${err.message}`);
+    if (!ok && !err) throw new Error(`validation check: ${what} was confirmed, it must be refused`);
+    return err ? err.message.replace(/\s+/g, ' ').slice(0, 90) : 'confirmed';
+  };
+  const refused = [];
+  await expect(true, 'start', 'start');
+  refused.push(`accept before submit: ${await expect(false, 'accept before submit', 'accept')}`);
+  refused.push(`submit with total 0: ${await expect(false, 'submit with total 0', 'submit',
+                                                    { po_number: 'check-0', items: [{ sku: 'A-1', qty: 1 }], total: 0 })}`);
+  await expect(true, 'submit', 'submit');
+  await expect(true, 'accept', 'accept');
+  refused.push(`pay 1 of ${TOTAL}: ${await expect(false, 'pay with the wrong amount', 'pay', { amount: 1 })}`);
+  await expect(true, 'pay', 'pay');
+  refused.push(`pay again: ${await expect(false, 'pay after paid', 'pay')}`);
+  return refused;
+}
+
 // ------------------------------------------------------- machine limits
 
 function machineLine() {
@@ -615,18 +643,18 @@ async function setupTreaty(args) {
     if (res.outcome !== 'CONFIRMED') throw new Error(`${res.outcome} ${res.reject_code} ${res.reason}`);
     return res;
   };
-  const call = async (step, id) => {
+  const call = async (step, id, input) => {
     switch (step) {
       case 'start':
         return confirmed(await unary(processes, 'StartProcess', { definition: 'purchase-order', instance_id: id }));
       case 'submit':
         return confirmed(await unary(processes, 'TriggerStep',
-                                     { instance_id: id, step: 'submit', input_json: JSON.stringify(submitInput(id)) }));
+                                     { instance_id: id, step: 'submit', input_json: JSON.stringify(input || submitInput(id)) }));
       case 'accept':
         return confirmed(await unary(processes, 'TriggerStep', { instance_id: id, step: 'accept' }));
       case 'pay':
         return confirmed(await unary(processes, 'TriggerStep',
-                                     { instance_id: id, step: 'pay', input_json: JSON.stringify(payInput) }));
+                                     { instance_id: id, step: 'pay', input_json: JSON.stringify(input || payInput) }));
       default:
         throw new Error(step);
     }
@@ -733,8 +761,8 @@ async function setupRestate(args) {
                             { uri: `http://127.0.0.1:${endpointPort}`, use_http_11: args.restateEndpoint === 'http1' });
   if (reg.status !== 200 && reg.status !== 201) throw new Error(`registering the deployment: ${reg.status} ${reg.body}`);
 
-  const call = async (step, id) => {
-    const body = step === 'submit' ? submitInput(id) : step === 'pay' ? payInput : undefined;
+  const call = async (step, id, input) => {
+    const body = input || (step === 'submit' ? submitInput(id) : step === 'pay' ? payInput : undefined);
     const res = await request(ingressPort, 'POST', `/PurchaseOrder/${encodeURIComponent(id)}/${step}`, body);
     if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
     return res.body;
@@ -811,6 +839,8 @@ async function runSystem(args, setup, limits) {
     console.log(`\n--- ${sys.title}`);
     for (const line of sys.config) console.log(`  ${line}`);
     console.log(`  server processes counted: ${sys.countedAs} (pids ${sys.procs.map((p) => `${p.name}=${p.pid}`).join(', ')})`);
+    const refused = await validationCheck(sys);
+    console.log(`  validation check passed; refused as they must be:\n    ${refused.join('\n    ')}`);
     if (args.warmup > 0) {
       const w = await saturation(sys, { concurrency: args.concurrency, seconds: args.warmup, prefix: 'warm', procs: sys.procs });
       console.log(`  warm-up (not counted): ${fmt(w.rate)} steps/s for ${args.warmup} s, ${w.errors} errors`);
