@@ -499,7 +499,9 @@ async function fixedRate(sys, { rate, seconds, prefix, procs }) {
   let maxInflight = 0;
   const firstErrors = [];
   const pending = new Set();
+  const late = [];  // how late the driver issued each call (its own share of the latency)
   const issue = (due) => {
+    late.push(performance.now() - due);
     const o = ready.length ? ready.pop() : { id: `${prefix}-${newOrders++}`, next: 0 };
     const step = STEPS[o.next];
     inflight++;
@@ -530,9 +532,11 @@ async function fixedRate(sys, { rate, seconds, prefix, procs }) {
   const issuedAt = snapshot(procs);
   while (pending.size) await Promise.all([...pending]);
   lat.sort((x, y) => x - y);
+  late.sort((x, y) => x - y);
   const d = diff(start, issuedAt, lat.length);
   return { ...d, offered: rate, achieved: total / d.sec, confirmed: lat.length, errors, firstErrors,
-           p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1], maxInflight };
+           p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1], maxInflight,
+           lateP50: pct(late, 50), lateP99: pct(late, 99), lateMax: late[late.length - 1] };
 }
 
 // Both systems must check the same rules: a wrong transition, a bad input
@@ -622,7 +626,7 @@ async function setupTreaty(args) {
     throw new Error(`no treatyd at ${args.treatyd}: build it (deploy/build.sh) or pass --treatyd / TREATY_TREATYD`);
   }
   const def = protoLoader.loadSync(path.join(ROOT, 'proto/treaty/v1/treaty.proto'), {
-    keepCase: true, longs: String, enums: String,
+    keepCase: true, longs: Number, enums: String,
     includeDirs: [path.join(ROOT, 'proto')],
   });
   const pkg = grpc.loadPackageDefinition(def).treaty.v1;
@@ -865,6 +869,8 @@ async function runSystem(args, setup, limits) {
       console.log(`  fixed rate, ${fmt(f.offered)} steps/s offered (open loop) for ${args.rateSeconds} s: ` +
                   `${fmt(f.confirmed)} confirmed, ${f.errors} errors, at most ${f.maxInflight} in flight; ` +
                   `latency p50 ${fmt(f.p50, 1)} / **p99 ${fmt(f.p99, 1)}** / max ${fmt(f.max, 1)} ms`);
+      console.log(`  fixed rate: the driver issued calls late by p50 ${fmt(f.lateP50, 2)} / p99 ${fmt(f.lateP99, 1)} / ` +
+                  `max ${fmt(f.lateMax, 1)} ms (part of the latency above)`);
       if (f.firstErrors.length) console.log(`    first errors: ${f.firstErrors.join(' | ')}`);
       printPhase('fixed-rate', f);
     }
