@@ -831,7 +831,7 @@ function printPhase(label, r) {
   console.log(`  ${label} server CPU per step: ${fmt(per(r.cpuMs), 3)} ms  [${procs}]`);
   const writes = Object.entries(r.procs).map(([n, v]) => `${n} ${fmt(per(v.write) / 1024, 1)}`).join(', ');
   console.log(`  ${label} disk written per step: ${fmt(per(r.writeBytes) / 1024, 1)} KiB  [${writes}]` +
-              `${r.cancelledBytes ? `; cancelled_write_bytes ${fmt(per(r.cancelledBytes) / 1024, 1)} KiB` : ''}`);
+              `${per(r.cancelledBytes) >= 51.2 ? `; cancelled_write_bytes ${fmt(per(r.cancelledBytes) / 1024, 1)} KiB` : ''}`);
   console.log(`  ${label} driver CPU per step: ${fmt(per(r.driverMs), 3)} ms (${fmt(r.driverMs / 1000 / r.sec, 2)} cores); ` +
               `other processes on the machine: ${fmt(r.otherMs / 1000 / r.sec, 2)} cores`);
 }
