@@ -957,6 +957,9 @@ async function main() {
     limits.push(`fdatasync ${fmt(f.rate)}/s`);
   }
 
+  // Every port free before anything starts, so a clash fails at once.
+  await assertPortsFree([...(args.systems.includes('treaty') ? [args.treatyPort] : []),
+                         ...(args.systems.includes('restate') ? args.restatePorts : [])]);
   const results = {};
   try {
     for (const s of args.systems) {
