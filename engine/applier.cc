@@ -32,6 +32,15 @@ HistoryRow HistoryFor(const ProposalRow& p, const LedgerPosition& at) {
   return h;
 }
 
+// JSON the node made itself (a machine's states and data): parsed without
+// exceptions, so a damaged value is an error of the apply, not the end of
+// the applier's thread.
+Result<json> OwnJson(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::Internal(std::string(what) + " is not JSON: " + text.substr(0, 80));
+  return j;
+}
+
 void Reject(ProposalRow* p, RejectCode code, std::string reason) {
   p->status = ProposalStatus::kRejected;
   p->reject_code = code;
@@ -300,8 +309,9 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
   HistoryRow h = HistoryFor(*p, at);
   h.outcome = AttestedOutcome{Outcome::kConfirmed, RejectCode::kNone, "", r.state_hash};
   h.states_json = r.states_json;
-  std::string payload =
-      json{{"states", json::parse(r.states_json)}, {"data", json::parse(r.data_json)}}.dump();
+  TREATY_ASSIGN_OR_RETURN(json states, OwnJson(r.states_json, "the machine's states"));
+  TREATY_ASSIGN_OR_RETURN(json data, OwnJson(r.data_json, "the machine's data"));
+  std::string payload = json{{"states", std::move(states)}, {"data", std::move(data)}}.dump();
   TREATY_ASSIGN_OR_RETURN(p->history_seq, txn.AppendHistory(r, h, "instance_started", payload));
   if (ledger_->Inline() == nullptr) {
     // Every other member's first pin in the instance is now expected (the
@@ -382,7 +392,8 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
     ev.step = p->step;
     ev.time_ms = at.time_ms;
     ev.height = at.height;
-    ev.payload_json = json{{"states", json::parse(inst->states_json)}}.dump();
+    TREATY_ASSIGN_OR_RETURN(json states, OwnJson(inst->states_json, "the machine's states"));
+    ev.payload_json = json{{"states", std::move(states)}}.dump();
     TREATY_RETURN_IF_ERROR(txn.AppendEvent(ev));
   }
   // Moved, not copied: the waiting caller and the preflight's cache share it.

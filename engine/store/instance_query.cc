@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
+
 #include "definitions/expr/ast.h"
 
 namespace treaty::engine {
@@ -117,7 +119,7 @@ void BindQuery(treaty::Stmt& s, const InstanceQuery& q, int64_t limit, int64_t o
     } else if (v.is_decimal()) {
       // Queries are local reads, not consensus: SQLite compares JSON
       // decimals as REAL, so the bound value is one too.
-      s.BindDouble(i, std::stod(v.as_decimal().ToString()));
+      s.BindDouble(i, std::strtod(v.as_decimal().ToString().c_str(), nullptr));  // never throws
     } else {
       s.Bind(i, v.is_string() ? v.as_string() : v.ToCanonicalJson());
     }
