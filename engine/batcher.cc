@@ -64,6 +64,8 @@ void Batcher::Loop() {
     }
     chain::Batch sealed;
     Status st = Seal(&intake, &sealed);
+    // Said before the callers hear it.
+    if (!st.ok()) ctx_->Log("sealing failed: " + st.ToString(), LogLevel::kError);
     for (auto& item : intake) {
       Status result = item->result.ok() ? st : item->result;
       // Its caller sleeps until the outcome: tell it there will be none
@@ -72,7 +74,6 @@ void Batcher::Loop() {
       else if (item->waiter && item->proposal.id != item->submitted_id) waiters_->Move(item->waiter, item->proposal.id);
       item->done.set_value(result);
     }
-    if (!st.ok()) ctx_->Log("sealing failed: " + st.ToString(), LogLevel::kError);
     if (inline_ledger) continue;  // ordered and applied already
     if (!sealed.pins.empty()) {
       unsent_.push_back(std::move(sealed));
