@@ -87,41 +87,61 @@ void Applier::Loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    for (const auto& b : *blocks) {
-      if (b.height != cursor + 1) {
-        // A gap, a repeat or a reordering: read again from the cursor.
-        if (b.height > cursor + 1)
-          ctx_->Log("ledger returned block " + std::to_string(b.height) + " after " + std::to_string(cursor),
+    // The blocks read at once are applied in one transaction, each with
+    // the cursor after it: a member that lags catches up with one commit
+    // instead of one per block, and a crash still resumes at a whole block.
+    std::vector<ProposalRow> applied;
+    int ours = 0;
+    uint64_t reached = cursor;
+    Status st;
+    {
+      auto txn = ctx_->store->Begin("apply");
+      st = txn.status();
+      for (size_t i = 0; st.ok() && i < blocks->size(); ++i) {
+        const chain::Block& b = (*blocks)[i];
+        if (b.height != reached + 1) {
+          // A repeat is skipped (never applied twice); a gap or a
+          // reordering ends the read: the next one starts at the cursor.
+          if (b.height <= reached) continue;
+          ctx_->Log("ledger returned block " + std::to_string(b.height) + " after " + std::to_string(reached),
                     LogLevel::kWarning);
-        if (b.height > cursor + 1) break;
-        continue;  // already applied: never twice
+          break;
+        }
+        st = ApplyBlock(**txn, b, nullptr, &applied, &ours);
+        if (st.ok()) reached = b.height;
+        else st = Status(st.code(), "block " + std::to_string(b.height) + ": " + st.message());
       }
-      std::vector<ProposalRow> applied;
-      int ours = 0;
-      Status st;
-      {
-        auto txn = ctx_->store->Begin("apply");
-        st = txn.ok() ? ApplyBlock(**txn, b, nullptr, &applied, &ours) : txn.status();
-        if (st.ok()) st = (*txn)->Commit();
-      }
-      if (!st.ok()) {
-        ctx_->Log("applying block " + std::to_string(b.height) + " failed, will retry: " + st.ToString(),
-                  LogLevel::kError);
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        break;
-      }
-      cursor = b.height;
-      Published(&applied, ours);
+      // What the blocks produced for members (attestations) leaves in one
+      // message per member for the whole transaction.
+      if (st.ok() && reached > cursor && members_ != nullptr) st = members_->Flush(**txn);
+      if (st.ok() && reached > cursor) st = (*txn)->Commit();
     }
+    if (!st.ok()) {
+      ctx_->Log("applying blocks after " + std::to_string(cursor) + " failed, will retry: " + st.ToString(),
+                LogLevel::kError);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    cursor = reached;
+    Published(&applied, ours);
   }
 }
 
 void Applier::Published(std::vector<ProposalRow>* applied, int our_batches) {
-  // Right after the commit, so the preflight's copy lags the store by
-  // moments only (and a refusal is checked against the store anyway).
-  for (const auto& r : *applied)
-    if (r.instance_after) p_.cache->Publish(r.instance_after);
   p_.waiters->Applied(applied, our_batches);
+}
+
+void Applier::Committed() {
+  for (auto& [id, row] : changed_) p_.cache->Publish(std::move(row));
+  changed_.clear();
+}
+
+Result<std::shared_ptr<const InstanceRow>> Applier::Instance(WriteTxn& txn, const std::string& id) {
+  if (auto it = changed_.find(id); it != changed_.end()) return it->second;
+  if (auto cached = p_.cache->Get(id)) return cached;
+  TREATY_ASSIGN_OR_RETURN(std::optional<InstanceRow> stored, txn.GetInstance(id));
+  if (!stored) return std::shared_ptr<const InstanceRow>();
+  return std::make_shared<const InstanceRow>(std::move(*stored));
 }
 
 Status Applier::ApplyBlock(WriteTxn& txn, const chain::Block& b, const std::map<std::string, Own>* own,
@@ -193,9 +213,7 @@ Status Applier::ApplyBlock(WriteTxn& txn, const chain::Block& b, const std::map<
       if (waiting) TREATY_RETURN_IF_ERROR(Drain(txn, instance, applied));
     }
   }
-  TREATY_RETURN_IF_ERROR(txn.SetCursor(static_cast<int64_t>(b.height), b.hash));
-  if (members_ != nullptr) TREATY_RETURN_IF_ERROR(members_->Flush(txn));
-  return Status::Ok();
+  return txn.SetCursor(static_cast<int64_t>(b.height), b.hash);
 }
 
 Status Applier::ExpectNext(WriteTxn& txn, const std::string& instance, const std::string& author, int64_t nonce) {
@@ -258,7 +276,7 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
                            size_t pos) {
   const ProposalExtra& extra = p->extra;
   auto def = ctx_->DefinitionByHash(extra.hash_hex);
-  TREATY_ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, txn.GetInstance(p->instance));
+  TREATY_ASSIGN_OR_RETURN(auto existing, Instance(txn, p->instance));
   std::unique_ptr<runtime::Machine> machine;
   if (existing) {
     Reject(p, RejectCode::kAlreadyExists, "instance '" + p->instance + "' already exists");
@@ -323,16 +341,19 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
   ctx_->Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
             std::to_string(at.height));
   p->instance_after = std::make_shared<const InstanceRow>(std::move(r));
+  changed_[p->instance] = p->instance_after;
   return Status::Ok();
 }
 
 Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& at, const std::vector<Digest>* batch,
                           size_t pos) {
-  TREATY_ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, txn.GetInstance(p->instance));
-  if (!inst) {
+  TREATY_ASSIGN_OR_RETURN(auto current, Instance(txn, p->instance));
+  if (!current) {
     Reject(p, RejectCode::kUnknownInstance, "no instance '" + p->instance + "'");
     return txn.AppendUnattached(*p, "step_rejected", "", at.height, at.time_ms);
   }
+  // A copy to change: the shared row may be in the cache or a caller's hands.
+  std::optional<InstanceRow> inst(*current);
   auto def = ctx_->DefinitionByHash(inst->def_hash);
   std::unique_ptr<runtime::Machine> machine;
   Value before;
@@ -398,6 +419,7 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
   }
   // Moved, not copied: the waiting caller and the preflight's cache share it.
   p->instance_after = std::make_shared<const InstanceRow>(std::move(*inst));
+  changed_[p->instance] = p->instance_after;
   return Status::Ok();
 }
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "chain/ledger.h"
@@ -32,7 +33,7 @@ namespace treaty::engine {
 
 class MemberProtocol;
 
-class Applier {
+class Applier final : public TxnObserver {
  public:
   struct Parts {
     PinTracker* pins;
@@ -59,7 +60,8 @@ class Applier {
     ProposalRow* proposal;
     bool stored;
   };
-  // Applies `b` in `txn`, with the cursor. `own`: our proposals by pin when
+  // Applies `b` in `txn`, with the cursor (what it queues for members is
+  // the caller's to Flush before the commit). `own`: our proposals by pin when
   // sealed in the same transaction, else null (looked up in the store).
   // Appends what was applied to *applied; *our_batches counts our batches.
   Status ApplyBlock(WriteTxn& txn, const chain::Block& b, const std::map<std::string, Own>* own,
@@ -71,9 +73,15 @@ class Applier {
   // A member's start arrived: its pin is expected from now on (or, if the
   // ledger had it already, queued at its place).
   Status ExpectStart(WriteTxn& txn, const ProposalRow& start);
-  // After the commit that applied `applied`: the preflight's cache gets
-  // the instances, the waiting callers their rows (moved out).
+  // After the commit that applied `applied`: the waiting callers get their
+  // rows (moved out).
   void Published(std::vector<ProposalRow>* applied, int our_batches);
+
+  // The instances a transaction changed reach the cache as it commits,
+  // while the writer lock is still held: so under that lock the cache is
+  // never behind the store, and the applier reads instances from it.
+  void Committed() override;
+  void Abandoned() override { changed_.clear(); }
 
  private:
   void Loop();
@@ -83,6 +91,9 @@ class Applier {
                     size_t pos);
   Status ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& at, const std::vector<Digest>* batch,
                    size_t pos);
+  // The instance as the open transaction sees it: changed by it, cached,
+  // or stored; null if none.
+  Result<std::shared_ptr<const InstanceRow>> Instance(WriteTxn& txn, const std::string& id);
   // After a pin of `author` with `nonce` in the instance: the author's
   // next pin is expected (others'; ours are recognised by their batch).
   Status ExpectNext(WriteTxn& txn, const std::string& instance, const std::string& author, int64_t nonce);
@@ -91,6 +102,8 @@ class Applier {
   chain::Ledger* ledger_;
   Parts p_;
   MemberProtocol* members_ = nullptr;
+  // Instance rows the open transaction wrote; the writer's.
+  std::unordered_map<std::string, std::shared_ptr<const InstanceRow>> changed_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

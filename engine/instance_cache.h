@@ -1,13 +1,14 @@
 // InstanceCache: the latest committed row of recently applied instances,
-// kept in memory so the preflight of a new step does not read the store.
+// kept in memory so neither the preflight of a new step nor the applier
+// reads the store for it.
 //
-// Rows are published right after the transaction that wrote them commits
-// (by the applier, or by the data exchange's thread when it applies pins
-// whose data came late); a row never replaces one of a later position,
-// and a final instance (no step can follow) leaves. A miss means "read the
-// store": the cache is never the only copy, and the applier never reads
-// it. A row may lag the store by the moments between a commit and its
-// publication, so callers check a refusal against the store.
+// Rows are published by the Applier as the transaction that wrote them
+// commits, with the store's writer lock still held (Applier::Committed):
+// so for code holding that lock (the applier) a cached row is never behind
+// the store. A row never replaces one of a later position, and a final
+// instance (no step can follow) leaves. A miss means "read the store": the
+// cache is never the only copy. For the preflight, which reads without the
+// lock, a row may be a commit behind: refusals are checked against the store.
 //
 // Bounded by the bytes of the rows' text: the oldest entries go first, and
 // a row larger than a limit is not kept at all.

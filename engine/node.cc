@@ -29,6 +29,7 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
     batcher_.SetMembers(members_.get());
   }
   // In-memory state that follows the store learns of every transaction's end.
+  store->AddObserver(&applier_);
   store->AddObserver(&keys_);
   store->AddObserver(&nonces_);
   store->AddObserver(&pins_);

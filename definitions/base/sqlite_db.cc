@@ -127,8 +127,9 @@ Db::~Db() {
   sqlite3_close(db_);
 }
 
-Status Db::Open(const std::string& path, bool full_sync, bool background_checkpoint) {
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)
+Status Db::Open(const std::string& path, bool full_sync, bool background_checkpoint, bool caller_locks) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (caller_locks ? SQLITE_OPEN_NOMUTEX : 0);
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK)
     return Status::Unavailable("cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
   sqlite3_busy_timeout(db_, 5000);
   TREATY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));

@@ -111,8 +111,9 @@ Result<std::vector<AttestationRow>> WriteTxn::AttestationsAt(const std::string& 
 Result<std::vector<AttestationRow>> NodeStore::AttestationsAt(const std::string& instance, int64_t seq) {
   static const std::string sql =
       std::string("SELECT ") + kAttestationCols + " FROM attestations WHERE instance = ? AND seq = ? ORDER BY party";
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(sql.c_str());
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(sql.c_str());
   s.Bind(1, instance).Bind(2, seq);
   return ReadAttestations(s);
 }
@@ -120,8 +121,9 @@ Result<std::vector<AttestationRow>> NodeStore::AttestationsAt(const std::string&
 Result<std::vector<AttestationRow>> NodeStore::Attestations(const std::string& instance) {
   static const std::string sql =
       std::string("SELECT ") + kAttestationCols + " FROM attestations WHERE instance = ? ORDER BY seq, party";
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(sql.c_str());
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(sql.c_str());
   s.Bind(1, instance);
   return ReadAttestations(s);
 }
@@ -168,8 +170,9 @@ Status WriteTxn::DeleteOutbox(const std::vector<std::string>& ids) {
 }
 
 Result<int64_t> NodeStore::OutboxSize() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM outbox");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT COUNT(*) FROM outbox");
   if (s.Step()) return s.Int(0);
   return s.status().ok() ? Status::Internal("count returned no row") : s.status();
 }

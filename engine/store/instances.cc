@@ -27,8 +27,9 @@ Result<std::optional<InstanceRow>> QueryInstance(Db& db, const std::string& id) 
 }  // namespace
 
 Result<std::optional<InstanceRow>> NodeStore::GetInstance(const std::string& id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  return QueryInstance(read_db_, id);
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  return QueryInstance(read_db, id);
 }
 
 Result<std::optional<InstanceRow>> WriteTxn::GetInstance(const std::string& id) { return QueryInstance(db(), id); }
@@ -62,8 +63,9 @@ Status WriteTxn::UpdateInstance(const InstanceRow& r) {
 Result<std::vector<InstanceRow>> NodeStore::ListInstances(const InstanceQuery& q, int64_t limit, int64_t offset) {
   std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE " + q.where_sql + " ORDER BY " +
                     q.order_sql + " LIMIT ? OFFSET ?";
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(sql.c_str());
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(sql.c_str());
   BindQuery(s, q, limit, offset);
   std::vector<InstanceRow> out;
   while (s.Step()) {

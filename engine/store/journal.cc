@@ -124,8 +124,9 @@ Result<bool> WriteTxn::ProposalIdUsed(const std::string& id) {
 }
 
 Result<std::vector<HistoryRow>> NodeStore::History(const std::string& instance) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(
       "SELECT hseq, proposal, step, proposer, input, height, proposed_ms, time_ms, states, nonce, outcome, "
       "reject_code, reason, state_hash FROM journal WHERE instance_no = (SELECT no FROM instances WHERE id = ?) AND "
       "hseq IS NOT NULL ORDER BY hseq");
@@ -152,8 +153,9 @@ Result<std::vector<HistoryRow>> NodeStore::History(const std::string& instance) 
 
 Result<std::optional<NodeStore::AppliedEntry>> NodeStore::HistoryEntryOf(const std::string& instance,
                                                                          const std::string& proposal) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(
       "SELECT j.hseq, i.roles, j.outcome, j.reject_code, j.reason, j.state_hash FROM journal j JOIN instances i ON "
       "i.no = j.instance_no WHERE j.proposal = ? AND j.instance = ? AND j.hseq IS NOT NULL");
   s.Bind(1, proposal).Bind(2, instance);
@@ -171,8 +173,9 @@ Result<std::optional<NodeStore::AppliedEntry>> NodeStore::HistoryEntryOf(const s
 }
 
 Result<std::vector<EventRow>> NodeStore::Events(int64_t after, size_t max) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(
       "SELECT j.seq, j.type, j.instance, COALESCE(j.definition, i.definition, ''), j.step, j.payload, j.time_ms, "
       "j.height, j.proposal, j.states, j.reject_code, j.reason FROM journal j LEFT JOIN instances i ON i.no = "
       "j.instance_no WHERE j.seq > ? ORDER BY j.seq LIMIT ?");
@@ -206,17 +209,19 @@ Result<std::vector<EventRow>> NodeStore::Events(int64_t after, size_t max) {
 }
 
 Result<int64_t> NodeStore::LastEventOffset() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT IFNULL(MAX(seq), 0) FROM journal");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT IFNULL(MAX(seq), 0) FROM journal");
   if (s.Step()) return s.Int(0);
   return s.status().ok() ? Status::Internal("offset query returned no row") : s.status();
 }
 
 Result<std::optional<ProposalRow>> NodeStore::GetProposal(const std::string& id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
   {
     static const std::string sql = std::string("SELECT ") + store::kProposalCols + " FROM proposals WHERE id = ?";
-    Stmt s = read_db_.Prepare(sql.c_str());
+    Stmt s = read_db.Prepare(sql.c_str());
     s.Bind(1, id);
     if (s.Step()) {
       TREATY_ASSIGN_OR_RETURN(ProposalRow p, store::ReadProposal(s));
@@ -225,7 +230,7 @@ Result<std::optional<ProposalRow>> NodeStore::GetProposal(const std::string& id)
     TREATY_RETURN_IF_ERROR(s.status());
   }
   // Applied: its journal row holds what the caller is told.
-  Stmt s = read_db_.Prepare(
+  Stmt s = read_db.Prepare(
       "SELECT type, instance, step, proposer, nonce, input, height, proposed_ms, time_ms, hseq, outcome, reject_code, "
       "reason, state_hash FROM journal WHERE proposal = ?");
   s.Bind(1, id);

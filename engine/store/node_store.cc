@@ -34,8 +34,8 @@ CREATE TABLE IF NOT EXISTS proposals (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, instance TEXT NOT NULL, step TEXT NOT NULL, input TEXT NOT NULL,
   author TEXT NOT NULL, nonce INTEGER NOT NULL, pin TEXT, status TEXT NOT NULL, batch TEXT,
   proposed_ms INTEGER NOT NULL, extra TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS proposals_by_status ON proposals(status, seq);
-CREATE INDEX IF NOT EXISTS proposals_by_instance ON proposals(instance);
+CREATE INDEX IF NOT EXISTS proposals_pending ON proposals(seq) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS proposals_starts ON proposals(instance) WHERE kind = 'start';
 CREATE UNIQUE INDEX IF NOT EXISTS proposals_by_pin ON proposals(pin) WHERE pin IS NOT NULL;
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, proposal TEXT NOT NULL, request TEXT NOT NULL)
   WITHOUT ROWID;
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS claims (claim BLOB PRIMARY KEY, instance TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT NULL, commitment TEXT NOT NULL,
   content TEXT NOT NULL, PRIMARY KEY (instance, field)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS envelopes (pin TEXT PRIMARY KEY, proposal TEXT NOT NULL, body TEXT NOT NULL,
-  set_id INTEGER);
+  set_id INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS proposal_sets (id INTEGER PRIMARY KEY, author TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attestation_sets (id INTEGER PRIMARY KEY, party TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
@@ -84,7 +84,7 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
   path_ = path;
   env_ = env;
   full_sync_ = full_sync;
-  TREATY_RETURN_IF_ERROR(db_.Open(path, full_sync, /*background_checkpoint=*/true));
+  TREATY_RETURN_IF_ERROR(db_.Open(path, full_sync, /*background_checkpoint=*/true, /*caller_locks=*/true));
   TREATY_RETURN_IF_ERROR(db_.Exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
   // The version is checked before anything is created: a folder of another
   // version is refused unchanged.
@@ -108,11 +108,30 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
     put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
     TREATY_RETURN_IF_ERROR(put.Run());
   }
-  {
-    std::lock_guard<std::mutex> rlock(read_mu_);
-    TREATY_RETURN_IF_ERROR(read_db_.Open(path, full_sync));
+  for (int i = 0; i < kReaders; ++i) {
+    auto reader = std::make_unique<Db>();
+    TREATY_RETURN_IF_ERROR(reader->Open(path, full_sync, /*background_checkpoint=*/false, /*caller_locks=*/true));
+    std::lock_guard<std::mutex> rlock(readers_mu_);
+    free_readers_.push_back(reader.get());
+    readers_.push_back(std::move(reader));
   }
   return checkpointer_.Start(path, kCheckpointEvery);
+}
+
+NodeStore::ReaderLease NodeStore::LeaseReader() {
+  std::unique_lock<std::mutex> lock(readers_mu_);
+  reader_free_.wait(lock, [&] { return !free_readers_.empty(); });
+  Db* db = free_readers_.back();
+  free_readers_.pop_back();
+  return ReaderLease(this, db);
+}
+
+void NodeStore::ReturnReader(Db* db) {
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    free_readers_.push_back(db);
+  }
+  reader_free_.notify_one();
 }
 
 Result<std::unique_ptr<WriteTxn>> NodeStore::Begin(const char* kind, Durability d) {
@@ -169,8 +188,9 @@ Status NodeStore::Ack(const std::string& subscription, int64_t offset) {
 }
 
 Result<int64_t> NodeStore::Acked(const std::string& subscription) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT acked FROM subscriptions WHERE name = ?");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT acked FROM subscriptions WHERE name = ?");
   s.Bind(1, subscription);
   if (s.Step()) return s.Int(0);
   TREATY_RETURN_IF_ERROR(s.status());
@@ -178,16 +198,18 @@ Result<int64_t> NodeStore::Acked(const std::string& subscription) {
 }
 
 Result<int64_t> NodeStore::Cursor() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT height FROM ledger_cursor WHERE id = 1");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT height FROM ledger_cursor WHERE id = 1");
   if (s.Step()) return s.Int(0);
   TREATY_RETURN_IF_ERROR(s.status());
   return int64_t{0};
 }
 
 Result<std::optional<std::pair<int64_t, Digest>>> NodeStore::LedgerTip() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT height, hash FROM ledger_cursor WHERE id = 1");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT height, hash FROM ledger_cursor WHERE id = 1");
   if (!s.Step()) {
     TREATY_RETURN_IF_ERROR(s.status());
     return std::optional<std::pair<int64_t, Digest>>();
@@ -233,8 +255,9 @@ Result<chain::Block> ReadBlock(Stmt& s) {
 }  // namespace
 
 Result<std::vector<chain::Block>> NodeStore::ReadBlocks(uint64_t from, size_t max) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(
       "SELECT height, time_ms, prev_hash, hash, body FROM blocks WHERE height >= ? ORDER BY height LIMIT ?");
   s.Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(max));
   std::vector<chain::Block> out;
@@ -247,8 +270,9 @@ Result<std::vector<chain::Block>> NodeStore::ReadBlocks(uint64_t from, size_t ma
 }
 
 Result<std::optional<chain::Block>> NodeStore::LastBlock() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT height, time_ms, prev_hash, hash, body FROM blocks ORDER BY height DESC LIMIT 1");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT height, time_ms, prev_hash, hash, body FROM blocks ORDER BY height DESC LIMIT 1");
   if (!s.Step()) {
     TREATY_RETURN_IF_ERROR(s.status());
     return std::optional<chain::Block>();

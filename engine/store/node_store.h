@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -82,7 +83,10 @@ class NodeStore {
   uint64_t DurableGeneration() const { return durable_gen_.load(); }
   // Pages the writer's commits have written to the WAL so far, and how
   // many transactions committed (docs/performance.md: pages per step).
-  uint64_t PagesWritten() const { return db_.pages_written(); }
+  uint64_t PagesWritten() const {
+    std::lock_guard<std::mutex> lock(mu_);  // the writer's connection is not shared without it
+    return db_.pages_written();
+  }
   uint64_t Commits() const { return commits_.load(); }
   // Makes every commit so far durable (a tiny durable transaction).
   Status MakeDurable();
@@ -134,13 +138,33 @@ class NodeStore {
 
  private:
   friend class WriteTxn;
+  // One of the reader connections, held for one read: reads from many
+  // request threads run side by side (WAL) instead of queueing on one.
+  class ReaderLease {
+   public:
+    ReaderLease(NodeStore* store, Db* db) : store_(store), db_(db) {}
+    ~ReaderLease() { store_->ReturnReader(db_); }
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    Db& db() { return *db_; }
+
+   private:
+    NodeStore* store_;
+    Db* db_;
+  };
+  ReaderLease LeaseReader();
+  void ReturnReader(Db* db);
+  static constexpr int kReaders = 4;
+
   std::string path_;
   Env* env_ = nullptr;
   bool full_sync_ = true;
-  std::mutex mu_;  // the writer connection, held by an open WriteTxn
+  mutable std::mutex mu_;  // the writer connection, held by an open WriteTxn
   Db db_;
-  std::mutex read_mu_;
-  Db read_db_;
+  std::mutex readers_mu_;
+  std::condition_variable reader_free_;
+  std::vector<std::unique_ptr<Db>> readers_;
+  std::vector<Db*> free_readers_;  // readers_mu_
   Checkpointer checkpointer_;
   std::vector<TxnObserver*> observers_;
   uint64_t commit_gen_ = 0;  // mu_

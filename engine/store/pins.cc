@@ -73,8 +73,9 @@ Result<std::vector<std::string>> WriteTxn::InstancesWithQueuedPins() {
 }
 
 Result<std::vector<BlockedRow>> NodeStore::Blocked() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare(
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare(
       "SELECT q.instance, q.pin, q.height, q.since_ms, (SELECT COUNT(*) FROM queued_pins c WHERE c.instance = "
       "q.instance) FROM queued_pins q WHERE NOT EXISTS (SELECT 1 FROM queued_pins e WHERE e.instance = q.instance AND "
       "(e.height < q.height OR (e.height = q.height AND e.idx < q.idx))) ORDER BY q.since_ms");
@@ -128,10 +129,11 @@ Result<std::optional<NodeStore::ClaimHolder>> WriteTxn::ClaimOwner(const Digest&
 }
 
 Result<std::optional<NodeStore::ClaimHolder>> NodeStore::ClaimSeen(const Digest& claim) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  TREATY_ASSIGN_OR_RETURN(auto owner, QueryClaim(read_db_, claim));
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  TREATY_ASSIGN_OR_RETURN(auto owner, QueryClaim(read_db, claim));
   if (owner) return owner;
-  TREATY_ASSIGN_OR_RETURN(auto seen, QueryUnmatched(read_db_, ToHex(claim)));
+  TREATY_ASSIGN_OR_RETURN(auto seen, QueryUnmatched(read_db, ToHex(claim)));
   if (seen) return std::optional<ClaimHolder>(ClaimHolder{"", seen->height});
   return std::optional<ClaimHolder>();
 }

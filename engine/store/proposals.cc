@@ -70,6 +70,7 @@ Result<std::optional<ProposalRow>> WriteTxn::GetProposalByPin(const std::string&
 Result<std::vector<ProposalRow>> WriteTxn::PendingProposals(size_t max) {
   static const std::string sql =
       std::string("SELECT ") + kProposalCols + " FROM proposals WHERE status = 'pending' ORDER BY seq LIMIT ?";
+  // (proposals_pending: only pending rows are in that index.)
   Stmt s = db().Prepare(sql.c_str());
   s.Bind(1, static_cast<int64_t>(max));
   std::vector<ProposalRow> out;
@@ -97,8 +98,9 @@ Result<bool> QueryStartInFlight(Db& db, const std::string& instance) {
 Result<bool> WriteTxn::StartInFlight(const std::string& instance) { return QueryStartInFlight(db(), instance); }
 
 Result<bool> NodeStore::StartInFlight(const std::string& instance) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  return QueryStartInFlight(read_db_, instance);
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  return QueryStartInFlight(read_db, instance);
 }
 
 Result<std::optional<ProposalRow>> WriteTxn::StartProposal(const std::string& instance) {
@@ -110,8 +112,9 @@ Result<std::optional<ProposalRow>> WriteTxn::StartProposal(const std::string& in
 }
 
 Result<int64_t> NodeStore::ProposalsInFlight() {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s = read_db_.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  Stmt s = read_db.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
   if (s.Step()) return s.Int(0);
   return s.status().ok() ? Status::Internal("count returned no row") : s.status();
 }
@@ -131,8 +134,9 @@ Result<std::optional<NodeStore::KnownKey>> QueryKey(Db& db, const std::string& k
 }  // namespace
 
 Result<std::optional<NodeStore::KnownKey>> NodeStore::IdempotencyKey(const std::string& key) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  return QueryKey(read_db_, key);
+  ReaderLease lease = LeaseReader();
+  Db& read_db = lease.db();
+  return QueryKey(read_db, key);
 }
 
 Result<std::optional<NodeStore::KnownKey>> WriteTxn::IdempotencyKey(const std::string& key) {
