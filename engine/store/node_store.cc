@@ -51,8 +51,9 @@ CREATE TABLE IF NOT EXISTS claims (claim BLOB PRIMARY KEY, instance TEXT NOT NUL
   height INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT NULL, commitment TEXT NOT NULL,
   content TEXT NOT NULL, PRIMARY KEY (instance, field)) WITHOUT ROWID;
+-- A rowid table: bodies are large, which WITHOUT ROWID stores badly.
 CREATE TABLE IF NOT EXISTS envelopes (pin TEXT PRIMARY KEY, proposal TEXT NOT NULL, body TEXT NOT NULL,
-  set_id INTEGER) WITHOUT ROWID;
+  set_id INTEGER);
 CREATE TABLE IF NOT EXISTS proposal_sets (id INTEGER PRIMARY KEY, author TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attestation_sets (id INTEGER PRIMARY KEY, party TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attestations (instance TEXT NOT NULL, seq INTEGER NOT NULL, party TEXT NOT NULL,
