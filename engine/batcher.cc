@@ -20,9 +20,16 @@ void Batcher::Stop() {
   }
   proposed_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& item : intake_) item->done.set_value(Status::Unavailable("the node is shutting down"));
-  intake_.clear();
+  std::vector<std::shared_ptr<Intake>> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(intake_);
+  }
+  for (auto& item : left) {
+    Status st = Status::Unavailable("the node is shutting down");
+    item->done.set_value(st);
+    if (item->on_persisted) item->on_persisted(st);
+  }
 }
 
 Status Batcher::Submit(std::shared_ptr<Intake> item) {
@@ -73,6 +80,7 @@ void Batcher::Loop() {
       if (item->waiter && !result.ok()) waiters_->Fail(item->waiter, result);
       else if (item->waiter && item->proposal.id != item->submitted_id) waiters_->Move(item->waiter, item->proposal.id);
       item->done.set_value(result);
+      if (item->on_persisted) item->on_persisted(result);
     }
     if (inline_ledger) continue;  // ordered and applied already
     if (!sealed.pins.empty()) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,9 @@ class Batcher {
     std::promise<Status> done;
     std::string submitted_id;                // proposal.id when submitted
     std::shared_ptr<Waiters::Waiter> waiter;  // the submitting caller's, if it waits
+    // Called with `done`'s value too, for a caller that does not block
+    // (on the batcher's thread).
+    std::function<void(Status)> on_persisted;
   };
 
   Batcher(const NodeContext* ctx, chain::Ledger* ledger, Waiters* waiters, Applier* applier, NonceBook* nonces,

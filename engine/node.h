@@ -54,6 +54,9 @@ class Node {
   Result<AttestationWait> WaitAttested(const ProposalRow& p, std::chrono::steady_clock::time_point deadline) {
     return proposer_.WaitAttested(p, deadline);
   }
+  // Without blocking the caller's thread (Proposer::Done: called once).
+  void StartProcessAsync(const StartArgs& args, Proposer::Done done) { proposer_.StartProcessAsync(args, std::move(done)); }
+  void TriggerStepAsync(const StepArgs& args, Proposer::Done done) { proposer_.TriggerStepAsync(args, std::move(done)); }
 
   // Reading (the store's reader: never waits for the writer).
   Result<std::optional<InstanceRow>> GetInstance(const std::string& id) { return ctx_.store->GetInstance(id); }

@@ -1,6 +1,7 @@
 #include "engine/proposer.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <nlohmann/json.hpp>
 
@@ -30,29 +31,35 @@ Proposer::Deadline Proposer::DeadlineOf(std::chrono::milliseconds timeout) const
   return std::chrono::steady_clock::now() + (timeout.count() > 0 ? timeout : ctx_->opts.wait_timeout);
 }
 
-Result<ProposalRow> Proposer::StartProcess(const StartArgs& a) {
-  const Deadline deadline = DeadlineOf(a.timeout);
+Proposer::Prepared Proposer::PrepareStart(const StartArgs& a) {
+  Prepared out;
+  auto refuse = [&](Status st) {
+    out.answer = Result<ProposalRow>(std::move(st));
+    return std::move(out);
+  };
   auto def = ctx_->registry->Find(a.definition, a.version);
   if (!def)
-    return Status::NotFound("no definition '" + a.definition + "'" +
-                            (a.version ? " version " + std::to_string(a.version) : std::string()) + " is loaded");
+    return refuse(Status::NotFound("no definition '" + a.definition + "'" +
+                            (a.version ? " version " + std::to_string(a.version) : std::string()) + " is loaded"));
   std::string id = a.instance_id.empty() ? ctx_->env()->random->Hex(16) : a.instance_id;
   if (!ValidId(id))
-    return Status::InvalidArgument("instance id '" + id + "' must be 1-128 characters of letters, digits, - _ . :");
+    return refuse(Status::InvalidArgument("instance id '" + id + "' must be 1-128 characters of letters, digits, - _ . :"));
   std::map<std::string, std::string> roles;
   for (const auto& [role, party] : a.roles) {
     if (!def->model().HasRole(role))
-      return Status::InvalidArgument("process '" + def->name() + "' has no role '" + role + "'");
-    if (party.empty()) return Status::InvalidArgument("role '" + role + "' is bound to an empty party");
+      return refuse(Status::InvalidArgument("process '" + def->name() + "' has no role '" + role + "'"));
+    if (party.empty()) return refuse(Status::InvalidArgument("role '" + role + "' is bound to an empty party"));
     if (ctx_->multi_party() && ctx_->opts.network->Find(party) == nullptr)
-      return Status::InvalidArgument("role '" + role + "' is bound to '" + party + "', who is not a network member");
+      return refuse(Status::InvalidArgument("role '" + role + "' is bound to '" + party + "', who is not a network member"));
     roles[role] = party;
   }
   for (const auto& r : def->model().roles)
     if (!roles.count(r.name)) roles[r.name] = ctx_->party();  // a single node plays unbound roles
-  TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, ctx_->opts.max_input_bytes, "input_json"));
+  auto parsed = ParseObject(a.input_json, ctx_->opts.max_input_bytes, "input_json");
+  if (!parsed.ok()) return refuse(parsed.status());
+  Value input = std::move(parsed).value();
   Status data_ok = defs::CheckData(def->model(), input);
-  if (!data_ok.ok()) return Status::InvalidArgument("initial data: " + data_ok.message());
+  if (!data_ok.ok()) return refuse(Status::InvalidArgument("initial data: " + data_ok.message()));
 
   ProposalRow p;
   p.id = ctx_->TimeOrderedId();
@@ -69,7 +76,7 @@ Result<ProposalRow> Proposer::StartProcess(const StartArgs& a) {
   p.extra.roles = roles;
   p.extra.salt_hex = ctx_->env()->random->Hex(32);
   auto wanted = claims_->ClaimsFor(*def, Value::Object(), input);
-  TREATY_RETURN_IF_ERROR(claims_->CheckFree(wanted, id));
+  if (Status free = claims_->CheckFree(wanted, id); !free.ok()) return refuse(free);
   for (const auto& c : wanted) p.extra.claims.push_back(c.hash);
   std::string request = json{{"start", def->name()}, {"version", a.version}, {"id", a.instance_id},
                              {"roles", roles}, {"input", p.input_json}}
@@ -78,61 +85,171 @@ Result<ProposalRow> Proposer::StartProcess(const StartArgs& a) {
   // a known key gets the original result instead).
   bool replay = false;
   if (!a.idempotency_key.empty()) {
-    TREATY_ASSIGN_OR_RETURN(auto known, ctx_->store->IdempotencyKey(a.idempotency_key));
-    replay = known.has_value();
+    auto known = ctx_->store->IdempotencyKey(a.idempotency_key);
+    if (!known.ok()) return refuse(known.status());
+    replay = known->has_value();
   }
   if (!replay && !a.instance_id.empty()) {
-    TREATY_ASSIGN_OR_RETURN(auto existing, ctx_->store->GetInstance(id));
-    if (existing) return Status::AlreadyExists("instance '" + id + "' already exists");
-    TREATY_ASSIGN_OR_RETURN(bool starting, ctx_->store->StartInFlight(id));
-    if (starting) return Status::AlreadyExists("instance '" + id + "' is already being started");
+    auto existing = ctx_->store->GetInstance(id);
+    if (!existing.ok()) return refuse(existing.status());
+    if (*existing) return refuse(Status::AlreadyExists("instance '" + id + "' already exists"));
+    auto starting = ctx_->store->StartInFlight(id);
+    if (!starting.ok()) return refuse(starting.status());
+    if (*starting) return refuse(Status::AlreadyExists("instance '" + id + "' is already being started"));
   }
-  return Submit(std::move(p), a.idempotency_key, request, a.wait, deadline);
+  out.proposal = std::move(p);
+  out.key = a.idempotency_key;
+  out.request = std::move(request);
+  return out;
 }
 
-Result<ProposalRow> Proposer::TriggerStep(const StepArgs& a) {
-  const Deadline deadline = DeadlineOf(a.timeout);
-  if (a.instance_id.empty()) return Status::InvalidArgument("instance_id is required");
-  if (a.step.empty()) return Status::InvalidArgument("step is required");
-  TREATY_ASSIGN_OR_RETURN(Value input, ParseObject(a.input_json, ctx_->opts.max_input_bytes, "input_json"));
+Proposer::Prepared Proposer::PrepareStep(const StepArgs& a) {
+  Prepared out;
+  auto refuse = [&](Status st) {
+    out.answer = Result<ProposalRow>(std::move(st));
+    return std::move(out);
+  };
+  if (a.instance_id.empty()) return refuse(Status::InvalidArgument("instance_id is required"));
+  if (a.step.empty()) return refuse(Status::InvalidArgument("step is required"));
+  auto parsed = ParseObject(a.input_json, ctx_->opts.max_input_bytes, "input_json");
+  if (!parsed.ok()) return refuse(parsed.status());
+  const Value& input = *parsed;
   // Serialised once: the idempotency record and the proposal share it.
   const std::string canonical_input = input.ToCanonicalJson();
-  std::string request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", canonical_input}}.dump();
-
+  out.key = a.idempotency_key;
+  out.request = json{{"instance", a.instance_id}, {"step", a.step}, {"input", canonical_input}}.dump();
   // A retry with a known key skips the preflight: it gets the original result.
-  if (auto known = KnownKey(a.idempotency_key, request, a.wait, deadline)) return std::move(*known);
+  auto known = [&]() -> bool {
+    if (a.idempotency_key.empty()) return false;
+    auto k = ctx_->store->IdempotencyKey(a.idempotency_key);
+    if (!k.ok()) {
+      out.answer = Result<ProposalRow>(k.status());
+    } else if (!*k) {
+      return false;
+    } else if ((*k)->request != out.request) {
+      out.answer = Result<ProposalRow>(
+          Status::AlreadyExists("idempotency key '" + a.idempotency_key + "' was used for a different request"));
+    } else {
+      out.known_id = (*k)->proposal;
+    }
+    return true;
+  };
+  if (known()) return out;
 
   std::shared_ptr<const InstanceRow> cached = cache_->Get(a.instance_id);
   std::shared_ptr<const InstanceRow> inst = cached;
   if (!inst) {
-    TREATY_ASSIGN_OR_RETURN(inst, StoredInstance(a.instance_id));
+    auto stored = StoredInstance(a.instance_id);
+    if (!stored.ok()) return refuse(stored.status());
+    inst = std::move(stored).value();
   }
   Result<ProposalRow> p = PreflightStep(a, input, canonical_input, inst);
   if (!p.ok() && cached) {
-    // The cache can be a moment behind the store (it is filled after the
-    // commit): a refusal is given only on the row as stored.
-    TREATY_ASSIGN_OR_RETURN(auto stored, StoredInstance(a.instance_id));
-    if (!stored || stored->position != cached->position) p = PreflightStep(a, input, canonical_input, stored);
+    // The cache can be a moment behind the store (it is filled as the
+    // applier commits): a refusal is given only on the row as stored.
+    auto stored = StoredInstance(a.instance_id);
+    if (!stored.ok()) return refuse(stored.status());
+    if (!*stored || (*stored)->position != cached->position) p = PreflightStep(a, input, canonical_input, *stored);
   }
   if (!p.ok()) {
     // A call with the same key may have been stored, even applied, since
     // the lookup above: the caller gets that result, not a refusal of the
     // step it already made.
-    if (auto known = KnownKey(a.idempotency_key, request, a.wait, deadline)) return std::move(*known);
-    return p.status();
+    if (known()) return out;
+    return refuse(p.status());
   }
-  return Submit(std::move(p).value(), a.idempotency_key, request, a.wait, deadline);
+  out.proposal = std::move(p).value();
+  return out;
 }
 
-std::optional<Result<ProposalRow>> Proposer::KnownKey(const std::string& key, const std::string& request, bool wait,
-                                                      Deadline deadline) {
-  if (key.empty()) return std::nullopt;
-  auto known = ctx_->store->IdempotencyKey(key);
-  if (!known.ok()) return Result<ProposalRow>(known.status());
-  if (!*known) return std::nullopt;
-  if ((*known)->request != request)
-    return Result<ProposalRow>(Status::AlreadyExists("idempotency key '" + key + "' was used for a different request"));
-  return WaitApplied((*known)->proposal, wait, deadline);
+Result<ProposalRow> Proposer::StartProcess(const StartArgs& a) {
+  const Deadline deadline = DeadlineOf(a.timeout);
+  Prepared prep = PrepareStart(a);
+  if (prep.answer) return std::move(*prep.answer);
+  return Submit(std::move(*prep.proposal), prep.key, prep.request, a.wait, deadline);
+}
+
+Result<ProposalRow> Proposer::TriggerStep(const StepArgs& a) {
+  const Deadline deadline = DeadlineOf(a.timeout);
+  Prepared prep = PrepareStep(a);
+  if (prep.answer) return std::move(*prep.answer);
+  if (!prep.known_id.empty()) return WaitApplied(prep.known_id, a.wait, deadline);
+  return Submit(std::move(*prep.proposal), prep.key, prep.request, a.wait, deadline);
+}
+
+namespace {
+
+// `done` for a caller that does not block, called at most once whatever
+// races (a listener, a deadline, a shutdown).
+Proposer::Done Once(Proposer::Done done) {
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  return [called, done = std::move(done)](Result<ProposalRow> r) {
+    if (!called->exchange(true)) done(std::move(r));
+  };
+}
+
+}  // namespace
+
+void Proposer::StartProcessAsync(const StartArgs& a, Done done) {
+  const Deadline deadline = DeadlineOf(a.timeout);
+  Prepared prep = PrepareStart(a);
+  if (prep.answer) return done(std::move(*prep.answer));
+  if (!a.wait) return done(Submit(std::move(*prep.proposal), prep.key, prep.request, false, deadline));
+  SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
+}
+
+void Proposer::TriggerStepAsync(const StepArgs& a, Done done) {
+  const Deadline deadline = DeadlineOf(a.timeout);
+  Prepared prep = PrepareStep(a);
+  if (prep.answer) return done(std::move(*prep.answer));
+  if (!prep.known_id.empty()) {
+    if (!a.wait) return done(WaitApplied(prep.known_id, false, deadline));
+    return WaitAppliedAsync(prep.known_id, deadline, Once(std::move(done)));
+  }
+  if (!a.wait) return done(Submit(std::move(*prep.proposal), prep.key, prep.request, false, deadline));
+  SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
+}
+
+void Proposer::SubmitAsync(ProposalRow p, const std::string& key, const std::string& request, Deadline deadline,
+                           Done done) {
+  auto item = std::make_shared<Batcher::Intake>();
+  item->proposal = std::move(p);
+  item->key = key;
+  item->request = request;
+  item->submitted_id = item->proposal.id;
+  const std::string id = item->submitted_id;
+  // Listening before the batcher can seal it, so the applier cannot apply
+  // it unheard.
+  item->waiter = waiters_->Listen(id, deadline, [this, id, deadline, done](Waiters::Learnt learnt) {
+    if (learnt.failed) return done(*learnt.failed);
+    if (!learnt.moved_to.empty()) return WaitAppliedAsync(learnt.moved_to, deadline, done);
+    if (learnt.row) return done(std::move(*learnt.row));
+    // The deadline: the caller gets the proposal as stored (pending).
+    auto stored = ctx_->store->GetProposal(id);
+    if (!stored.ok()) return done(stored.status());
+    if (!*stored) return done(Status::DeadlineExceeded("proposal " + id + " was not stored within the wait timeout"));
+    done(std::move(**stored));
+  });
+  // A refusal here means the node is stopping, and the listener has been
+  // told so already (Waiters stop first).
+  (void)batcher_->Submit(item);
+}
+
+void Proposer::WaitAppliedAsync(const std::string& id, Deadline deadline, Done done) {
+  // Listening first, then reading: an outcome applied in between is either
+  // in the store or handed to the listener (`done` is called once).
+  waiters_->Listen(
+      id, deadline,
+      [this, id, done](Waiters::Learnt learnt) {
+        if (learnt.row) return done(std::move(*learnt.row));
+        if (learnt.failed) return done(*learnt.failed);
+        done(WaitApplied(id, false, std::chrono::steady_clock::now()));
+      },
+      /*any=*/false);
+  auto p = ctx_->store->GetProposal(id);
+  if (!p.ok()) return done(p.status());
+  if (!*p) return done(Status::Internal("proposal " + id + " vanished"));
+  if (Applied((*p)->status)) done(std::move(**p));
 }
 
 Result<std::shared_ptr<const InstanceRow>> Proposer::StoredInstance(const std::string& id) {

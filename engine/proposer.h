@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,21 +37,38 @@ class Proposer {
   // the applied proposal `p`, or `deadline`.
   Result<AttestationWait> WaitAttested(const ProposalRow& p, Waiters::Deadline deadline);
 
+  // The same two calls without blocking the caller's thread: the checks
+  // and the preflight run on it, and `done` is called once with what the
+  // blocking call would return — on this thread when the answer is known
+  // at once, else on the thread that applied the proposal (after its
+  // commit) or on the deadline thread.
+  using Done = std::function<void(Result<ProposalRow>)>;
+  void StartProcessAsync(const StartArgs& args, Done done);
+  void TriggerStepAsync(const StepArgs& args, Done done);
+
  private:
   using Deadline = Waiters::Deadline;
   Deadline DeadlineOf(std::chrono::milliseconds timeout) const;
   Result<ProposalRow> Submit(ProposalRow p, const std::string& key, const std::string& request, bool wait,
                              Deadline deadline);
-  // The original result for an idempotency key already stored; nullopt if
-  // the key is empty or unknown.
-  std::optional<Result<ProposalRow>> KnownKey(const std::string& key, const std::string& request, bool wait,
-                                              Deadline deadline);
   // The proposal a step makes, after its preflight on `inst` (null: no such
   // instance); not yet submitted.
   Result<ProposalRow> PreflightStep(const StepArgs& a, const Value& input, const std::string& canonical_input,
                                     const std::shared_ptr<const InstanceRow>& inst);
   Result<std::shared_ptr<const InstanceRow>> StoredInstance(const std::string& id);
   Result<ProposalRow> WaitApplied(const std::string& id, bool wait, Deadline deadline);
+  // What a call does before it submits: a proposal to submit, or the
+  // call's answer already (a refusal, a known key's result).
+  struct Prepared {
+    std::optional<ProposalRow> proposal;
+    std::string key, request;
+    std::optional<Result<ProposalRow>> answer;
+    std::string known_id;  // the answer is this stored proposal's (known key)
+  };
+  Prepared PrepareStart(const StartArgs& a);
+  Prepared PrepareStep(const StepArgs& a);
+  void SubmitAsync(ProposalRow p, const std::string& key, const std::string& request, Deadline deadline, Done done);
+  void WaitAppliedAsync(const std::string& id, Deadline deadline, Done done);
 
   const NodeContext* ctx_;
   Batcher* batcher_;

@@ -1,6 +1,11 @@
 #include "engine/services.h"
 
 #include <algorithm>
+#include <mutex>
+#include <condition_variable>
+#include <thread>
+#include <functional>
+#include <deque>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -62,11 +67,63 @@ grpc::Status RejectedStatus(const ProposalRow& p, const std::string& text) {
   return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p.reject_code)), text);
 }
 
-class ProcessesService final : public pb::Processes::Service {
+// Runs the calls that must block (a wait for every member's attestation)
+// off gRPC's callback threads, a few at a time.
+class BlockingPool {
  public:
-  explicit ProcessesService(Node* node) : node_(node) {}
+  explicit BlockingPool(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~BlockingPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Run(std::function<void()> work) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(work));
+    }
+    cv_.notify_one();
+  }
 
-  grpc::Status StartProcess(ServerContext*, const pb::StartProcessRequest* req, pb::StartProcessResponse* resp) override {
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      auto work = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      work();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// StartProcess and TriggerStep use gRPC's callback API: a waiting call
+// holds no thread while its step is ordered and applied — the applier
+// answers it after its commit (docs/node.md, "Request threads"). The
+// reads stay synchronous.
+using ProcessesBase =
+    pb::Processes::WithCallbackMethod_StartProcess<pb::Processes::WithCallbackMethod_TriggerStep<pb::Processes::Service>>;
+
+class ProcessesService final : public ProcessesBase {
+ public:
+  explicit ProcessesService(Node* node) : node_(node), blocking_(4) {}
+
+  grpc::ServerUnaryReactor* StartProcess(grpc::CallbackServerContext* ctx, const pb::StartProcessRequest* req,
+                                         pb::StartProcessResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     StartArgs a;
     a.definition = req->definition();
     a.version = req->version();
@@ -75,25 +132,29 @@ class ProcessesService final : public pb::Processes::Service {
     a.input_json = req->input_json();
     a.idempotency_key = req->idempotency_key();
     a.wait = !req->no_wait();
-    if (a.definition.empty()) return grpc::Status(grpc::INVALID_ARGUMENT, "definition is required");
+    if (a.definition.empty()) {
+      reactor->Finish(grpc::Status(grpc::INVALID_ARGUMENT, "definition is required"));
+      return reactor;
+    }
     WaitPlan plan;
-    if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) return st;
+    if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) {
+      reactor->Finish(st);
+      return reactor;
+    }
     a.timeout = plan.timeout;
-    auto p = node_->StartProcess(a);
-    if (!p.ok()) return ToGrpc(p.status());
-    resp->set_instance_id(p->instance);
-    resp->set_proposal_id(p->id);
-    resp->set_outcome(OutcomeOf(p->status));
-    std::string attested;
-    std::optional<pb::AttestationStatus> attestation;
-    if (auto st = AwaitAttestations(plan, a.wait, *p, &attestation, &attested); !st.ok()) return st;
-    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
-    if (p->status == ProposalStatus::kRejected) return RejectedStatus(*p, p->reason + attested);
-    if (p->status == ProposalStatus::kConfirmed) FillInstanceAfter(*p, resp->mutable_instance());
-    return grpc::Status::OK;
+    if (plan.all && a.wait) {
+      blocking_.Run([this, a, plan, resp, reactor] { reactor->Finish(Started(node_->StartProcess(a), plan, a.wait, resp)); });
+    } else {
+      node_->StartProcessAsync(a, [this, plan, wait = a.wait, resp, reactor](Result<ProposalRow> p) {
+        reactor->Finish(Started(std::move(p), plan, wait, resp));
+      });
+    }
+    return reactor;
   }
 
-  grpc::Status TriggerStep(ServerContext*, const pb::TriggerStepRequest* req, pb::TriggerStepResponse* resp) override {
+  grpc::ServerUnaryReactor* TriggerStep(grpc::CallbackServerContext* ctx, const pb::TriggerStepRequest* req,
+                                        pb::TriggerStepResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     StepArgs a;
     a.instance_id = req->instance_id();
     a.step = req->step();
@@ -101,23 +162,19 @@ class ProcessesService final : public pb::Processes::Service {
     a.idempotency_key = req->idempotency_key();
     a.wait = !req->no_wait();
     WaitPlan plan;
-    if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) return st;
-    a.timeout = plan.timeout;
-    auto p = node_->TriggerStep(a);
-    if (!p.ok()) return ToGrpc(p.status());
-    resp->set_proposal_id(p->id);
-    resp->set_outcome(OutcomeOf(p->status));
-    resp->set_ledger_height(static_cast<uint64_t>(p->height));
-    std::string attested;
-    std::optional<pb::AttestationStatus> attestation;
-    if (auto st = AwaitAttestations(plan, a.wait, *p, &attestation, &attested); !st.ok()) return st;
-    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
-    if (p->status == ProposalStatus::kRejected) {
-      // The ledger ordered a conflicting step first: same reason at every party.
-      return RejectedStatus(*p, p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" + attested);
+    if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) {
+      reactor->Finish(st);
+      return reactor;
     }
-    if (p->status == ProposalStatus::kConfirmed) FillInstanceAfter(*p, resp->mutable_instance());
-    return grpc::Status::OK;
+    a.timeout = plan.timeout;
+    if (plan.all && a.wait) {
+      blocking_.Run([this, a, plan, resp, reactor] { reactor->Finish(Stepped(node_->TriggerStep(a), plan, a.wait, resp)); });
+    } else {
+      node_->TriggerStepAsync(a, [this, plan, wait = a.wait, resp, reactor](Result<ProposalRow> p) {
+        reactor->Finish(Stepped(std::move(p), plan, wait, resp));
+      });
+    }
+    return reactor;
   }
 
   grpc::Status GetInstance(ServerContext*, const pb::GetInstanceRequest* req, pb::Instance* resp) override {
@@ -205,6 +262,39 @@ class ProcessesService final : public pb::Processes::Service {
     std::chrono::milliseconds timeout{0};
     std::chrono::steady_clock::time_point deadline;
   };
+
+  // A call's answer, filled from its outcome (and, when it waits for every
+  // member, their attestations: only on the blocking pool).
+  grpc::Status Started(Result<ProposalRow> p, const WaitPlan& plan, bool wait, pb::StartProcessResponse* resp) {
+    if (!p.ok()) return ToGrpc(p.status());
+    resp->set_instance_id(p->instance);
+    resp->set_proposal_id(p->id);
+    resp->set_outcome(OutcomeOf(p->status));
+    std::string attested;
+    std::optional<pb::AttestationStatus> attestation;
+    if (auto st = AwaitAttestations(plan, wait, *p, &attestation, &attested); !st.ok()) return st;
+    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
+    if (p->status == ProposalStatus::kRejected) return RejectedStatus(*p, p->reason + attested);
+    if (p->status == ProposalStatus::kConfirmed) FillInstanceAfter(*p, resp->mutable_instance());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Stepped(Result<ProposalRow> p, const WaitPlan& plan, bool wait, pb::TriggerStepResponse* resp) {
+    if (!p.ok()) return ToGrpc(p.status());
+    resp->set_proposal_id(p->id);
+    resp->set_outcome(OutcomeOf(p->status));
+    resp->set_ledger_height(static_cast<uint64_t>(p->height));
+    std::string attested;
+    std::optional<pb::AttestationStatus> attestation;
+    if (auto st = AwaitAttestations(plan, wait, *p, &attestation, &attested); !st.ok()) return st;
+    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
+    if (p->status == ProposalStatus::kRejected) {
+      // The ledger ordered a conflicting step first: same reason at every party.
+      return RejectedStatus(*p, p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" + attested);
+    }
+    if (p->status == ProposalStatus::kConfirmed) FillInstanceAfter(*p, resp->mutable_instance());
+    return grpc::Status::OK;
+  }
   grpc::Status Plan(pb::WaitFor wait_for, uint32_t timeout_ms, WaitPlan* plan) {
     if (wait_for != pb::WAIT_CONFIRMED_HERE && wait_for != pb::WAIT_ATTESTED_BY_ALL)
       return grpc::Status(grpc::INVALID_ARGUMENT, "unknown wait_for " + std::to_string(static_cast<int>(wait_for)));
@@ -250,6 +340,7 @@ class ProcessesService final : public pb::Processes::Service {
   }
 
   Node* node_;
+  BlockingPool blocking_;
 };
 
 class EventsService final : public pb::Events::Service {

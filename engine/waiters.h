@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/types.h"
@@ -30,13 +31,31 @@ class Waiters {
  public:
   using Deadline = std::chrono::steady_clock::time_point;
 
-  // What a waiter learns.
+  // What a caller learns: the applied row, a failure (never stored), or
+  // the id it was stored under instead (same idempotency key); nothing at
+  // all when its deadline passed first.
+  struct Learnt {
+    std::optional<ProposalRow> row;
+    std::optional<Status> failed;
+    std::string moved_to;
+  };
+  // A caller that does not block: called once, with what was learnt, or
+  // with nothing at its deadline; on the thread that learnt it (the
+  // applier's, after its commit) or on the deadline thread.
+  using Listener = std::function<void(Learnt)>;
+
   struct Waiter {
+    std::string id;
     int callers = 0;
     std::condition_variable cv;
-    std::optional<ProposalRow> row;  // applied
-    std::optional<Status> failed;    // never stored
-    std::string moved_to;            // stored under another id (same idempotency key)
+    std::optional<ProposalRow> row;
+    std::optional<Status> failed;
+    std::string moved_to;
+    struct Listening {
+      Listener listener;
+      Deadline deadline;
+    };
+    std::vector<std::shared_ptr<Listening>> listeners;
   };
 
   // One waiter per proposal id, shared by its callers.
@@ -44,12 +63,14 @@ class Waiters {
   void Release(const std::string& id, const std::shared_ptr<Waiter>& w);
   // Sleeps until the waiter learns something, the deadline, or Stop.
   // Returns a copy (a retry with the same key may share the waiter).
-  struct Learnt {
-    std::optional<ProposalRow> row;
-    std::optional<Status> failed;
-    std::string moved_to;
-  };
   Learnt Wait(const std::shared_ptr<Waiter>& w, Deadline deadline, bool any = true);
+  // Without sleeping: `listener` is called once, when the proposal
+  // registered as `id` is applied, fails or moves, or at `deadline` (with
+  // nothing learnt), or at Stop (failed: UNAVAILABLE). `any` false: only
+  // an applied row counts (a caller waiting for a proposal stored already).
+  // Returns the waiter it listens on (null if called at once): a batcher
+  // item carries it, to Fail or Move it.
+  std::shared_ptr<Waiter> Listen(const std::string& id, Deadline deadline, Listener listener, bool any = true);
 
   // The batcher: the proposal registered as `id` failed, or moved.
   void Fail(const std::shared_ptr<Waiter>& w, Status st);
@@ -79,10 +100,20 @@ class Waiters {
 
   void Stop();
   bool stopped();
+  ~Waiters();
 
  private:
+  // Listeners whose waiter learnt what they wait for: detached under mu_,
+  // called after it is released.
+  void TakeListeners(const std::shared_ptr<Waiter>& w, bool any, std::vector<std::pair<Listener, Learnt>>* out);
+  void DeadlineLoop();
+
   std::mutex mu_;
   std::condition_variable applied_, attested_;
+  // Listeners by deadline; the deadline thread starts with the first.
+  std::multimap<Deadline, std::pair<std::string, std::weak_ptr<Waiter::Listening>>> deadlines_;
+  std::condition_variable deadline_cv_;
+  std::thread deadline_thread_;
   std::map<std::string, std::shared_ptr<Waiter>> waiting_;
   uint64_t applied_generation_ = 0, attested_generation_ = 0;
   int in_flight_ = 0;
