@@ -437,10 +437,13 @@ inline Saturation RunSaturation(std::shared_ptr<grpc::Channel> ch, const std::st
 // Saturation at each concurrency level, on fresh orders ("PREFIX<c>-<i>")
 // that `prepare(prefix, clients)` creates; prints each level with where
 // its CPU went and returns the best rate ("at saturation").
+// *cpu_ms_per_step (if given) gets the machine's CPU per step (every
+// process of `procs`, clients included) at the best level.
 inline double BestSaturation(std::shared_ptr<grpc::Channel> ch, const std::string& label, const std::string& prefix,
                              int steps, const std::vector<int>& levels,
                              const std::vector<std::pair<std::string, pid_t>>& procs,
-                             const std::function<void(const std::string& prefix, int clients)>& prepare) {
+                             const std::function<void(const std::string& prefix, int clients)>& prepare,
+                             double* cpu_ms_per_step = nullptr) {
   double best = 0;
   for (int c : levels) {
     std::string orders = prefix + std::to_string(c) + "-";
@@ -456,8 +459,9 @@ inline double BestSaturation(std::shared_ptr<grpc::Channel> ch, const std::strin
     Saturation sat = RunSaturation(ch, orders, steps, c);
     std::printf("%-6s confirmed steps/s with %d clients: %.0f (%d of %d confirmed)\n", label.c_str(), c,
                 sat.steps_per_s, sat.confirmed, steps);
-    cpu.Print(label.c_str(), sat.confirmed);
+    double cpu_ms = cpu.Print(label.c_str(), sat.confirmed);
     disk.Print(label.c_str(), sat.confirmed);
+    if (sat.steps_per_s > best && cpu_ms_per_step != nullptr) *cpu_ms_per_step = cpu_ms;
     best = std::max(best, sat.steps_per_s);
   }
   std::printf("%-6s confirmed steps/s at saturation (best of the levels): %.0f\n", label.c_str(), best);

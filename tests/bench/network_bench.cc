@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
               SqliteCommitRate(dir.path(), full_sync));
 
   // The single-party figure, same clients and load.
-  double single = 0;
+  double single = 0, single_cpu_ms = 0, three_cpu_ms = 0;
   {
     treaty::testing::TreatydProcess node(dir.path() + "/single", single_args);
     if (!node.Start()) {
@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     single = BestSaturation(node.channel(), "single", "s", steps, levels, {{"node", node.pid()}, {"clients", 0}},
-                            [&](const std::string& prefix, int c) { CreateInstances(node.channel(), prefix, steps, c); });
+                            [&](const std::string& prefix, int c) { CreateInstances(node.channel(), prefix, steps, c); },
+                            &single_cpu_ms);
     node.Stop();
   }
 
@@ -164,8 +165,19 @@ int main(int argc, char** argv) {
                                   std::printf("3-party started %d orders in %.1f s\n", steps,
                                               std::chrono::duration<double>(Clock::now() - created).count());
                                   std::printf("3-party %s\n", WaitQuiet(net).c_str());
-                                });
+                                },
+                                &three_cpu_ms);
   std::printf("ratio  3-party : single-party = %.2f (target >= 0.33)\n", single > 0 ? three / single : 0.0);
+  // The three members (and the sequencer and clients) share this machine's
+  // cores, and each member applies every step: a 3-party step costs the
+  // machine several single-party steps of CPU. When both phases are bound
+  // by the cores, the ratio cannot exceed the ratio of their CPU per step.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (single_cpu_ms > 0 && three_cpu_ms > 0)
+    std::printf("limit  ceiling: a 3-party step costs %.3f ms of the machine's CPU (every process), a single-party step "
+                "%.3f ms: on %u cores at most %.0f 3-party steps/s, ratio at most %.2f while the single party is bound "
+                "by the cores too\n",
+                three_cpu_ms, single_cpu_ms, cores, cores * 1000.0 / three_cpu_ms, single_cpu_ms / three_cpu_ms);
 
   JudgedFixedRate("3-party", ch, rate, seconds, clients, 50, windows, dir.path(), [&](int w) {
     std::string prefix = "r" + std::to_string(w) + "-";

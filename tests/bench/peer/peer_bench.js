@@ -923,6 +923,17 @@ function compare(t, r, limits) {
     const verdict = met === null ? target : `target ${target}: ${met ? 'met' : 'NOT MET'}`;
     console.log(`  ${what}: Treaty vs Restate ${vals}; ratio ${rat}; ${verdict}`);
   }
+  // The driver and the server share the machine's cores: a closed loop
+  // cannot confirm more steps than the cores give to one driver call plus
+  // one server step. Where this ceiling is under 5x Restate's rate, the
+  // steps/s target cannot be shown with one driver on this machine,
+  // whatever the server does.
+  const cores = os.cpus().length;
+  const tDriver = t.sat.driverMs / t.sat.steps;
+  const ceiling = cores * 1000 / (tDriver + tc);
+  console.log(`  ceiling: the driver spends ${fmt(tDriver, 3)} ms of CPU per Treaty call and treatyd ${fmt(tc, 3)} ms ` +
+              `per step on ${cores} cores: at most ${fmt(ceiling)} steps/s, ${fmt(ceiling / r.sat.rate, 2)}x ` +
+              `Restate's rate here (the steps/s target needs 5x)`);
 }
 
 async function main() {
