@@ -37,6 +37,7 @@ void Waiters::TakeListeners(const std::shared_ptr<Waiter>& w, bool any,
   if (w->listeners.empty() || !(w->row || (any && (w->failed || !w->moved_to.empty())))) return;
   for (auto& l : w->listeners) {
     out->emplace_back(std::move(l->listener), Learnt{w->row, w->failed, w->moved_to});
+    deadlines_.erase(l->due);  // called now: no deadline left to keep
     --w->callers;
   }
   w->listeners.clear();
@@ -60,11 +61,12 @@ std::shared_ptr<Waiters::Waiter> Waiters::Listen(const std::string& id, Deadline
         now.emplace_back(std::move(listener), Learnt{slot->row, slot->failed, slot->moved_to});
         if (slot->callers == 0) waiting_.erase(id);
       } else {
-        auto l = std::make_shared<Waiter::Listening>(Waiter::Listening{std::move(listener), deadline});
+        auto l = std::make_shared<Listening>();
+        l->listener = std::move(listener);
         ++slot->callers;
         slot->listeners.push_back(l);
         bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
-        deadlines_.emplace(deadline, std::make_pair(id, std::weak_ptr<Waiter::Listening>(l)));
+        l->due = deadlines_.emplace(deadline, std::make_pair(id, std::weak_ptr<Listening>(l)));
         if (!deadline_thread_.joinable()) deadline_thread_ = std::thread([this] { DeadlineLoop(); });
         else if (earliest) deadline_cv_.notify_one();
         listening = slot;
@@ -216,7 +218,7 @@ void Waiters::Stop() {
       }
       w->listeners.clear();
     }
-    deadlines_.clear();
+    deadlines_.clear();  // every listener was taken above
   }
   for (const auto& w : all) w->cv.notify_all();
   applied_.notify_all();

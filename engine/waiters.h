@@ -44,6 +44,15 @@ class Waiters {
   // applier's, after its commit) or on the deadline thread.
   using Listener = std::function<void(Learnt)>;
 
+  struct Waiter;
+  struct Listening;
+  // Listeners by deadline: the deadline thread calls those still waiting.
+  using DeadlineMap = std::multimap<Deadline, std::pair<std::string, std::weak_ptr<Listening>>>;
+  struct Listening {
+    Listener listener;
+    DeadlineMap::iterator due;  // its entry, erased when it is called
+  };
+
   struct Waiter {
     std::string id;
     int callers = 0;
@@ -51,10 +60,6 @@ class Waiters {
     std::optional<ProposalRow> row;
     std::optional<Status> failed;
     std::string moved_to;
-    struct Listening {
-      Listener listener;
-      Deadline deadline;
-    };
     std::vector<std::shared_ptr<Listening>> listeners;
   };
 
@@ -110,8 +115,8 @@ class Waiters {
 
   std::mutex mu_;
   std::condition_variable applied_, attested_;
-  // Listeners by deadline; the deadline thread starts with the first.
-  std::multimap<Deadline, std::pair<std::string, std::weak_ptr<Waiter::Listening>>> deadlines_;
+  // The deadline thread starts with the first listener.
+  DeadlineMap deadlines_;
   std::condition_variable deadline_cv_;
   std::thread deadline_thread_;
   std::map<std::string, std::shared_ptr<Waiter>> waiting_;
