@@ -210,13 +210,19 @@ void Proposer::TriggerStepAsync(const StepArgs& a, Done done) {
   SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
 }
 
-void Proposer::SubmitAsync(ProposalRow p, const std::string& key, const std::string& request, Deadline deadline,
-                           Done done) {
+std::shared_ptr<Batcher::Intake> Proposer::IntakeOf(ProposalRow p, const std::string& key,
+                                                    const std::string& request) {
   auto item = std::make_shared<Batcher::Intake>();
   item->proposal = std::move(p);
   item->key = key;
   item->request = request;
   item->submitted_id = item->proposal.id;
+  return item;
+}
+
+void Proposer::SubmitAsync(ProposalRow p, const std::string& key, const std::string& request, Deadline deadline,
+                           Done done) {
+  auto item = IntakeOf(std::move(p), key, request);
   const std::string id = item->submitted_id;
   // Listening before the batcher can seal it, so the applier cannot apply
   // it unheard.
@@ -300,11 +306,7 @@ Result<ProposalRow> Proposer::Submit(ProposalRow p, const std::string& key, cons
                                      Deadline deadline) {
   // Group commit: the batcher persists queued proposals and seals them in
   // one transaction; this call returns once its proposal is durable.
-  auto item = std::make_shared<Batcher::Intake>();
-  item->proposal = std::move(p);
-  item->key = key;
-  item->request = request;
-  item->submitted_id = item->proposal.id;
+  auto item = IntakeOf(std::move(p), key, request);
   std::future<Status> persisted = item->done.get_future();
   // Registered before the batcher can seal it, so the applier cannot
   // apply it unseen: one sleep for the whole step, no store read.

@@ -67,6 +67,7 @@ class Proposer {
   };
   Prepared PrepareStart(const StartArgs& a);
   Prepared PrepareStep(const StepArgs& a);
+  static std::shared_ptr<Batcher::Intake> IntakeOf(ProposalRow p, const std::string& key, const std::string& request);
   void SubmitAsync(ProposalRow p, const std::string& key, const std::string& request, Deadline deadline, Done done);
   void WaitAppliedAsync(const std::string& id, Deadline deadline, Done done);
 

@@ -142,13 +142,8 @@ class ProcessesService final : public ProcessesBase {
       return reactor;
     }
     a.timeout = plan.timeout;
-    if (plan.all && a.wait) {
-      blocking_.Run([this, a, plan, resp, reactor] { reactor->Finish(Started(node_->StartProcess(a), plan, a.wait, resp)); });
-    } else {
-      node_->StartProcessAsync(a, [this, plan, wait = a.wait, resp, reactor](Result<ProposalRow> p) {
-        reactor->Finish(Started(std::move(p), plan, wait, resp));
-      });
-    }
+    Dispatch(reactor, std::move(a), plan, resp, &Node::StartProcess, &Node::StartProcessAsync,
+             &ProcessesService::Started);
     return reactor;
   }
 
@@ -167,13 +162,8 @@ class ProcessesService final : public ProcessesBase {
       return reactor;
     }
     a.timeout = plan.timeout;
-    if (plan.all && a.wait) {
-      blocking_.Run([this, a, plan, resp, reactor] { reactor->Finish(Stepped(node_->TriggerStep(a), plan, a.wait, resp)); });
-    } else {
-      node_->TriggerStepAsync(a, [this, plan, wait = a.wait, resp, reactor](Result<ProposalRow> p) {
-        reactor->Finish(Stepped(std::move(p), plan, wait, resp));
-      });
-    }
+    Dispatch(reactor, std::move(a), plan, resp, &Node::TriggerStep, &Node::TriggerStepAsync,
+             &ProcessesService::Stepped);
     return reactor;
   }
 
@@ -262,6 +252,24 @@ class ProcessesService final : public ProcessesBase {
     std::chrono::milliseconds timeout{0};
     std::chrono::steady_clock::time_point deadline;
   };
+
+  // Runs a proposing call to its answer: on the blocking pool when it
+  // waits for every member's attestation, else without holding a thread.
+  template <typename Args, typename Resp>
+  void Dispatch(grpc::ServerUnaryReactor* reactor, Args a, const WaitPlan& plan, Resp* resp,
+                Result<ProposalRow> (Node::*sync)(const Args&), void (Node::*async)(const Args&, Proposer::Done),
+                grpc::Status (ProcessesService::*answer)(Result<ProposalRow>, const WaitPlan&, bool, Resp*)) {
+    const bool wait = a.wait;
+    if (plan.all && wait) {
+      blocking_.Run([this, a = std::move(a), plan, resp, reactor, sync, answer] {
+        reactor->Finish((this->*answer)((node_->*sync)(a), plan, a.wait, resp));
+      });
+      return;
+    }
+    (node_->*async)(a, [this, plan, wait, resp, reactor, answer](Result<ProposalRow> p) {
+      reactor->Finish((this->*answer)(std::move(p), plan, wait, resp));
+    });
+  }
 
   // A call's answer, filled from its outcome (and, when it waits for every
   // member, their attestations: only on the blocking pool).
