@@ -2,6 +2,8 @@
 // blocks and cursor, subscriptions. Schema and layout: docs/node.md, "Store".
 #include "engine/store/node_store.h"
 
+#include <cstring>
+
 #include "chain/block_codec.h"
 #include "engine/store/rows.h"
 
@@ -47,8 +49,11 @@ CREATE TABLE IF NOT EXISTS queued_pins (instance TEXT NOT NULL, height INTEGER N
   author TEXT NOT NULL, PRIMARY KEY (instance, height, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS unmatched_pins (pin TEXT PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL,
   time_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS claims (claim BLOB PRIMARY KEY, instance TEXT NOT NULL, field TEXT NOT NULL,
-  height INTEGER NOT NULL) WITHOUT ROWID;
+-- Appended, never looked up by key: the node keeps them in memory
+-- (engine/store/claim_index.h), as a b-tree by hash would put each on a
+-- random page.
+CREATE TABLE IF NOT EXISTS claims (seq INTEGER PRIMARY KEY, claim BLOB NOT NULL, instance TEXT NOT NULL,
+  field TEXT NOT NULL, height INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS commitments (instance TEXT NOT NULL, field TEXT NOT NULL, commitment TEXT NOT NULL,
   content TEXT NOT NULL, PRIMARY KEY (instance, field)) WITHOUT ROWID;
 -- A rowid table: bodies are large, which WITHOUT ROWID stores badly.
@@ -109,6 +114,18 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
     put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
     TREATY_RETURN_IF_ERROR(put.Run());
   }
+  {
+    // Every claim won so far, into memory.
+    Stmt all = db_.Prepare("SELECT claim, instance, height FROM claims ORDER BY seq");
+    while (all.Step()) {
+      std::string raw = all.Blob(0);
+      Digest claim{};
+      if (raw.size() != claim.size()) return store::Damaged("claims", "a claim is not 32 bytes");
+      std::memcpy(claim.data(), raw.data(), claim.size());
+      claims_.Add(claim, ClaimOwnerRow{all.Text(1), all.Int(2)});
+    }
+    TREATY_RETURN_IF_ERROR(all.status());
+  }
   for (int i = 0; i < kReaders; ++i) {
     auto reader = std::make_unique<Db>();
     TREATY_RETURN_IF_ERROR(reader->Open(path, full_sync, /*background_checkpoint=*/false, /*caller_locks=*/true));
@@ -160,6 +177,8 @@ Status WriteTxn::Commit(uint64_t* generation) {
     for (TxnObserver* o : store_->observers_) o->Abandoned();
     return Status(st.code(), std::string(kind_) + " transaction: " + st.message());
   }
+  for (auto& [claim, owner] : new_claims_) store_->claims_.Add(claim, std::move(owner));
+  new_claims_.clear();
   uint64_t gen = ++store_->commit_gen_;
   store_->commits_.fetch_add(1, std::memory_order_relaxed);
   if (!relaxed_) store_->durable_gen_ = gen;

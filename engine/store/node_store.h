@@ -33,6 +33,7 @@
 #include "definitions/base/env.h"
 #include "definitions/base/sqlite_db.h"
 #include "definitions/base/status.h"
+#include "engine/store/claim_index.h"
 #include "engine/store/instance_query.h"
 #include "engine/types.h"
 
@@ -167,6 +168,7 @@ class NodeStore {
   std::vector<Db*> free_readers_;  // readers_mu_
   Checkpointer checkpointer_;
   std::vector<TxnObserver*> observers_;
+  ClaimIndex claims_;  // the claims table, in memory (claim_index.h)
   uint64_t commit_gen_ = 0;  // mu_
   std::atomic<uint64_t> durable_gen_{0};
   std::atomic<uint64_t> commits_{0};
@@ -323,6 +325,8 @@ class WriteTxn {
   const char* kind_;
   bool relaxed_;
   bool open_ = false;
+  // Claims this transaction added: the index gets them when it commits.
+  std::vector<std::pair<Digest, ClaimOwnerRow>> new_claims_;
 };
 
 }  // namespace treaty::engine

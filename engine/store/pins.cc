@@ -104,14 +104,6 @@ Result<std::optional<LedgerPosition>> QueryUnmatched(Db& db, const std::string& 
   return std::optional<LedgerPosition>(LedgerPosition{u.Int(0), u.Int(2), u.Int(1)});
 }
 
-Result<std::optional<NodeStore::ClaimHolder>> QueryClaim(Db& db, const Digest& claim) {
-  Stmt owned = db.Prepare("SELECT instance, height FROM claims WHERE claim = ?");
-  owned.BindBlob(1, std::string_view(reinterpret_cast<const char*>(claim.data()), claim.size()));
-  if (owned.Step()) return std::optional<NodeStore::ClaimHolder>(NodeStore::ClaimHolder{owned.Text(0), owned.Int(1)});
-  TREATY_RETURN_IF_ERROR(owned.status());
-  return std::optional<NodeStore::ClaimHolder>();
-}
-
 }  // namespace
 
 Result<std::optional<LedgerPosition>> WriteTxn::UnmatchedPin(const std::string& pin_hex) {
@@ -125,26 +117,32 @@ Status WriteTxn::DeleteUnmatchedPin(const std::string& pin_hex) {
 }
 
 Result<std::optional<NodeStore::ClaimHolder>> WriteTxn::ClaimOwner(const Digest& claim) {
-  return QueryClaim(db(), claim);
+  for (const auto& [c, owner] : new_claims_)
+    if (c == claim) return std::optional<NodeStore::ClaimHolder>(NodeStore::ClaimHolder{owner.instance, owner.height});
+  if (auto owner = store_->claims_.Find(claim))
+    return std::optional<NodeStore::ClaimHolder>(NodeStore::ClaimHolder{owner->instance, owner->height});
+  return std::optional<NodeStore::ClaimHolder>();
 }
 
 Result<std::optional<NodeStore::ClaimHolder>> NodeStore::ClaimSeen(const Digest& claim) {
+  if (auto owner = claims_.Find(claim)) return std::optional<ClaimHolder>(ClaimHolder{owner->instance, owner->height});
   ReaderLease lease = LeaseReader();
-  Db& read_db = lease.db();
-  TREATY_ASSIGN_OR_RETURN(auto owner, QueryClaim(read_db, claim));
-  if (owner) return owner;
-  TREATY_ASSIGN_OR_RETURN(auto seen, QueryUnmatched(read_db, ToHex(claim)));
+  TREATY_ASSIGN_OR_RETURN(auto seen, QueryUnmatched(lease.db(), ToHex(claim)));
   if (seen) return std::optional<ClaimHolder>(ClaimHolder{"", seen->height});
   return std::optional<ClaimHolder>();
 }
 
 Status WriteTxn::InsertClaim(const Digest& claim, const std::string& instance, const std::string& field,
                              int64_t height) {
-  // A second claim of the same key by the same instance is ignored.
-  Stmt put = db().Prepare("INSERT OR IGNORE INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
+  // A second claim of the same key by the same instance is not recorded again.
+  TREATY_ASSIGN_OR_RETURN(auto owner, ClaimOwner(claim));
+  if (owner) return Status::Ok();
+  Stmt put = db().Prepare("INSERT INTO claims (claim, instance, field, height) VALUES (?, ?, ?, ?)");
   put.BindBlob(1, std::string_view(reinterpret_cast<const char*>(claim.data()), claim.size()));
   put.Bind(2, instance).Bind(3, field).Bind(4, height);
-  return put.Run();
+  TREATY_RETURN_IF_ERROR(put.Run());
+  new_claims_.emplace_back(claim, ClaimOwnerRow{instance, height});
+  return Status::Ok();
 }
 
 }  // namespace treaty::engine

@@ -85,6 +85,31 @@ TEST(SingleNode, AFailedCommitIsReportedChangesNothingAndTheStepGoesThroughLater
   EXPECT_EQ(Entries(net.node("acme"), "o-1", "submit"), 1u);
 }
 
+TEST(SingleNode, AUniqueKeyIsTakenOnlyByACommittedStepAndStaysTakenAcrossARestart) {
+  TempDir dir;
+  InProcessNetwork net(dir.path(), {"acme"}, /*embedded=*/true);
+  ASSERT_TRUE(net.Start().ok());
+  for (const char* id : {"u-1", "u-2", "u-3"}) ASSERT_TRUE(net.node("acme").StartProcess(StartOf(id)).ok());
+  // A claim whose transaction fails to commit is not taken.
+  FailNthCommit fail("seal+apply", 1);
+  net.SetFaults("acme", &fail);
+  EXPECT_FALSE(net.node("acme").TriggerStep(StepOf("u-1", "submit", SubmitInput("PO-U"))).ok());
+  net.SetFaults("acme", nullptr);
+  auto won = net.node("acme").TriggerStep(StepOf("u-2", "submit", SubmitInput("PO-U")));
+  ASSERT_TRUE(won.ok()) << won.status().ToString();
+  EXPECT_EQ(won->status, engine::ProposalStatus::kConfirmed);
+  // Taken now: refused before anything is proposed, also after a restart.
+  auto taken = net.node("acme").TriggerStep(StepOf("u-3", "submit", SubmitInput("PO-U")));
+  EXPECT_EQ(taken.status().code(), StatusCode::kAlreadyExists) << taken.status().ToString();
+  net.Crash("acme");
+  ASSERT_TRUE(net.Start().ok());
+  taken = net.node("acme").TriggerStep(StepOf("u-3", "submit", SubmitInput("PO-U")));
+  EXPECT_EQ(taken.status().code(), StatusCode::kAlreadyExists) << taken.status().ToString();
+  EXPECT_NE(taken.status().message().find("po_number \"PO-U\""), std::string::npos) << taken.status().ToString();
+  EXPECT_EQ(Entries(net.node("acme"), "u-2", "submit"), 1u);
+  EXPECT_EQ(Entries(net.node("acme"), "u-1", "submit"), 0u);
+}
+
 // How many writes a step's path makes on `party`'s store, from the call to
 // its outcome here (messages to members are not delivered meanwhile).
 int WritesOfAStep(bool embedded) {
