@@ -250,6 +250,16 @@ void MemberProtocol::RequestResends() {
     return;
   }
   int64_t now = ctx_->NowMs();
+  std::vector<const BlockedRow*> due;
+  for (const auto& b : *blocked) {
+    if (now - b.since_ms < 1000) continue;
+    int64_t& last = resend_asked_[b.pin];
+    if (now - last < 5000) continue;
+    last = now;
+    due.push_back(&b);
+  }
+  if (resend_asked_.size() > 10000) resend_asked_.clear();
+  if (due.empty()) return;  // no transaction (and no cache dropped) for nothing
   auto txn_or = ctx_->store->Begin("resend", NodeStore::Durability::kRelaxed);
   if (!txn_or.ok()) {
     ctx_->Log("could not ask members to resend: " + txn_or.status().ToString(), LogLevel::kWarning);
@@ -257,11 +267,8 @@ void MemberProtocol::RequestResends() {
   }
   WriteTxn& txn = **txn_or;
   bool asked = false;
-  for (const auto& b : *blocked) {
-    if (now - b.since_ms < 1000) continue;
-    int64_t& last = resend_asked_[b.pin];
-    if (now - last < 5000) continue;
-    last = now;
+  for (const BlockedRow* row : due) {
+    const BlockedRow& b = *row;
     auto keys = keys_->Of(txn, b.instance);
     if (!keys.ok() || *keys == nullptr) continue;
     for (const auto& m : MembersOf((*keys)->roles))
@@ -272,7 +279,6 @@ void MemberProtocol::RequestResends() {
     ctx_->Log("instance " + b.instance + " blocked for " + std::to_string(now - b.since_ms) +
               " ms; asked its members to resend pin " + b.pin.substr(0, 12));
   }
-  if (resend_asked_.size() > 10000) resend_asked_.clear();
   if (!asked) return;  // the transaction rolls back: nothing written
   Status st = Flush(txn);
   if (st.ok()) st = txn.Commit();
