@@ -3,7 +3,11 @@
 //
 //   treaty [--server ADDR] [--json] COMMAND ...
 //     start DEFINITION [--id ID] [--input JSON] [--version N] [--role ROLE=PARTY]... [--key K] [--no-wait]
-//     step INSTANCE STEP [--input JSON] [--key K] [--no-wait]
+//           [--wait here|all] [--timeout MS]
+//     step INSTANCE STEP [--input JSON] [--key K] [--no-wait] [--wait here|all] [--timeout MS]
+//   --wait all returns once every member of the instance attested the step
+//   (or at the timeout, naming those still missing); here (the default)
+//   once this node applied it.
 //     get INSTANCE
 //     list [--definition D] [--state S] [--where EXPR] [--limit N] [--order created|updated|id[ desc]]
 //     history INSTANCE
@@ -32,7 +36,8 @@ namespace pb = ::treaty::v1;
 constexpr const char* kUsage =
     "usage: treaty [--server ADDR] [--json] COMMAND\n"
     "  start DEFINITION [--id ID] [--input JSON] [--version N] [--role ROLE=PARTY]... [--key K] [--no-wait]\n"
-    "  step INSTANCE STEP [--input JSON] [--key K] [--no-wait]\n"
+    "        [--wait here|all] [--timeout MS]\n"
+    "  step INSTANCE STEP [--input JSON] [--key K] [--no-wait] [--wait here|all] [--timeout MS]\n"
     "  get INSTANCE\n"
     "  list [--definition D] [--state S] [--where EXPR] [--limit N] [--order FIELD[ desc]]\n"
     "  history INSTANCE\n"
@@ -113,6 +118,32 @@ std::string Pad(std::string s, size_t n) {
   return s;
 }
 
+// --wait here|all and --timeout MS; false (after a usage message) on a bad value.
+template <typename Req>
+bool SetWait(const Args& a, Req* req, int* code) {
+  std::string wait = a.Get("--wait", "here");
+  if (wait == "all") {
+    req->set_wait_for(pb::WAIT_ATTESTED_BY_ALL);
+  } else if (wait != "here") {
+    *code = Usage("--wait takes here or all, not '" + wait + "'");
+    return false;
+  }
+  req->set_wait_timeout_ms(static_cast<uint32_t>(std::stoul(a.Get("--timeout", "0"))));
+  return true;
+}
+
+// Who attested, when the call waited for every member.
+void PrintAttestation(const pb::AttestationStatus& at) {
+  auto join = [](const auto& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (at.attested_by_size() > 0) std::cout << "attested by " << join(at.attested_by()) << "\n";
+  if (at.missing_size() > 0) std::cout << "not attested within the timeout by " << join(at.missing()) << "\n";
+  if (at.mismatched_size() > 0) std::cout << "ANOTHER OUTCOME attested by " << join(at.mismatched()) << "\n";
+}
+
 int Start(pb::Processes::Stub* p, const Args& a) {
   if (a.positional.size() != 1) return Usage("start needs DEFINITION");
   pb::StartProcessRequest req;
@@ -122,6 +153,7 @@ int Start(pb::Processes::Stub* p, const Args& a) {
   req.set_version(std::stoll(a.Get("--version", "0")));
   req.set_idempotency_key(a.Get("--key"));
   req.set_no_wait(a.Has("--no-wait"));
+  if (int code = 0; !SetWait(a, &req, &code)) return code;
   auto range = a.opts.equal_range("--role");
   for (auto it = range.first; it != range.second; ++it) {
     auto eq = it->second.find('=');
@@ -138,6 +170,7 @@ int Start(pb::Processes::Stub* p, const Args& a) {
     std::cout << ToJson(resp) << "\n";
   } else if (resp.outcome() == pb::CONFIRMED) {
     PrintInstance(resp.instance());
+    if (resp.has_attestation()) PrintAttestation(resp.attestation());
   } else {
     std::cout << "instance " << resp.instance_id() << " proposed (" << resp.proposal_id() << "), "
               << OutcomeName(resp.outcome()) << "\n";
@@ -153,6 +186,7 @@ int Step(pb::Processes::Stub* p, const Args& a) {
   req.set_input_json(a.Get("--input"));
   req.set_idempotency_key(a.Get("--key"));
   req.set_no_wait(a.Has("--no-wait"));
+  if (int code = 0; !SetWait(a, &req, &code)) return code;
   pb::TriggerStepResponse resp;
   grpc::ClientContext ctx;
   auto st = p->TriggerStep(&ctx, req, &resp);
@@ -167,6 +201,7 @@ int Step(pb::Processes::Stub* p, const Args& a) {
     else
       std::cout << " (proposal " << resp.proposal_id() << ")";
     std::cout << "\n";
+    if (resp.has_attestation()) PrintAttestation(resp.attestation());
   }
   return 0;
 }

@@ -59,6 +59,13 @@ TEST_F(Clients, CliDrivesAnOrderAndReportsErrors) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "treaty: NOT_FOUND: no instance 'nope'\n");
   EXPECT_EQ(Cli("frobnicate").code, 2);
+  // Waiting for every member: on a single node, the node itself.
+  r = Cli("start purchase-order --id cli-2 --wait all --timeout 5000");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("attested by node\n"), std::string::npos) << r.out;
+  r = Cli("step cli-2 cancel --wait sometimes");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--wait takes here or all, not 'sometimes'"), std::string::npos) << r.out;
   r = Cli("definitions");
   EXPECT_NE(r.out.find("purchase-order        1        msm"), std::string::npos) << r.out;
 }
