@@ -176,6 +176,12 @@ Status Applier::ApplyBlock(WriteTxn& txn, const chain::Block& b, const std::map<
           nonce = p->nonce;
         }
       }
+      if (p == nullptr && own != nullptr) {
+        // Inline, every pin is ours: one not sealed in this transaction is
+        // a unique-key claim (nothing is ever expected here).
+        if (!p_.claims->WonInBlock(pin_hex)) TREATY_RETURN_IF_ERROR(txn.RecordUnmatchedPin(pin_hex, at));
+        continue;
+      }
       if (p == nullptr) {
         TREATY_ASSIGN_OR_RETURN(std::optional<ExpectedPin> expected, p_.pins->Recognise(txn, pin_hex));
         if (!expected) {
