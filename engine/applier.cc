@@ -320,7 +320,9 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
   r.def_hash = extra.hash_hex;
   r.salt_hex = extra.salt_hex;
   r.roles = extra.roles;
-  r.snapshot_json = machine->Save().ToJson();
+  auto snapshot = std::make_shared<const runtime::Snapshot>(machine->Save());
+  r.snapshot_json = snapshot->ToJson();
+  r.snapshot = std::move(snapshot);
   r.states_json = JsonList(machine->ActiveStates());
   r.data_json = machine->Data().ToCanonicalJson();
   r.final = machine->IsFinal();
@@ -366,7 +368,7 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
   if (!def) {
     Reject(p, RejectCode::kDefinitionMissing, "definition hash " + inst->def_hash + " is not loaded on this node");
   } else {
-    TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, runtime::Snapshot::FromJson(inst->snapshot_json));
+    TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, inst->ParsedSnapshot());
     before = snap.data;
     TREATY_ASSIGN_OR_RETURN(machine, def->Restore(snap));
     auto input = Value::FromJson(p->input_json);
@@ -398,7 +400,9 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
     return Status::Ok();
   }
   p->status = ProposalStatus::kConfirmed;
-  inst->snapshot_json = machine->Save().ToJson();
+  auto snapshot = std::make_shared<const runtime::Snapshot>(machine->Save());
+  inst->snapshot_json = snapshot->ToJson();
+  inst->snapshot = std::move(snapshot);
   inst->states_json = JsonList(machine->ActiveStates());
   inst->data_json = machine->Data().ToCanonicalJson();
   inst->final = machine->IsFinal();

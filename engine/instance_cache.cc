@@ -7,8 +7,10 @@ namespace treaty::engine {
 size_t InstanceCache::SizeOf(const InstanceRow& r) {
   size_t roles = 0;
   for (const auto& [role, party] : r.roles) roles += role.size() + party.size() + 64;  // a map node each
+  // A parsed snapshot (a tree of values) is counted at twice its text.
+  size_t parsed = r.snapshot ? 2 * r.snapshot_json.size() : 0;
   return sizeof(InstanceRow) + r.id.size() + r.definition.size() + r.def_hash.size() + r.salt_hex.size() + roles +
-         r.snapshot_json.size() + r.states_json.size() + r.data_json.size() + r.state_hash.size();
+         r.snapshot_json.size() + r.states_json.size() + r.data_json.size() + r.state_hash.size() + parsed;
 }
 
 std::shared_ptr<const InstanceRow> InstanceCache::Get(const std::string& id) const {

@@ -273,7 +273,7 @@ Result<ProposalRow> Proposer::PreflightStep(const StepArgs& a, const Value& inpu
                                       " with hash " + inst->def_hash + ", which this node has not loaded");
   // On a scratch copy: fast errors for the caller; the commit is the
   // applier's, in ledger order.
-  TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, runtime::Snapshot::FromJson(inst->snapshot_json));
+  TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, inst->ParsedSnapshot());
   TREATY_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Machine> machine, def->Restore(snap));
   std::vector<std::string> roles = RolesOf(inst->roles, ctx_->party());
   runtime::StepCall call;

@@ -74,6 +74,16 @@ struct InstanceRow {
   int64_t version = 0;
   bool final = false;
   int64_t position = 0, height = 0, created_ms = 0, updated_ms = 0;
+  // Not stored: snapshot_json parsed, when the row was made by the applier
+  // (it had the machine's snapshot at hand), so a row from the cache is
+  // restored without parsing its JSON again. Null for a row read from the store.
+  std::shared_ptr<const runtime::Snapshot> snapshot;
+
+  // The machine's snapshot: the parsed one if the row has it.
+  Result<runtime::Snapshot> ParsedSnapshot() const {
+    if (snapshot) return *snapshot;
+    return runtime::Snapshot::FromJson(snapshot_json);
+  }
 };
 
 struct ProposalRow {
