@@ -194,7 +194,7 @@ void Proposer::StartProcessAsync(const StartArgs& a, Done done) {
   const Deadline deadline = DeadlineOf(a.timeout);
   Prepared prep = PrepareStart(a);
   if (prep.answer) return done(std::move(*prep.answer));
-  if (!a.wait) return done(Submit(std::move(*prep.proposal), prep.key, prep.request, false, deadline));
+  if (!a.wait) return SubmitNoWaitAsync(std::move(*prep.proposal), prep.key, prep.request, std::move(done));
   SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
 }
 
@@ -206,8 +206,22 @@ void Proposer::TriggerStepAsync(const StepArgs& a, Done done) {
     if (!a.wait) return done(WaitApplied(prep.known_id, false, deadline));
     return WaitAppliedAsync(prep.known_id, deadline, Once(std::move(done)));
   }
-  if (!a.wait) return done(Submit(std::move(*prep.proposal), prep.key, prep.request, false, deadline));
+  if (!a.wait) return SubmitNoWaitAsync(std::move(*prep.proposal), prep.key, prep.request, std::move(done));
   SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
+}
+
+void Proposer::SubmitNoWaitAsync(ProposalRow p, const std::string& key, const std::string& request, Done done) {
+  auto item = IntakeOf(std::move(p), key, request);
+  // Answered once the batcher has stored it, from its thread: the proposal
+  // as stored (under the id a same-key call was stored with, if one was).
+  Batcher::Intake* stored = item.get();  // the batcher holds the item while it calls back
+  item->on_persisted = [this, stored, done = Once(std::move(done))](Status st) {
+    if (!st.ok()) return done(st);
+    done(WaitApplied(stored->proposal.id, false, std::chrono::steady_clock::now()));
+  };
+  // Refused only while stopping; the batcher's Stop answers what it holds,
+  // and this item it never took.
+  if (Status st = batcher_->Submit(item); !st.ok()) item->on_persisted(st);
 }
 
 std::shared_ptr<Batcher::Intake> Proposer::IntakeOf(ProposalRow p, const std::string& key,

@@ -40,8 +40,9 @@ class Proposer {
   // The same two calls without blocking the caller's thread: the checks
   // and the preflight run on it, and `done` is called once with what the
   // blocking call would return — on this thread when the answer is known
-  // at once, else on the thread that applied the proposal (after its
-  // commit) or on the deadline thread.
+  // at once, else on the batcher's thread (a call without wait, once its
+  // proposal is stored), the thread that applied the proposal (after its
+  // commit) or the deadline thread.
   using Done = std::function<void(Result<ProposalRow>)>;
   void StartProcessAsync(const StartArgs& args, Done done);
   void TriggerStepAsync(const StepArgs& args, Done done);
@@ -68,6 +69,7 @@ class Proposer {
   Prepared PrepareStart(const StartArgs& a);
   Prepared PrepareStep(const StepArgs& a);
   static std::shared_ptr<Batcher::Intake> IntakeOf(ProposalRow p, const std::string& key, const std::string& request);
+  void SubmitNoWaitAsync(ProposalRow p, const std::string& key, const std::string& request, Done done);
   void SubmitAsync(ProposalRow p, const std::string& key, const std::string& request, Deadline deadline, Done done);
   void WaitAppliedAsync(const std::string& id, Deadline deadline, Done done);
 

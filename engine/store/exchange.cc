@@ -39,17 +39,15 @@ Result<std::optional<WriteTxn::KeptEnvelope>> WriteTxn::Envelope(const std::stri
       "SELECT e.proposal, e.body, s.body FROM envelopes e LEFT JOIN proposal_sets s ON s.id = e.set_id WHERE e.pin = "
       "?");
   kept.Bind(1, pin_hex);
-  if (!kept.Step()) {
-    TREATY_RETURN_IF_ERROR(kept.status());
-    return std::optional<KeptEnvelope>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(kept));
+  if (!found) return std::optional<KeptEnvelope>();
   return std::optional<KeptEnvelope>(KeptEnvelope{kept.Text(0), kept.Text(1), kept.Text(2)});
 }
 
 Result<int64_t> WriteTxn::InsertProposalSet(const std::string& author, const std::string& body) {
   Stmt s = db().Prepare("INSERT INTO proposal_sets (author, body) VALUES (?, ?) RETURNING id");
   s.Bind(1, author).Bind(2, body);
-  if (!s.Step()) return s.status().ok() ? Status::Internal("set insert returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "set insert"));
   int64_t id = s.Int(0);
   s.Reset();
   return id;
@@ -58,7 +56,7 @@ Result<int64_t> WriteTxn::InsertProposalSet(const std::string& author, const std
 Result<int64_t> WriteTxn::InsertAttestationSet(const std::string& party, const std::string& body) {
   Stmt s = db().Prepare("INSERT INTO attestation_sets (party, body) VALUES (?, ?) RETURNING id");
   s.Bind(1, party).Bind(2, body);
-  if (!s.Step()) return s.status().ok() ? Status::Internal("set insert returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "set insert"));
   int64_t id = s.Int(0);
   s.Reset();
   return id;
@@ -155,7 +153,7 @@ Result<std::vector<WriteTxn::DueMessage>> WriteTxn::TakeDueOutbox(int64_t now_ms
 
 Result<std::optional<int64_t>> WriteTxn::NextOutboxDue() {
   Stmt n = db().Prepare("SELECT MIN(next_ms) FROM outbox");
-  if (!n.Step()) return n.status().ok() ? Status::Internal("outbox query returned no row") : n.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(n, "outbox query"));
   if (n.IsNull(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(n.Int(0));
 }
@@ -173,8 +171,8 @@ Result<int64_t> NodeStore::OutboxSize() {
   ReaderLease lease = LeaseReader();
   Db& read_db = lease.db();
   Stmt s = read_db.Prepare("SELECT COUNT(*) FROM outbox");
-  if (s.Step()) return s.Int(0);
-  return s.status().ok() ? Status::Internal("count returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "count"));
+  return s.Int(0);
 }
 
 }  // namespace treaty::engine

@@ -16,10 +16,8 @@ Result<std::optional<InstanceRow>> QueryInstance(Db& db, const std::string& id) 
   static const std::string sql = std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?";
   Stmt s = db.Prepare(sql.c_str());
   s.Bind(1, id);
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<InstanceRow>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<InstanceRow>();
   TREATY_ASSIGN_OR_RETURN(InstanceRow r, ReadInstance(s));
   return std::optional<InstanceRow>(std::move(r));
 }
@@ -43,7 +41,7 @@ Status WriteTxn::InsertInstance(InstanceRow* r) {
   s.Bind(6, RolesJson(r->roles)).Bind(7, r->snapshot_json).Bind(8, r->states_json).Bind(9, r->data_json);
   s.Bind(10, static_cast<int64_t>(r->final)).Bind(11, r->position).Bind(12, r->height).Bind(13, r->state_hash);
   s.Bind(14, r->created_ms).Bind(15, r->updated_ms);
-  if (!s.Step()) return s.status().ok() ? Status::Internal("instance insert returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "instance insert"));
   r->no = s.Int(0);
   s.Reset();  // completes the insert
   return Status::Ok();

@@ -48,7 +48,7 @@ Result<int64_t> WriteTxn::AppendHistory(const InstanceRow& inst, const HistoryRo
   s.Bind(13, h.proposed_ms).Bind(14, h.applied_ms).Bind(15, h.states_json).Bind(16, h.outcome.state_hash);
   if (payload_json.empty()) s.BindNull(17);
   else s.Bind(17, payload_json);
-  if (!s.Step()) return s.status().ok() ? Status::Internal("history insert returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "history insert"));
   int64_t seq = s.Int(0);
   s.Reset();  // completes the insert
   return seq;
@@ -83,10 +83,8 @@ Result<std::optional<AttestedOutcome>> WriteTxn::HistoryOutcomeAt(const std::str
       "SELECT outcome, reject_code, reason, state_hash FROM journal WHERE instance_no = (SELECT no FROM instances "
       "WHERE id = ?) AND hseq = ?");
   s.Bind(1, instance).Bind(2, seq);
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<AttestedOutcome>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<AttestedOutcome>();
   TREATY_ASSIGN_OR_RETURN(AttestedOutcome o, ReadOutcome(s, 0, instance + " #" + std::to_string(seq)));
   return std::optional<AttestedOutcome>(std::move(o));
 }
@@ -97,7 +95,7 @@ Result<std::optional<int64_t>> WriteTxn::LastNonce(const std::string& instance, 
       "?1) AND hseq IS NOT NULL AND proposer = ?2 UNION ALL SELECT nonce FROM proposals WHERE instance = ?1 AND "
       "author = ?2 AND nonce >= 0)");
   s.Bind(1, instance).Bind(2, author);
-  if (!s.Step()) return s.status().ok() ? Status::Internal("nonce query returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "nonce query"));
   if (s.IsNull(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(s.Int(0));
 }
@@ -108,10 +106,8 @@ Result<std::optional<std::string>> WriteTxn::AppliedProposal(const std::string& 
       "SELECT proposal FROM journal WHERE instance_no = (SELECT no FROM instances WHERE id = ?) AND hseq IS NOT NULL "
       "AND proposer = ? AND nonce = ?");
   s.Bind(1, instance).Bind(2, author).Bind(3, nonce);
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<std::string>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<std::string>();
   return std::optional<std::string>(s.Text(0));
 }
 
@@ -119,7 +115,7 @@ Result<bool> WriteTxn::ProposalIdUsed(const std::string& id) {
   Stmt s = db().Prepare(
       "SELECT EXISTS (SELECT 1 FROM proposals WHERE id = ?1) OR EXISTS (SELECT 1 FROM journal WHERE proposal = ?1)");
   s.Bind(1, id);
-  if (!s.Step()) return s.status().ok() ? Status::Internal("id query returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "id query"));
   return s.Int(0) != 0;
 }
 
@@ -159,10 +155,8 @@ Result<std::optional<NodeStore::AppliedEntry>> NodeStore::HistoryEntryOf(const s
       "SELECT j.hseq, i.roles, j.outcome, j.reject_code, j.reason, j.state_hash FROM journal j JOIN instances i ON "
       "i.no = j.instance_no WHERE j.proposal = ? AND j.instance = ? AND j.hseq IS NOT NULL");
   s.Bind(1, proposal).Bind(2, instance);
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<AppliedEntry>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<AppliedEntry>();
   AppliedEntry e;
   e.seq = s.Int(0);
   auto roles = RolesFromJson(s.Text(1));
@@ -212,8 +206,8 @@ Result<int64_t> NodeStore::LastEventOffset() {
   ReaderLease lease = LeaseReader();
   Db& read_db = lease.db();
   Stmt s = read_db.Prepare("SELECT IFNULL(MAX(seq), 0) FROM journal");
-  if (s.Step()) return s.Int(0);
-  return s.status().ok() ? Status::Internal("offset query returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "offset query"));
+  return s.Int(0);
 }
 
 Result<std::optional<ProposalRow>> NodeStore::GetProposal(const std::string& id) {
@@ -234,10 +228,8 @@ Result<std::optional<ProposalRow>> NodeStore::GetProposal(const std::string& id)
       "SELECT type, instance, step, proposer, nonce, input, height, proposed_ms, time_ms, hseq, outcome, reject_code, "
       "reason, state_hash FROM journal WHERE proposal = ?");
   s.Bind(1, id);
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<ProposalRow>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<ProposalRow>();
   ProposalRow p;
   p.id = id;
   std::string type = s.Text(0);

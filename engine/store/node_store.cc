@@ -230,10 +230,8 @@ Result<std::optional<std::pair<int64_t, Digest>>> NodeStore::LedgerTip() {
   ReaderLease lease = LeaseReader();
   Db& read_db = lease.db();
   Stmt s = read_db.Prepare("SELECT height, hash FROM ledger_cursor WHERE id = 1");
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<std::pair<int64_t, Digest>>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<std::pair<int64_t, Digest>>();
   Digest hash{};
   if (!DigestFromHex(s.Text(1), &hash)) return store::Damaged("ledger_cursor", "the block hash is not hex");
   return std::optional<std::pair<int64_t, Digest>>(std::make_pair(s.Int(0), hash));
@@ -293,10 +291,8 @@ Result<std::optional<chain::Block>> NodeStore::LastBlock() {
   ReaderLease lease = LeaseReader();
   Db& read_db = lease.db();
   Stmt s = read_db.Prepare("SELECT height, time_ms, prev_hash, hash, body FROM blocks ORDER BY height DESC LIMIT 1");
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<chain::Block>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<chain::Block>();
   TREATY_ASSIGN_OR_RETURN(chain::Block b, ReadBlock(s));
   return std::optional<chain::Block>(std::move(b));
 }

@@ -2,6 +2,7 @@
 // other members, recognised pins queued behind missing data, pins nobody
 // here recognised yet, and unique-key claims.
 #include "engine/store/node_store.h"
+#include "engine/store/rows.h"
 
 namespace treaty::engine {
 
@@ -15,10 +16,8 @@ Status WriteTxn::ExpectPin(const std::string& pin_hex, const std::string& instan
 Result<std::optional<ExpectedPin>> WriteTxn::TakeExpectedPin(const std::string& pin_hex) {
   Stmt e = db().Prepare("DELETE FROM expected_pins WHERE pin = ? RETURNING instance, author, nonce");
   e.Bind(1, pin_hex);
-  if (!e.Step()) {
-    TREATY_RETURN_IF_ERROR(e.status());
-    return std::optional<ExpectedPin>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(e));
+  if (!found) return std::optional<ExpectedPin>();
   ExpectedPin out{e.Text(0), e.Text(1), e.Int(2)};
   e.Reset();  // completes the delete
   return std::optional<ExpectedPin>(std::move(out));
@@ -39,10 +38,8 @@ Result<std::optional<WriteTxn::QueuedPin>> WriteTxn::FirstQueuedPin(const std::s
       "SELECT height, idx, pin, time_ms, since_ms, noted, author FROM queued_pins WHERE instance = ? ORDER BY "
       "height, idx LIMIT 1");
   q.Bind(1, instance);
-  if (!q.Step()) {
-    TREATY_RETURN_IF_ERROR(q.status());
-    return std::optional<QueuedPin>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(q));
+  if (!found) return std::optional<QueuedPin>();
   QueuedPin p;
   p.at = LedgerPosition{q.Int(0), q.Int(3), q.Int(1)};
   p.pin = q.Text(2);
@@ -97,10 +94,8 @@ namespace {
 Result<std::optional<LedgerPosition>> QueryUnmatched(Db& db, const std::string& pin_hex) {
   Stmt u = db.Prepare("SELECT height, idx, time_ms FROM unmatched_pins WHERE pin = ?");
   u.Bind(1, pin_hex);
-  if (!u.Step()) {
-    TREATY_RETURN_IF_ERROR(u.status());
-    return std::optional<LedgerPosition>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(u));
+  if (!found) return std::optional<LedgerPosition>();
   return std::optional<LedgerPosition>(LedgerPosition{u.Int(0), u.Int(2), u.Int(1)});
 }
 

@@ -17,10 +17,8 @@ using store::ReadProposal;
 namespace {
 
 Result<std::optional<ProposalRow>> OneProposal(Stmt& s) {
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<ProposalRow>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<ProposalRow>();
   TREATY_ASSIGN_OR_RETURN(ProposalRow p, ReadProposal(s));
   return std::optional<ProposalRow>(std::move(p));
 }
@@ -115,8 +113,8 @@ Result<int64_t> NodeStore::ProposalsInFlight() {
   ReaderLease lease = LeaseReader();
   Db& read_db = lease.db();
   Stmt s = read_db.Prepare("SELECT COUNT(*) FROM proposals WHERE status IN ('pending', 'sealed')");
-  if (s.Step()) return s.Int(0);
-  return s.status().ok() ? Status::Internal("count returned no row") : s.status();
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "count"));
+  return s.Int(0);
 }
 
 namespace {
@@ -124,10 +122,8 @@ namespace {
 Result<std::optional<NodeStore::KnownKey>> QueryKey(Db& db, const std::string& key) {
   Stmt s = db.Prepare("SELECT proposal, request FROM idempotency WHERE key = ?");
   s.Bind(1, key);
-  if (!s.Step()) {
-    TREATY_RETURN_IF_ERROR(s.status());
-    return std::optional<NodeStore::KnownKey>();
-  }
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<NodeStore::KnownKey>();
   return std::optional<NodeStore::KnownKey>(NodeStore::KnownKey{s.Text(0), s.Text(1)});
 }
 

@@ -2,6 +2,17 @@
 
 namespace treaty::engine::store {
 
+Result<bool> HasRow(Stmt& s) {
+  if (s.Step()) return true;
+  TREATY_RETURN_IF_ERROR(s.status());
+  return false;
+}
+
+Status ExpectRow(Stmt& s, const char* what) {
+  if (s.Step()) return Status::Ok();
+  return s.status().ok() ? Status::Internal(std::string(what) + " returned no row") : s.status();
+}
+
 Status Damaged(const std::string& table, const std::string& what) {
   return Status::DataLoss("the node's store is damaged: " + table + ": " + what);
 }

@@ -21,6 +21,13 @@ inline constexpr const char* kProposalCols =
     "id, kind, instance, step, input, author, nonce, pin, status, batch, proposed_ms, extra";
 Result<ProposalRow> ReadProposal(Stmt& s);
 
+// A query of at most one row: true with the statement on it, false when
+// there is none, or the statement's error.
+Result<bool> HasRow(Stmt& s);
+// A statement that must return a row (RETURNING, an aggregate): OK on it,
+// INTERNAL naming `what` when it returned none, or its error.
+Status ExpectRow(Stmt& s, const char* what);
+
 // Text the store wrote itself and reads back: a row it cannot parse is
 // damage (DATA_LOSS naming the table), never a silent default.
 Status Damaged(const std::string& table, const std::string& what);

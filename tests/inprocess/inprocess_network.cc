@@ -28,7 +28,7 @@ InProcessNetwork::InProcessNetwork(std::string dir, std::vector<std::string> par
       logger_(std::getenv("TREATY_TEST_ECHO_LOG") != nullptr),
       env_{&clock_, Env::Default()->random, &logger_},
       ledger_(&clock_) {
-  (void)AddPurchaseOrder(&registry_);
+  definitions_ = AddPurchaseOrder(&registry_);
   network_.name = "inprocess";
   network_.claim_salt = std::string(64, 'c');
   for (const auto& p : parties_) {
@@ -47,6 +47,7 @@ InProcessNetwork::~InProcessNetwork() {
 }
 
 Status InProcessNetwork::Start() {
+  TREATY_RETURN_IF_ERROR(definitions_);  // the definition every test runs
   for (const auto& p : parties_)
     if (!members_[p].node) TREATY_RETURN_IF_ERROR(StartMember(p));
   return Status::Ok();

@@ -97,6 +97,7 @@ class InProcessNetwork {
   chain::MemoryLedger ledger_;
   chain::Network network_;
   runtime::Registry registry_;
+  Status definitions_;  // loading the purchase order into registry_
   std::map<std::string, Member> members_;
   std::mutex mu_;  // the router
   std::vector<Sent> queue_;

@@ -160,6 +160,28 @@ TEST_F(NodeApi, IdempotencyKeyReturnsTheOriginalResultAlsoAfterRestart) {
   EXPECT_EQ(client_->Get("po-1").position(), 2u);
 }
 
+TEST_F(NodeApi, ACallWithoutWaitReturnsOnceItsProposalIsStored) {
+  ASSERT_TRUE(client_->Start("nw-1").ok());
+  pb::TriggerStepResponse r;
+  grpc::Status st = client_->Step("nw-1", "submit", kSubmit, "nw-key", &r, /*no_wait=*/true);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(r.proposal_id().empty());
+  // Stored, pending or (on the embedded ledger, ordered and applied in the
+  // same commit) confirmed already; never anything else.
+  EXPECT_TRUE(r.outcome() == pb::PENDING || r.outcome() == pb::CONFIRMED) << pb::Outcome_Name(r.outcome());
+  // The same call again gets the same proposal, now applied.
+  pb::TriggerStepResponse again;
+  ASSERT_TRUE(client_->Step("nw-1", "submit", kSubmit, "nw-key", &again).ok());
+  EXPECT_EQ(again.proposal_id(), r.proposal_id());
+  EXPECT_EQ(again.outcome(), pb::CONFIRMED);
+  EXPECT_EQ(client_->History("nw-1").size(), 2u);
+  // Refusals come back as errors without waiting too.
+  st = client_->Step("nw-1", "submit", kSubmit, "nw-key-2", &r, /*no_wait=*/true);
+  EXPECT_EQ(st.error_code(), grpc::FAILED_PRECONDITION) << st.error_message();
+  st = client_->Step("nw-1", "accept", "{}", "nw-key", &r, /*no_wait=*/true);
+  EXPECT_EQ(st.error_code(), grpc::ALREADY_EXISTS) << st.error_message();
+}
+
 TEST_F(NodeApi, RacingConflictingStepsExactlyOneWins) {
   constexpr int kRounds = 4, kRacers = 8;
   for (int round = 0; round < kRounds; ++round) {
