@@ -79,6 +79,20 @@ TEST(Canonical, PurchaseOrderHashIgnoresKeyOrderAndComments) {
   EXPECT_EQ(DefinitionHash(po), Sha256Of(CanonicalJson(po)));
 }
 
+TEST(Canonical, HashesOfTheExamplesArePinned) {
+  // Instances record these hashes: a change to the canonical form (a new
+  // key emitted when absent, a default written out) must not move them.
+  // Change a pin only with a new version of its definition.
+  const std::vector<std::pair<std::string, std::string>> pins = {
+      {kPurchaseOrder, "fa21f01ad70f29dd07043c78440d033e432dad854983e90cbee222e026c0c4fc"},
+      {std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml",
+       "8b045414bbcccfee276faaa7a625fd3880fd0f356fc4d2f831777bbf081b166c"},
+      {std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml",
+       "c075ac30d370a43b9fc1c72f32aaeca399024bd012cdb186ffbce61a86f3571c"},
+  };
+  for (const auto& [path, hex] : pins) EXPECT_EQ(ToHex(DefinitionHash(LoadFile(path))), hex) << path;
+}
+
 TEST(Canonical, Format) {
   // Fixed keys sorted; fields, roles, by, visible_to and set sorted by
   // name; states and steps in the order written; no defaults, comments or
