@@ -103,6 +103,36 @@ std::vector<std::string> Names(const std::vector<NamedRef>& refs) {
   return v;
 }
 
+// Form fields sorted by name, like input fields.
+std::string Form(const TaskForm& f) {
+  Obj o;
+  o.Str("description", f.description);
+  if (!f.fields.empty()) {
+    std::vector<const FormField*> v;
+    for (const auto& x : f.fields) v.push_back(&x);
+    std::sort(v.begin(), v.end(), [](const FormField* a, const FormField* b) { return a->name < b->name; });
+    Obj fields;
+    for (const auto* x : v)
+      fields.Raw(x->name, Obj().Str("help", x->help).Str("label", x->label).Str("placeholder", x->placeholder).Done());
+    o.Raw("fields", fields.Done());
+  }
+  o.Str("title", f.title);
+  return o.Done();
+}
+
+// Keys beyond `queue` only when written (priority only when not the
+// default), so definitions without them keep their hash.
+std::string HumanTask(const TaskSpec& t) {
+  Obj o;
+  if (!t.candidate_groups.empty()) o.Raw("candidate_groups", List(t.candidate_groups, true));
+  if (!t.candidate_users.empty()) o.Raw("candidate_users", List(t.candidate_users, true));
+  if (t.due_ms) o.Raw("due", Q(std::to_string(*t.due_ms) + "ms"));
+  if (t.form) o.Raw("form", Form(*t.form));
+  if (t.priority != TaskSpec::kDefaultPriority) o.Raw("priority", std::to_string(t.priority));
+  o.Str("queue", t.human_queue);
+  return o.Done();
+}
+
 std::string Step(const StepSpec& s) {
   Obj o;
   o.Raw("by", List(Names(s.by), true));
@@ -121,7 +151,7 @@ std::string Step(const StepSpec& s) {
   }
   if (s.task) {
     Obj t;
-    if (!s.task->human_queue.empty()) t.Raw("human", Obj().Str("queue", s.task->human_queue).Done());
+    if (!s.task->human_queue.empty()) t.Raw("human", HumanTask(*s.task));
     if (!s.task->job_type.empty()) t.Raw("job", Obj().Str("type", s.task->job_type).Done());
     o.Raw("task", t.Done());
   }

@@ -286,14 +286,19 @@ class Loader {
   }
   std::optional<bool> Bool(const Entry& e, const std::string& what) { return Bool(e.value, LocOf(e.key), what); }
 
+  // A scalar written as a decimal integer that fits int64; nullopt otherwise.
+  static std::optional<int64_t> IntOf(const YAML::Node& n) {
+    if (!n.IsScalar()) return std::nullopt;
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (!s.empty() && (IsDigit(s[0]) || s[0] == '-' || s[0] == '+') && *end == '\0' && errno == 0) return v;
+    return std::nullopt;
+  }
+
   std::optional<int64_t> Int(const YAML::Node& n, Loc where, const std::string& what) {
-    if (n.IsScalar()) {
-      const std::string& s = n.Scalar();
-      char* end = nullptr;
-      errno = 0;
-      long long v = std::strtoll(s.c_str(), &end, 10);
-      if (!s.empty() && (IsDigit(s[0]) || s[0] == '-' || s[0] == '+') && *end == '\0' && errno == 0) return v;
-    }
+    if (auto v = IntOf(n)) return v;
     Error(n.IsNull() ? where : LocOf(n), what + " must be an integer");
     return std::nullopt;
   }
@@ -746,23 +751,125 @@ class Loader {
       Error(x.key, "'task' of " + what + " needs 'human: { queue: NAME }' or 'job: { type: NAME }'");
       return;
     }
-    const Entry* kind = human ? human : job;
-    const char* key = human ? "queue" : "type";
-    auto inner = Fixed(kind->value, LocOf(kind->key), "the '" + kind->name + "' task of " + what, {key});
-    if (!inner) return;
-    const Entry* v = inner->Get(key);
+    if (human ? HumanTask(*human, what, &t) : JobTask(*job, what, &t)) s->task = std::move(t);
+  }
+
+  // The keys of a human task; all but `queue` are refused under `job:` with
+  // a message of their own.
+  static const std::vector<std::string>& HumanKeys() {
+    static const std::vector<std::string> kKeys = {"queue",           "due",  "priority", "candidate_groups",
+                                                   "candidate_users", "form"};
+    return kKeys;
+  }
+
+  // A required non-empty string, `key` of the task `task_what`.
+  std::optional<std::string> TaskName(const Keys& keys, const Entry& kind, const std::string& task_what,
+                                      const char* key) {
+    const Entry* v = keys.Get(key);
     if (!v) {
-      Error(kind->key, "the '" + kind->name + "' task of " + what + " needs '" + key + "'");
-      return;
+      Error(kind.key, task_what + " needs '" + key + "'");
+      return std::nullopt;
     }
     auto name = Str(*v, std::string("'") + key + "'");
-    if (!name) return;
-    if (name->empty()) {
+    if (name && name->empty()) {
       Error(ValueLoc(*v), std::string("'") + key + "' must not be empty");
-      return;
+      return std::nullopt;
     }
-    (human ? t.human_queue : t.job_type) = *name;
-    s->task = t;
+    return name;
+  }
+
+  bool JobTask(const Entry& job, const std::string& what, TaskSpec* t) {
+    std::string jwhat = "the 'job' task of " + what;
+    std::vector<std::string> allowed = {"type"};
+    // Human-only keys are let through Fixed to get a clearer message.
+    for (const auto& k : HumanKeys())
+      if (k != "queue") allowed.push_back(k);
+    size_t before = errors_;
+    auto keys = Fixed(job.value, LocOf(job.key), jwhat, allowed);
+    if (!keys) return false;
+    for (const auto& k : HumanKeys())
+      if (const Entry* e = keys->Get(k))
+        Error(e->key, "'" + k + "' applies to human tasks, not job tasks");
+    if (auto type = TaskName(*keys, job, jwhat, "type")) t->job_type = *type;
+    return errors_ == before;
+  }
+
+  bool HumanTask(const Entry& human, const std::string& what, TaskSpec* t) {
+    std::string hwhat = "the 'human' task of " + what;
+    size_t before = errors_;
+    auto keys = Fixed(human.value, LocOf(human.key), hwhat, HumanKeys());
+    if (!keys) return false;
+    if (auto queue = TaskName(*keys, human, hwhat, "queue")) t->human_queue = *queue;
+    if (const Entry* x = keys->Get("due")) {
+      std::optional<int64_t> ms = x->value.IsScalar() ? ParseDuration(x->value.Scalar()) : std::nullopt;
+      if (!ms || *ms <= 0) {
+        Error(ValueLoc(*x), "'due' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d");
+      } else {
+        t->due_ms = ms;
+      }
+    }
+    if (const Entry* x = keys->Get("priority")) {
+      std::optional<int64_t> p = IntOf(x->value);
+      if (!p || *p < 0 || *p > 100) {
+        Error(ValueLoc(*x), "'priority' must be an integer from 0 to 100");
+      } else {
+        t->priority = static_cast<int>(*p);
+        t->priority_set = true;
+      }
+    }
+    if (const Entry* x = keys->Get("candidate_groups")) t->candidate_groups = Candidates(*x, "group");
+    if (const Entry* x = keys->Get("candidate_users")) t->candidate_users = Candidates(*x, "user");
+    if (const Entry* x = keys->Get("form")) Form(*x, what, t);
+    return errors_ == before;
+  }
+
+  // candidate_groups / candidate_users: a name or a non-empty list of
+  // distinct non-empty names (any text: groups and users are the identity
+  // provider's, not the definition's).
+  std::vector<std::string> Candidates(const Entry& x, const std::string& kind) {
+    std::string what = "'" + x.name + "'";
+    std::vector<std::string> out;
+    for (const auto& r : Refs(x, what, kind)) {
+      if (std::find(out.begin(), out.end(), r.name) != out.end()) {
+        Error(r.loc, what + " names " + kind + " '" + r.name + "' twice");
+        continue;
+      }
+      out.push_back(r.name);
+    }
+    if (x.value.IsSequence() && x.value.size() == 0)
+      Error(x.value, what + " must name at least one " + kind + " (leave it out for none)");
+    return out;
+  }
+
+  // form: { title, description, fields: { FIELD: { label, help, placeholder } } }.
+  // Whether each FIELD is an input field of the step is the validator's
+  // check.
+  void Form(const Entry& x, const std::string& what, TaskSpec* t) {
+    TaskForm form;
+    form.loc = ValueLoc(x);
+    std::string fwhat = "the form of " + what;
+    auto keys = Fixed(x.value, LocOf(x.key), fwhat, {"title", "description", "fields"});
+    if (!keys) return;
+    if (const Entry* e = keys->Get("title")) form.title = Str(*e, "'title'").value_or("");
+    if (const Entry* e = keys->Get("description")) form.description = Str(*e, "'description'").value_or("");
+    if (const Entry* e = keys->Get("fields"); e && !e->value.IsNull()) {
+      if (auto entries = Entries(e->value, LocOf(e->key), "the fields of " + fwhat,
+                                 "a mapping of input field names to { label, help, placeholder }")) {
+        for (const auto& f : *entries) {
+          FormField field;
+          field.name = f.name;
+          field.loc = LocOf(f.key);
+          auto fk = Fixed(f.value, LocOf(f.key), "form field '" + f.name + "' of " + what,
+                          {"label", "help", "placeholder"});
+          if (!fk) continue;
+          if (const Entry* v = fk->Get("label")) field.label = Str(*v, "'label'").value_or("");
+          if (const Entry* v = fk->Get("help")) field.help = Str(*v, "'help'").value_or("");
+          if (const Entry* v = fk->Get("placeholder")) field.placeholder = Str(*v, "'placeholder'").value_or("");
+          form.fields.push_back(std::move(field));
+        }
+      }
+    }
+    t->form = std::move(form);
   }
 
   std::string_view src_;

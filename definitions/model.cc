@@ -23,6 +23,12 @@ const FieldSpec* FieldSpec::FindProperty(const std::string& n) const {
   return nullptr;
 }
 
+const FormField* TaskForm::FindField(const std::string& n) const {
+  for (const auto& f : fields)
+    if (f.name == n) return &f;
+  return nullptr;
+}
+
 const StepSpec* Definition::FindStep(const std::string& n) const {
   for (const auto& s : steps)
     if (s.name == n) return &s;

@@ -100,10 +100,40 @@ struct Assignment {
   Expression expr;
 };
 
+// What a human task's form says about one input field of its step, for
+// UIs (docs/definitions.md, "Human tasks"). Empty strings are unset.
+struct FormField {
+  std::string name;  // an input field of the step (the validator checks)
+  Loc loc;           // the field's key under `fields:`
+  std::string label;
+  std::string help;
+  std::string placeholder;
+};
+
+struct TaskForm {
+  std::string title;
+  std::string description;
+  std::vector<FormField> fields;  // in the order written
+  Loc loc;                        // the `form:` value
+
+  const FormField* FindField(const std::string& n) const;
+};
+
 struct TaskSpec {
+  static constexpr int kDefaultPriority = 50;
+
   std::string human_queue;  // task: { human: { queue: Q } }
   std::string job_type;     // task: { job: { type: T } }
   Loc loc;
+  // Human tasks only (the loader refuses these keys under `job:`).
+  // `due`: the task is due this long (ledger time) after its state was
+  // entered; positive.
+  std::optional<int64_t> due_ms;
+  int priority = kDefaultPriority;  // 0..100, higher is more urgent
+  bool priority_set = false;        // `priority:` was written (even as 50)
+  std::vector<std::string> candidate_groups;  // no duplicates, none empty
+  std::vector<std::string> candidate_users;   // no duplicates, none empty
+  std::optional<TaskForm> form;
 };
 
 struct StepSpec {

@@ -38,6 +38,7 @@ class Validator {
     Reachability();
     WaysOut();
     Deadlines();
+    Forms();
     for (const auto& s : d_.steps) Expressions(s);
   }
 
@@ -227,6 +228,20 @@ class Validator {
       // A stuck composite state is the problem; its substates are stuck with it.
       if (!ref.parent.empty() && stuck.count(ref.parent)) continue;
       Error(ref.spec->loc, "state '" + name + "' is not final and no step leaves it (nor its enclosing states)");
+    }
+  }
+
+  // A human task's form describes input fields of its own step only.
+  void Forms() {
+    for (const auto& s : d_.steps) {
+      if (!s.task || !s.task->form) continue;
+      std::vector<std::string> inputs;
+      for (const auto& f : s.input) inputs.push_back(f.name);
+      for (const auto& f : s.task->form->fields) {
+        if (std::find(inputs.begin(), inputs.end(), f.name) != inputs.end()) continue;
+        Error(f.loc, "form of step '" + s.name + "' describes unknown input field '" + f.name + "'" +
+                         (inputs.empty() ? ": the step has no input" : DidYouMean(f.name, inputs)));
+      }
     }
   }
 

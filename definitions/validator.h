@@ -13,7 +13,8 @@
 //     no types, guards are boolean, `set:` targets are declared data fields
 //     of a fitting type, and rules read only fields every role may see
 //     (the visibility rules, schema.h InputVisibleTo);
-//   - deadlines: the step exists and leaves that state.
+//   - deadlines: the step exists and leaves that state;
+//   - tasks: a human task's form describes input fields of its step only.
 //
 // Thread-safety: reentrant; no shared state.
 #pragma once

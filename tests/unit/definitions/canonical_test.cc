@@ -132,6 +132,45 @@ steps:
       R"("version":3})");
 }
 
+TEST(Canonical, HumanTaskFormat) {
+  // Keys sorted; candidates and form fields sorted by name; due in
+  // milliseconds; a priority of 50 (the default) and empty texts left out.
+  const char* kHead = R"(process: p
+version: 1
+roles: [a]
+states: { s0: { initial: true }, s1: { final: true } }
+steps:
+)";
+  Definition d = Load(std::string(kHead) + R"(  go:
+    from: s0
+    to: s1
+    by: a
+    input: { z: string, b: integer }
+    task:
+      human:
+        queue: q
+        priority: 7
+        due: 1h30m
+        candidate_users: [zoe, ann]
+        candidate_groups: ops
+        form:
+          title: T
+          fields: { z: { placeholder: P, label: Z }, b: { help: "" } }
+)");
+  EXPECT_EQ(CanonicalJson(d),
+            R"({"process":"p","roles":["a"],"states":{"s0":{"initial":true},"s1":{"final":true}},)"
+            R"("steps":{"go":{"by":["a"],"from":["s0"],"input":{"b":{"type":"integer"},"z":{"type":"string"}},)"
+            R"("task":{"human":{"candidate_groups":["ops"],"candidate_users":["ann","zoe"],"due":"5400000ms",)"
+            R"("form":{"fields":{"b":{},"z":{"label":"Z","placeholder":"P"}},"title":"T"},"priority":7,)"
+            R"("queue":"q"}},"to":"s1"}},"version":1})");
+  // The default priority, written or not, is the same definition.
+  const std::string plain = std::string(kHead) + "  go: { from: s0, to: s1, by: a, task: { human: { queue: q } } }\n";
+  std::string fifty = plain;
+  fifty.replace(fifty.find("queue: q"), 8, "queue: q, priority: 50");
+  EXPECT_EQ(CanonicalJson(Load(fifty)), CanonicalJson(Load(plain)));
+  EXPECT_NE(CanonicalJson(Load(plain)).find(R"("task":{"human":{"queue":"q"}})"), std::string::npos);
+}
+
 TEST(Canonical, SensitiveToEverySemanticChange) {
   const std::string base_yaml = R"(process: p
 version: 2
@@ -153,6 +192,19 @@ steps:
   go: { from: s0, to: mid, by: buyer, input: { n: integer, m: { type: string, required: false } }, set: { total: input.n, note: input.m } }
   on: { from: m0, to: m1, by: seller, guard: "data.total > 1", label: On }
   end: { from: mid, to: s1, by: [seller, buyer], task: { human: { queue: q } }, description: finish }
+  back:
+    from: m1
+    to: m0
+    by: buyer
+    input: { why: string }
+    task:
+      human:
+        queue: r
+        due: 1d
+        priority: 10
+        candidate_groups: [g1]
+        candidate_users: [u1]
+        form: { title: T1, description: D1, fields: { why: { label: L1, help: H1, placeholder: P1 } } }
 )";
   const Digest base = DefinitionHash(Load(base_yaml));
   const std::vector<std::pair<std::string, std::string>> changes = {
@@ -178,6 +230,17 @@ steps:
       {"queue: q", "queue: r"},
       {"description: finish", "description: done"},
       {"  end: { from: mid", "  end2: { from: mid"},
+      {"due: 1d", "due: 2d"},
+      {"priority: 10", "priority: 11"},
+      {"priority: 10", "priority: 50"},
+      {"candidate_groups: [g1]", "candidate_groups: [g2]"},
+      {"candidate_users: [u1]", "candidate_users: [u1, u2]"},
+      {"title: T1", "title: T2"},
+      {"description: D1", "description: D2"},
+      {"label: L1", "label: L2"},
+      {"help: H1", "help: H2"},
+      {"placeholder: P1", "placeholder: P2"},
+      {"queue: q } }", "queue: q, due: 1h } }"},
   };
   for (const auto& [from, to] : changes) {
     std::string changed = base_yaml;
@@ -199,7 +262,7 @@ TEST(Canonical, RoundTripsThroughTheLoader) {
        {kPurchaseOrder, std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml",
         std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml", kValid + "minimal.yaml",
         kValid + "composite.yaml", kValid + "parallel.yaml", kValid + "visibility.yaml",
-        kValid + "purchase-order-variant.yaml"}) {
+        kValid + "purchase-order-variant.yaml", kValid + "purchase-order-tasks.yaml"}) {
     Definition d = LoadFile(f);
     std::string json = CanonicalJson(d);
     Diagnostics diags("<canonical>");

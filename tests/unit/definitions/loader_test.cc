@@ -90,6 +90,48 @@ TEST(Loader, PurchaseOrderExample) {
   EXPECT_EQ(Where(pay->guard->loc), "61:13");  // after the opening quote
 }
 
+TEST(Loader, HumanTaskDetails) {
+  Diagnostics d("po");
+  auto def = LoadDefinitionFile(std::string(TREATY_TEST_DATA) + "/valid/purchase-order-tasks.yaml", &d);
+  ASSERT_TRUE(def.has_value()) << (d.empty() ? "" : d.items()[0].ToString());
+  const TaskSpec& accept = *def->FindStep("accept")->task;
+  EXPECT_EQ(accept.human_queue, "sales-approvals");
+  EXPECT_EQ(accept.due_ms, 2 * 24 * 3600 * 1000LL);
+  EXPECT_EQ(accept.priority, 60);
+  EXPECT_TRUE(accept.priority_set);
+  EXPECT_EQ(accept.candidate_groups, (Lines{"sales"}));
+  EXPECT_TRUE(accept.candidate_users.empty());
+  ASSERT_TRUE(accept.form.has_value());
+  EXPECT_EQ(accept.form->title, "Accept the order");
+  EXPECT_EQ(accept.form->description, "Check stock and prices first");
+  EXPECT_TRUE(accept.form->fields.empty());
+
+  const TaskSpec& pay = *def->FindStep("pay")->task;
+  EXPECT_EQ(pay.due_ms, 36 * 3600 * 1000LL);
+  EXPECT_EQ(pay.priority, 50);
+  EXPECT_TRUE(pay.priority_set);  // written, though it is the default
+  EXPECT_EQ(pay.candidate_groups, (Lines{"accounts-payable", "treasury"}));  // as written
+  EXPECT_EQ(pay.candidate_users, (Lines{"ann@buyer.example"}));            // a single name is a list of one
+  ASSERT_TRUE(pay.form.has_value());
+  ASSERT_EQ(pay.form->fields.size(), 1u);
+  const FormField* amount = pay.form->FindField("amount");
+  ASSERT_NE(amount, nullptr);
+  EXPECT_EQ(amount->label, "Amount");
+  EXPECT_EQ(amount->help, "the order total in cents");
+  EXPECT_EQ(amount->placeholder, "12500");
+  EXPECT_EQ(Where(amount->loc), "80:13");
+
+  // Without the new keys: no due time, the default priority, no form.
+  auto plain = Load(std::string(kHead) + "states: { s0: { initial: true } }\n"
+                                         "steps: { go: { from: s0, to: s0, by: a, task: { human: { queue: q } } } }\n");
+  ASSERT_TRUE(plain.def.has_value());
+  const TaskSpec& t = *plain.def->steps[0].task;
+  EXPECT_FALSE(t.due_ms.has_value());
+  EXPECT_EQ(t.priority, TaskSpec::kDefaultPriority);
+  EXPECT_FALSE(t.priority_set);
+  EXPECT_FALSE(t.form.has_value());
+}
+
 TEST(Loader, FieldShorthandAndFullSpecs) {
   auto l = Load(std::string(kHead) + R"(data:
   a: string

@@ -259,6 +259,44 @@ TEST(Validator, BadDeadlines) {
                   "'expire'?)"})));
 }
 
+TEST(Validator, BadHumanTasks) {
+  EXPECT_EQ(
+      Invalid("bad-human-task.yaml"),
+      (Full(Lines{
+          "bad-human-task.yaml:15:14: error: 'due' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d",
+          "bad-human-task.yaml:16:19: error: 'priority' must be an integer from 0 to 100",
+          "bad-human-task.yaml:17:27: error: 'candidate_groups' must be a group name or a list of group names",
+          "bad-human-task.yaml:18:32: error: 'candidate_users' must list user names",
+          "bad-human-task.yaml:18:36: error: 'candidate_users' names user 'ann' twice",
+          "bad-human-task.yaml:26:14: error: 'due' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d",
+          "bad-human-task.yaml:27:19: error: 'priority' must be an integer from 0 to 100",
+          "bad-human-task.yaml:28:27: error: 'candidate_groups' must name at least one group (leave it out for none)",
+          "bad-human-task.yaml:29:27: error: 'candidate_users' must list user names",
+          "bad-human-task.yaml:30:24: error: 'title' must be a string",
+          "bad-human-task.yaml:30:37: error: the fields of the form of step 'two' must be a mapping of input field "
+          "names to { label, help, placeholder }",
+          "bad-human-task.yaml:36:65: error: unknown key 'hint' in form field 'n' of step 'three'",
+          "bad-human-task.yaml:36:78: error: unknown key 'layout' in the form of step 'three'",
+          "bad-human-task.yaml:41:38: error: the form of step 'four' must be a mapping"})));
+}
+
+TEST(Validator, HumanTaskKeysUnderJob) {
+  EXPECT_EQ(Invalid("job-task-human-keys.yaml"),
+            (Full(Lines{"job-task-human-keys.yaml:12:34: error: 'due' applies to human tasks, not job tasks",
+                        "job-task-human-keys.yaml:12:43: error: 'priority' applies to human tasks, not job tasks",
+                        "job-task-human-keys.yaml:12:57: error: 'candidate_groups' applies to human tasks, not job "
+                        "tasks",
+                        "job-task-human-keys.yaml:12:82: error: 'form' applies to human tasks, not job tasks"})));
+}
+
+TEST(Validator, FormDescribesUnknownInputField) {
+  EXPECT_EQ(Invalid("form-unknown-field.yaml"),
+            (Full(Lines{"form-unknown-field.yaml:18:13: error: form of step 'go' describes unknown input field "
+                        "'amout' (did you mean 'amount'?)",
+                        "form-unknown-field.yaml:24:50: error: form of step 'back' describes unknown input field "
+                        "'reason': the step has no input"})));
+}
+
 TEST(Validator, ReportsEveryProblemSorted) {
   EXPECT_EQ(Invalid("several-problems.yaml"),
             (Full(Lines{"several-problems.yaml:8:3: error: state 's1' is unreachable: no step leads to it from the "
@@ -295,6 +333,9 @@ TEST(Validator, EveryErrorClassHasAFixture) {
                         "duplicate-state.yaml",
                         "composite-crossing.yaml",
                         "bad-deadline.yaml",
+                        "bad-human-task.yaml",
+                        "job-task-human-keys.yaml",
+                        "form-unknown-field.yaml",
                         "several-problems.yaml"})
     EXPECT_FALSE(Invalid(f).empty()) << f;
 }
@@ -302,6 +343,7 @@ TEST(Validator, EveryErrorClassHasAFixture) {
 TEST(Validator, ValidFixturesAndExamplesAreClean) {
   for (const std::string& f : {kValid + "minimal.yaml", kValid + "composite.yaml", kValid + "parallel.yaml",
                                kValid + "visibility.yaml", kValid + "purchase-order-variant.yaml",
+                               kValid + "purchase-order-tasks.yaml",
                                std::string(TREATY_SOURCE_DIR) + "/examples/purchase-order/purchase-order.yaml",
                                std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml",
                                std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml"}) {
