@@ -20,7 +20,9 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
       pins_(&ctx_),
       claims_(&ctx_),
       state_hash_(&ctx_),
-      applier_(&ctx_, ledger, Applier::Parts{&pins_, &claims_, &state_hash_, &keys_, &nonces_, &cache_, &waiters_}),
+      tasks_(&ctx_, &waiters_),
+      applier_(&ctx_, ledger,
+               Applier::Parts{&pins_, &claims_, &state_hash_, &keys_, &nonces_, &cache_, &waiters_, &tasks_}),
       batcher_(&ctx_, ledger, &waiters_, &applier_, &nonces_, &keys_),
       proposer_(&ctx_, &batcher_, &waiters_, &cache_, &claims_) {
   if (ctx_.multi_party()) {
@@ -39,6 +41,8 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
 Node::~Node() { Stop(); }
 
 Status Node::Start() {
+  // Before anything is applied: tasks of a store upgraded from schema 3.
+  if (ctx_.store->migrated_from() == 3) TREATY_RETURN_IF_ERROR(tasks_.OpenMissing());
   TREATY_RETURN_IF_ERROR(applier_.Start());
   batcher_.Start();
   started_ = true;

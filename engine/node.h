@@ -9,6 +9,7 @@
 //   PinTracker      expected pins, pins queued behind missing data
 //   MemberProtocol  send, receive, attest, resend (multi-party)
 //   UniqueClaims    unique business keys; StateHash: the attested hash
+//   TaskBook        human tasks: opened and closed as steps apply
 //   NodeStore       the SQLite store, the only code with SQL
 //
 // Only the Applier moves a state machine (DESIGN.md, "The one rule").
@@ -35,6 +36,7 @@
 #include "engine/pin_tracker.h"
 #include "engine/proposer.h"
 #include "engine/state_hash.h"
+#include "engine/task_book.h"
 #include "engine/unique_claims.h"
 #include "engine/waiters.h"
 
@@ -69,6 +71,11 @@ class Node {
   Result<int64_t> LastEventOffset() { return ctx_.store->LastEventOffset(); }
   Result<int64_t> Acked(const std::string& subscription) { return ctx_.store->Acked(subscription); }
   Status Ack(const std::string& subscription, int64_t offset) { return ctx_.store->Ack(subscription, offset); }
+  // Human tasks (TaskBook): reads from the store's readers; the local
+  // operations (claim, assign, update) through tasks().
+  Result<std::optional<TaskRow>> GetTask(const std::string& id) { return ctx_.store->GetTask(id); }
+  Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q) { return ctx_.store->SearchTasks(q); }
+  TaskBook* tasks() { return &tasks_; }
   // Waits until an event after `offset` may exist or the timeout passes.
   void WaitForEvents(int64_t offset, std::chrono::milliseconds timeout);
 
@@ -116,6 +123,7 @@ class Node {
   PinTracker pins_;
   UniqueClaims claims_;
   StateHash state_hash_;
+  TaskBook tasks_;
   Applier applier_;
   std::unique_ptr<MemberProtocol> members_;
   Batcher batcher_;

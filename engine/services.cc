@@ -12,103 +12,14 @@
 
 #include "definitions/canonical.h"
 #include "definitions/dot.h"
+#include "engine/service_util.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
 namespace treaty::engine {
 namespace {
 
-namespace pb = ::treaty::v1;
+using namespace service;  // NOLINT: the services' shared vocabulary
 using grpc::ServerContext;
-using json = nlohmann::json;
-
-grpc::Status ToGrpc(const Status& st) {
-  if (st.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), st.message());
-}
-
-std::vector<std::string> JsonStrings(const std::string& text) {
-  std::vector<std::string> out;
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_array())
-    for (const auto& e : j)
-      if (e.is_string()) out.push_back(e.get<std::string>());
-  return out;
-}
-
-void FillInstance(const InstanceRow& r, pb::Instance* out) {
-  out->set_instance_id(r.id);
-  out->set_definition(r.definition);
-  out->set_version(r.version);
-  out->set_definition_hash(r.def_hash);
-  for (const auto& s : JsonStrings(r.states_json)) out->add_states(s);
-  out->set_data_json(r.data_json);
-  out->set_final(r.final);
-  out->set_position(static_cast<uint64_t>(r.position));
-  out->set_ledger_height(static_cast<uint64_t>(r.height));
-  for (const auto& [role, party] : r.roles) {
-    auto* b = out->add_roles();
-    b->set_role(role);
-    b->set_party(party);
-  }
-  out->set_state_hash(r.state_hash);
-  out->set_created_ms(r.created_ms);
-  out->set_updated_ms(r.updated_ms);
-}
-
-pb::Outcome OutcomeOf(ProposalStatus status) {
-  if (status == ProposalStatus::kConfirmed) return pb::CONFIRMED;
-  if (status == ProposalStatus::kRejected) return pb::REJECTED;
-  return pb::PENDING;
-}
-
-std::string CodeText(RejectCode c) { return c == RejectCode::kNone ? "" : RejectCodeName(c); }
-
-grpc::Status RejectedStatus(const ProposalRow& p, const std::string& text) {
-  return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p.reject_code)), text);
-}
-
-// Runs the calls that must block (a wait for every member's attestation)
-// off gRPC's callback threads, a few at a time.
-class BlockingPool {
- public:
-  explicit BlockingPool(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~BlockingPool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Run(std::function<void()> work) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(work));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      auto work = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      work();
-      lock.lock();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
-};
 
 // StartProcess and TriggerStep use gRPC's callback API: a waiting call
 // holds no thread while its step is ordered and applied — the applier
@@ -311,29 +222,9 @@ class ProcessesService final : public ProcessesBase {
     plan->deadline = std::chrono::steady_clock::now() + plan->timeout;
     return grpc::Status::OK;
   }
-  // With WAIT_ATTESTED_BY_ALL and an applied proposal: waits for the
-  // members' attestations until the plan's deadline and reports them; for
-  // a rejection, whose answer is an error status, *note says the same in
-  // words.
   grpc::Status AwaitAttestations(const WaitPlan& plan, bool wait, const ProposalRow& p,
                                  std::optional<pb::AttestationStatus>* status, std::string* note) {
-    if (!plan.all || !wait || !Applied(p.status)) return grpc::Status::OK;
-    auto w = node_->WaitAttested(p, plan.deadline);
-    if (!w.ok()) return ToGrpc(w.status());
-    pb::AttestationStatus* out = &status->emplace();
-    out->set_all_attested(w->all);
-    for (const auto& m : w->attested) out->add_attested_by(m);
-    for (const auto& m : w->missing) out->add_missing(m);
-    for (const auto& m : w->mismatched) out->add_mismatched(m);
-    auto join = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-      return s;
-    };
-    if (w->all) *note = "; attested by every member";
-    if (!w->missing.empty()) *note = "; not attested by " + join(w->missing) + " within the timeout";
-    if (!w->mismatched.empty()) *note += "; " + join(w->mismatched) + " attested another outcome";
-    return grpc::Status::OK;
+    return service::AwaitAttestations(node_, plan.all, wait, plan.deadline, p, status, note);
   }
 
   // The instance as the confirmed proposal left it, handed over by the
@@ -491,6 +382,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::
   out.push_back(std::make_unique<EventsService>(node));
   out.push_back(std::make_unique<DefinitionsService>(node));
   out.push_back(std::make_unique<NodeService>(node, version));
+  out.push_back(MakeTasksService(node));
   return out;
 }
 

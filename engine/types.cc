@@ -19,6 +19,22 @@ std::optional<ProposalKind> KindFromName(std::string_view name) {
   return std::nullopt;
 }
 
+const char* TaskStateName(TaskState s) {
+  switch (s) {
+    case TaskState::kOpen: return "open";
+    case TaskState::kClaimed: return "claimed";
+    case TaskState::kCompleted: return "completed";
+    case TaskState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<TaskState> TaskStateFromName(std::string_view name) {
+  for (TaskState s : {TaskState::kOpen, TaskState::kClaimed, TaskState::kCompleted, TaskState::kCancelled})
+    if (name == TaskStateName(s)) return s;
+  return std::nullopt;
+}
+
 const char* StatusName(ProposalStatus s) {
   switch (s) {
     case ProposalStatus::kPending: return "pending";

@@ -14,6 +14,10 @@
 //     watch [--definition D] [--instance I] [--type T]... [--from OFFSET] [--subscription NAME]
 //     definitions
 //     status
+//     tasks [--queue Q] [--assignee A] [--state open|claimed|completed|cancelled]... [--group G] [--user U]
+//           [--definition D] [--instance I] [--order created|due|priority[ desc]] [--limit N]
+//     task show|claim|unclaim|assign|update|complete ID [--assignee A] [--override] [--input JSON]
+//           [--priority N] [--due MS] [--follow-up MS] [--groups G,..] [--users U,..] [--wait here|all]
 //
 // Human-readable output by default, one JSON object per line with --json.
 // Exit code 0 on success; on an error, the server's status and message on
@@ -21,6 +25,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -43,7 +48,15 @@ constexpr const char* kUsage =
     "  history INSTANCE\n"
     "  watch [--definition D] [--instance I] [--type T]... [--from OFFSET] [--subscription NAME]\n"
     "  definitions\n"
-    "  status\n";
+    "  status\n"
+    "  tasks [--queue Q] [--assignee A] [--state open|claimed|completed|cancelled]... [--group G] [--user U]\n"
+    "        [--definition D] [--instance I] [--order created|due|priority[ desc]] [--limit N]\n"
+    "  task show ID\n"
+    "  task claim ID --assignee A [--override]\n"
+    "  task unclaim ID\n"
+    "  task assign ID --assignee A          (an empty assignee unassigns)\n"
+    "  task update ID [--priority N] [--due MS|none] [--follow-up MS|none] [--groups G,..] [--users U,..]\n"
+    "  task complete ID [--input JSON] [--assignee A] [--wait here|all] [--timeout MS]\n";
 
 struct Args {
   std::vector<std::string> positional;
@@ -354,6 +367,203 @@ int StatusCmd(pb::Node::Stub* n) {
 
 }  // namespace
 
+// ---- human tasks
+
+const char* TaskStateText(pb::TaskState s) {
+  switch (s) {
+    case pb::TASK_OPEN: return "open";
+    case pb::TASK_CLAIMED: return "claimed";
+    case pb::TASK_COMPLETED: return "completed";
+    case pb::TASK_CANCELLED: return "cancelled";
+    default: return "?";
+  }
+}
+
+std::vector<std::string> SplitNames(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    std::string part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!part.empty()) out.push_back(part);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+void PrintTaskRow(const pb::Task& t) {
+  if (g_json) {
+    std::cout << ToJson(t) << "\n";
+    return;
+  }
+  std::string due = t.has_due_ms() ? std::to_string(t.due_ms()) + (t.overdue() ? " (overdue)" : "") : "-";
+  std::cout << Pad(t.task_id(), 36) << Pad(t.queue(), 18) << Pad(TaskStateText(t.state()), 11)
+            << Pad(t.assignee().empty() ? "-" : t.assignee(), 12) << Pad(std::to_string(t.priority()), 5) << due
+            << "\n";
+}
+
+void PrintTask(const pb::Task& t) {
+  if (g_json) {
+    std::cout << ToJson(t) << "\n";
+    return;
+  }
+  std::cout << "task      " << t.task_id() << "\n"
+            << "instance  " << t.instance_id() << " (" << t.definition() << " v" << t.version() << ")\n"
+            << "step      " << t.step() << (t.step_label().empty() ? "" : " — " + t.step_label()) << "\n"
+            << "queue     " << t.queue() << "\n"
+            << "state     " << TaskStateText(t.state()) << (t.close_reason().empty() ? "" : ": " + t.close_reason())
+            << "\n"
+            << "assignee  " << (t.assignee().empty() ? "-" : t.assignee()) << "\n"
+            << "priority  " << t.priority() << "\n";
+  if (t.has_due_ms()) std::cout << "due       " << t.due_ms() << (t.overdue() ? " (overdue)" : "") << "\n";
+  if (t.has_follow_up_ms()) std::cout << "follow-up " << t.follow_up_ms() << "\n";
+  if (t.candidate_groups_size() > 0) std::cout << "groups    " << Join(t.candidate_groups()) << "\n";
+  if (t.candidate_users_size() > 0) std::cout << "users     " << Join(t.candidate_users()) << "\n";
+}
+
+int Tasks(pb::Tasks::Stub* t, const Args& a) {
+  pb::SearchTasksRequest req;
+  req.set_queue(a.Get("--queue"));
+  req.set_assignee(a.Get("--assignee"));
+  req.set_candidate_group(a.Get("--group"));
+  req.set_candidate_user(a.Get("--user"));
+  req.set_definition(a.Get("--definition"));
+  req.set_instance_id(a.Get("--instance"));
+  auto range = a.opts.equal_range("--state");
+  for (auto it = range.first; it != range.second; ++it) {
+    pb::TaskState s;
+    if (!pb::TaskState_Parse("TASK_" + [&] {
+          std::string u = it->second;
+          for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          return u;
+        }(), &s) || s == pb::TASK_STATE_UNSPECIFIED)
+      return Usage("--state takes open, claimed, completed or cancelled, not '" + it->second + "'");
+    req.add_states(s);
+  }
+  std::string order = a.Get("--order", "created");
+  if (order.size() > 5 && order.substr(order.size() - 5) == " desc") {
+    req.set_descending(true);
+    order = order.substr(0, order.size() - 5);
+  }
+  if (order == "created") req.set_order_by(pb::TASK_ORDER_CREATED);
+  else if (order == "due") req.set_order_by(pb::TASK_ORDER_DUE);
+  else if (order == "priority") req.set_order_by(pb::TASK_ORDER_PRIORITY);
+  else return Usage("--order takes created, due or priority (with \" desc\"), not '" + order + "'");
+  int limit = std::stoi(a.Get("--limit", "1000"));
+  if (!g_json)
+    std::cout << Pad("TASK", 36) << Pad("QUEUE", 18) << Pad("STATE", 11) << Pad("ASSIGNEE", 12) << Pad("PRIO", 5)
+              << "DUE\n";
+  int shown = 0;
+  std::string token;
+  do {
+    req.set_page_size(std::min(limit - shown, 500));
+    req.set_page_token(token);
+    pb::SearchTasksResponse resp;
+    grpc::ClientContext ctx;
+    auto st = t->SearchTasks(&ctx, req, &resp);
+    if (!st.ok()) return Fail(st);
+    for (const auto& task : resp.tasks()) {
+      PrintTaskRow(task);
+      ++shown;
+    }
+    token = resp.next_page_token();
+  } while (!token.empty() && shown < limit);
+  return 0;
+}
+
+int TaskCmd(pb::Tasks::Stub* t, const Args& a) {
+  if (a.positional.size() != 2) return Usage("task needs show|claim|unclaim|assign|update|complete ID");
+  const std::string& verb = a.positional[0];
+  const std::string& id = a.positional[1];
+  grpc::ClientContext ctx;
+  pb::Task task;
+  grpc::Status st;
+  if (verb == "show") {
+    pb::GetTaskRequest req;
+    req.set_task_id(id);
+    pb::GetTaskResponse resp;
+    st = t->GetTask(&ctx, req, &resp);
+    if (!st.ok()) return Fail(st);
+    if (g_json) {
+      std::cout << ToJson(resp) << "\n";
+      return 0;
+    }
+    PrintTask(resp.task());
+    std::cout << "data      " << resp.instance().data_json() << "\n"
+              << "input     " << resp.input_schema_json() << "\n";
+    if (resp.form_json() != "{}") std::cout << "form      " << resp.form_json() << "\n";
+    return 0;
+  }
+  if (verb == "claim") {
+    if (!a.Has("--assignee")) return Usage("task claim needs --assignee NAME");
+    pb::ClaimTaskRequest req;
+    req.set_task_id(id);
+    req.set_assignee(a.Get("--assignee"));
+    req.set_allow_override(a.Has("--override"));
+    st = t->ClaimTask(&ctx, req, &task);
+  } else if (verb == "unclaim") {
+    pb::UnclaimTaskRequest req;
+    req.set_task_id(id);
+    st = t->UnclaimTask(&ctx, req, &task);
+  } else if (verb == "assign") {
+    if (!a.Has("--assignee")) return Usage("task assign needs --assignee NAME (empty unassigns)");
+    pb::AssignTaskRequest req;
+    req.set_task_id(id);
+    req.set_assignee(a.Get("--assignee"));
+    st = t->AssignTask(&ctx, req, &task);
+  } else if (verb == "update") {
+    pb::UpdateTaskRequest req;
+    req.set_task_id(id);
+    if (a.Has("--priority")) req.set_priority(std::stoi(a.Get("--priority")));
+    if (a.Has("--due")) {
+      if (a.Get("--due") == "none") req.set_clear_due(true);
+      else req.set_due_ms(std::stoll(a.Get("--due")));
+    }
+    if (a.Has("--follow-up")) {
+      if (a.Get("--follow-up") == "none") req.set_clear_follow_up(true);
+      else req.set_follow_up_ms(std::stoll(a.Get("--follow-up")));
+    }
+    if (a.Has("--groups"))
+      for (const auto& g : SplitNames(a.Get("--groups"))) req.mutable_candidate_groups()->add_names(g);
+    if (a.Has("--users"))
+      for (const auto& u : SplitNames(a.Get("--users"))) req.mutable_candidate_users()->add_names(u);
+    st = t->UpdateTask(&ctx, req, &task);
+  } else if (verb == "complete") {
+    pb::CompleteTaskRequest req;
+    req.set_task_id(id);
+    req.set_input_json(a.Get("--input"));
+    req.set_assignee(a.Get("--assignee"));
+    std::string wait = a.Get("--wait", "here");
+    if (wait != "here" && wait != "all") return Usage("--wait takes here or all, not '" + wait + "'");
+    req.set_wait_for(wait == "all" ? pb::WAIT_ATTESTED_BY_ALL : pb::WAIT_CONFIRMED_HERE);
+    if (a.Has("--timeout")) req.set_wait_timeout_ms(static_cast<uint32_t>(std::stoul(a.Get("--timeout"))));
+    pb::CompleteTaskResponse resp;
+    st = t->CompleteTask(&ctx, req, &resp);
+    if (!st.ok()) return Fail(st);
+    if (g_json) {
+      std::cout << ToJson(resp) << "\n";
+    } else {
+      std::cout << "task " << id << " " << TaskStateText(resp.task().state()) << ": " << resp.task().step() << " "
+                << OutcomeName(resp.outcome()) << " at ledger height " << resp.ledger_height() << "; "
+                << resp.instance().instance_id() << " is now " << Join(resp.instance().states()) << "\n";
+      if (resp.has_attestation()) PrintAttestation(resp.attestation());
+    }
+    return 0;
+  } else {
+    return Usage("task takes show, claim, unclaim, assign, update or complete, not '" + verb + "'");
+  }
+  if (!st.ok()) return Fail(st);
+  if (g_json) {
+    std::cout << ToJson(task) << "\n";
+  } else {
+    std::cout << "task " << task.task_id() << " " << TaskStateText(task.state())
+              << (task.assignee().empty() ? "" : " by " + task.assignee()) << ", priority " << task.priority()
+              << "\n";
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::string server = "127.0.0.1:7420";
   if (const char* env = std::getenv("TREATY_SERVER")) server = env;
@@ -368,7 +578,7 @@ int main(int argc, char** argv) {
     }
     if (s == "--json") {
       g_json = true;
-    } else if (s == "--no-wait") {
+    } else if (s == "--no-wait" || s == "--override") {
       a.opts.emplace(s, "");
     } else if (s.rfind("--", 0) == 0) {
       if (i + 1 >= argc) return Usage(s + " needs a value");
@@ -394,6 +604,8 @@ int main(int argc, char** argv) {
     if (command == "watch") return Watch(pb::Events::NewStub(ch).get(), a);
     if (command == "definitions") return Definitions(pb::Definitions::NewStub(ch).get());
     if (command == "status") return StatusCmd(pb::Node::NewStub(ch).get());
+    if (command == "tasks") return Tasks(pb::Tasks::NewStub(ch).get(), a);
+    if (command == "task") return TaskCmd(pb::Tasks::NewStub(ch).get(), a);
   } catch (const std::exception& e) {  // std::stoi on a bad number
     return Usage(std::string("bad value: ") + e.what());
   }

@@ -72,6 +72,28 @@ CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, time_ms INTEGER N
   hash TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL,
   hash TEXT NOT NULL);
+-- Human tasks (schema 4). Ids are "<instance>:<position>:<step>", so the
+-- tasks of instances started together sit on the same pages; the partial
+-- indexes hold only what is still open, what an inbox reads.
+CREATE TABLE IF NOT EXISTS tasks (
+  no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, instance TEXT NOT NULL, definition TEXT NOT NULL,
+  version INTEGER NOT NULL, step TEXT NOT NULL, queue TEXT NOT NULL, state TEXT NOT NULL,
+  assignee TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL, position INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, created_height INTEGER NOT NULL, due_ms INTEGER, follow_up_ms INTEGER,
+  overdue INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, candidate_groups TEXT NOT NULL,
+  candidate_users TEXT NOT NULL, closed_ms INTEGER, closed_height INTEGER, close_reason TEXT, closed_by TEXT,
+  updated_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tasks_open_by_instance ON tasks(instance) WHERE state IN ('open', 'claimed');
+CREATE INDEX IF NOT EXISTS tasks_by_queue ON tasks(queue, state, no);
+CREATE INDEX IF NOT EXISTS tasks_by_queue_due ON tasks(queue, state, due_ms);
+CREATE INDEX IF NOT EXISTS tasks_by_queue_priority ON tasks(queue, state, priority);
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, no);
+CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks(assignee, state) WHERE assignee != '';
+CREATE INDEX IF NOT EXISTS tasks_not_overdue ON tasks(due_ms) WHERE state IN ('open', 'claimed') AND overdue = 0
+  AND due_ms IS NOT NULL;
+-- Who may work a task, one row per candidate group (kind 0) or user (1).
+CREATE TABLE IF NOT EXISTS task_candidates (kind INTEGER NOT NULL, name TEXT NOT NULL, task_no INTEGER NOT NULL,
+  PRIMARY KEY (kind, name, task_no)) WITHOUT ROWID;
 )SQL";
 
 }  // namespace
@@ -103,7 +125,10 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
     }
     TREATY_RETURN_IF_ERROR(get.status());
   }
-  if (!version.empty() && version != std::to_string(kSchemaVersion))
+  // Schema 3 differs from 4 only by the task tables, which kSchema adds.
+  migrated_from_ = 0;
+  if (version == "3") migrated_from_ = 3;
+  if (!version.empty() && version != std::to_string(kSchemaVersion) && migrated_from_ == 0)
     return Status::FailedPrecondition(path + " was written by an incompatible version (schema " + version +
                                       ", this treatyd uses " + std::to_string(kSchemaVersion) + ")");
   if (!version.empty() && stored_party != party)
@@ -112,6 +137,11 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
   if (version.empty()) {
     Stmt put = db_.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('party', ?)");
     put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
+    TREATY_RETURN_IF_ERROR(put.Run());
+  }
+  if (migrated_from_ != 0) {
+    Stmt put = db_.Prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'");
+    put.Bind(1, std::to_string(kSchemaVersion));
     TREATY_RETURN_IF_ERROR(put.Run());
   }
   {

@@ -39,7 +39,7 @@
 
 namespace treaty::engine {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 class WriteTxn;
 
@@ -66,6 +66,8 @@ class NodeStore {
   Status Open(const std::string& path, const std::string& party, bool full_sync = true, Env* env = Env::Default());
   void Close();
   const std::string& path() const { return path_; }
+  // The schema an existing file was upgraded from by Open (3), or 0.
+  int migrated_from() const { return migrated_from_; }
 
   // Durable: its commit reaches the disk before Commit returns. Relaxed:
   // it does not wait (its commit number becomes durable with the next
@@ -134,6 +136,13 @@ class NodeStore {
   Result<std::vector<chain::Block>> ReadBlocks(uint64_t from, size_t max);
   Result<std::optional<chain::Block>> LastBlock();
 
+  // ---- human tasks
+  Result<std::optional<TaskRow>> GetTask(const std::string& id);
+  // `q.limit` of the tasks `q` selects, from `q.offset`, in its order.
+  Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q);
+  // Instances not final, for tasks opened on an upgraded store.
+  Result<std::vector<InstanceRow>> ActiveInstances(int64_t after_no, size_t max);
+
   // ---- subscriptions: their own small transaction
   Status Ack(const std::string& subscription, int64_t offset);
 
@@ -158,6 +167,7 @@ class NodeStore {
   static constexpr int kReaders = 4;
 
   std::string path_;
+  int migrated_from_ = 0;
   Env* env_ = nullptr;
   bool full_sync_ = true;
   mutable std::mutex mu_;  // the writer connection, held by an open WriteTxn
@@ -310,6 +320,17 @@ class WriteTxn {
   Result<std::vector<DueMessage>> TakeDueOutbox(int64_t now_ms, size_t max);
   Result<std::optional<int64_t>> NextOutboxDue();
   Status DeleteOutbox(const std::vector<std::string>& ids);
+
+  // ---- human tasks (task_book.h)
+  Result<std::optional<TaskRow>> GetTask(const std::string& id);
+  Status InsertTask(TaskRow* t);  // sets t->no
+  // The open or claimed tasks of an instance, in creation order.
+  Result<std::vector<TaskRow>> ActiveTasksOf(const std::string& instance);
+  // Writes the changeable columns of a stored task (state, assignee,
+  // candidates, priority, dates, overdue, attempts, closing).
+  Status UpdateTask(const TaskRow& t);
+  // Open or claimed tasks due at `now_ms` not yet marked overdue.
+  Result<std::vector<TaskRow>> TasksFallenDue(int64_t now_ms, size_t max);
 
   // ---- the ledger: the embedded ledger's blocks, and the cursor
   Status AppendBlock(const chain::Block& b);

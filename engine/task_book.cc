@@ -1,0 +1,301 @@
+#include "engine/task_book.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+namespace treaty::engine {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Whether a step leaving `from` may go from the active states: a step from a
+// composite state leaves it from any of its substates ("checks.credit_ok").
+bool Leaves(const defs::StepSpec& step, const std::vector<std::string>& active) {
+  for (const auto& path : active) {
+    size_t start = 0;
+    while (start <= path.size()) {
+      size_t dot = path.find('.', start);
+      std::string_view part(path.data() + start, (dot == std::string::npos ? path.size() : dot) - start);
+      for (const auto& f : step.from)
+        if (f.name == part) return true;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+  }
+  return false;
+}
+
+bool HoldsRoleOf(const defs::StepSpec& step, const InstanceRow& inst, const std::string& party) {
+  for (const auto& r : step.by) {
+    auto it = inst.roles.find(r.name);
+    if (it != inst.roles.end() && it->second == party) return true;
+  }
+  return false;
+}
+
+// "the buyer's cancel": who applied the step, by the role it took it in.
+std::string WhoseStep(const defs::Definition& model, const InstanceRow& inst, const ProposalRow& p) {
+  const defs::StepSpec* step = model.FindStep(p.step);
+  if (step != nullptr) {
+    for (const auto& r : step->by) {
+      auto it = inst.roles.find(r.name);
+      if (it != inst.roles.end() && it->second == p.author) return "the " + r.name + "'s " + p.step;
+    }
+  }
+  return "party " + p.author + "'s " + p.step;
+}
+
+// What the definition says of a new task: its due date counts from the
+// ledger time its state was entered.
+void ApplyTerms(const defs::TaskSpec& spec, int64_t entered_ms, TaskRow* t) {
+  t->priority = spec.priority;
+  if (spec.due_ms) t->due_ms = entered_ms + *spec.due_ms;
+  t->candidate_groups = spec.candidate_groups;
+  t->candidate_users = spec.candidate_users;
+}
+
+std::string TaskId(const std::string& instance, int64_t position, const std::string& step) {
+  return instance + ":" + std::to_string(position) + ":" + step;
+}
+
+}  // namespace
+
+const std::vector<const defs::StepSpec*>& TaskBook::HumanSteps(const runtime::DefinitionRuntime& def) {
+  std::lock_guard<std::mutex> lock(steps_mu_);
+  auto it = human_steps_.find(&def);
+  if (it != human_steps_.end()) return it->second;
+  std::vector<const defs::StepSpec*> steps;
+  for (const auto& s : def.model().steps)
+    if (s.task && !s.task->human_queue.empty()) steps.push_back(&s);
+  return human_steps_.emplace(&def, std::move(steps)).first->second;
+}
+
+Status TaskBook::AppendTaskEvent(WriteTxn& txn, const TaskRow& t, const std::string& type, int64_t time_ms,
+                                 int64_t height) {
+  json payload = {{"task", t.id}, {"queue", t.queue}, {"state", TaskStateName(t.state)}, {"priority", t.priority}};
+  if (!t.assignee.empty()) payload["assignee"] = t.assignee;
+  if (t.due_ms) payload["due_ms"] = *t.due_ms;
+  if (!t.close_reason.empty()) payload["reason"] = t.close_reason;
+  EventRow ev;
+  ev.type = type;
+  ev.instance = t.instance;
+  ev.definition = t.definition;
+  ev.step = t.step;
+  ev.time_ms = time_ms;
+  ev.height = height;
+  ev.payload_json = payload.dump();
+  return txn.AppendEvent(ev);
+}
+
+Status TaskBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, const InstanceRow& inst,
+                         const ProposalRow& p, const LedgerPosition& at) {
+  if (HumanSteps(def).empty()) return Status::Ok();
+  std::vector<TaskRow> active;
+  if (p.kind == ProposalKind::kStep) {
+    TREATY_ASSIGN_OR_RETURN(active, txn.ActiveTasksOf(inst.id));
+  }
+  TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, inst.ParsedSnapshot());
+  std::vector<TaskRow> still;
+  for (auto& t : active) {
+    const defs::StepSpec* step = def.model().FindStep(t.step);
+    bool done = t.step == p.step;
+    if (!done && step != nullptr && Leaves(*step, snap.active_states)) {
+      still.push_back(std::move(t));
+      continue;
+    }
+    t.state = done ? TaskState::kCompleted : TaskState::kCancelled;
+    t.closed_ms = at.time_ms;
+    t.closed_height = at.height;
+    t.closed_by = p.id;
+    t.close_reason = done ? "" : WhoseStep(def.model(), inst, p) + " was applied first at height " +
+                                     std::to_string(at.height);
+    t.updated_ms = ctx_->NowMs();
+    TREATY_RETURN_IF_ERROR(txn.UpdateTask(t));
+    TREATY_RETURN_IF_ERROR(
+        AppendTaskEvent(txn, t, done ? "task_completed" : "task_cancelled", at.time_ms, at.height));
+  }
+  return Open(txn, def, inst, still, at);
+}
+
+Status TaskBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, const InstanceRow& inst,
+                      const std::vector<TaskRow>& active, const LedgerPosition& at) {
+  if (inst.final) return Status::Ok();
+  TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, inst.ParsedSnapshot());
+  for (const defs::StepSpec* step : HumanSteps(def)) {
+    if (!Leaves(*step, snap.active_states) || !HoldsRoleOf(*step, inst, ctx_->party())) continue;
+    bool open = std::any_of(active.begin(), active.end(), [&](const TaskRow& t) { return t.step == step->name; });
+    if (open) continue;  // its state was not left: the task opened then stays
+    TaskRow t;
+    t.id = TaskId(inst.id, inst.position, step->name);
+    TREATY_ASSIGN_OR_RETURN(auto exists, txn.GetTask(t.id));
+    if (exists) continue;  // closed already at this position (a replay of an upgrade)
+    const defs::TaskSpec& spec = *step->task;
+    t.instance = inst.id;
+    t.definition = inst.definition;
+    t.version = inst.version;
+    t.step = step->name;
+    t.queue = spec.human_queue;
+    t.position = inst.position;
+    t.created_ms = at.time_ms;
+    t.created_height = at.height;
+    ApplyTerms(spec, at.time_ms, &t);
+    t.updated_ms = ctx_->NowMs();
+    TREATY_RETURN_IF_ERROR(txn.InsertTask(&t));
+    TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_opened", at.time_ms, at.height));
+  }
+  return Status::Ok();
+}
+
+Status TaskBook::LedgerTime(WriteTxn& txn, int64_t time_ms, int64_t height) {
+  while (true) {
+    TREATY_ASSIGN_OR_RETURN(auto due, txn.TasksFallenDue(time_ms, 256));
+    for (auto& t : due) {
+      t.overdue = true;
+      t.updated_ms = ctx_->NowMs();
+      TREATY_RETURN_IF_ERROR(txn.UpdateTask(t));
+      TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_overdue", time_ms, height));
+    }
+    if (due.size() < 256) return Status::Ok();
+  }
+}
+
+Status TaskBook::OpenMissing() {
+  int64_t after = 0;
+  size_t opened = 0;
+  while (true) {
+    TREATY_ASSIGN_OR_RETURN(auto rows, ctx_->store->ActiveInstances(after, 512));
+    if (rows.empty()) break;
+    TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task"));
+    for (const auto& inst : rows) {
+      after = inst.no;
+      auto def = ctx_->DefinitionByHash(inst.def_hash);
+      if (!def || HumanSteps(*def).empty()) continue;
+      TREATY_ASSIGN_OR_RETURN(auto active, txn->ActiveTasksOf(inst.id));
+      // The state was entered when the instance last changed.
+      TREATY_RETURN_IF_ERROR(Open(*txn, *def, inst, active, LedgerPosition{inst.height, inst.updated_ms, 0}));
+      ++opened;
+    }
+    TREATY_RETURN_IF_ERROR(txn->Commit());
+  }
+  if (opened > 0) ctx_->Log("tasks: looked at " + std::to_string(opened) + " instances of the upgraded store");
+  std::vector<ProposalRow> none;
+  waiters_->Applied(&none, 0);
+  return Status::Ok();
+}
+
+std::string TaskBook::CompletionKey(const TaskRow& t) {
+  return "task:" + t.id + ":" + std::to_string(t.attempts);
+}
+
+Result<TaskRow> TaskBook::Local(const std::string& id, const Change& change) {
+  TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task"));
+  TREATY_ASSIGN_OR_RETURN(auto t, txn->GetTask(id));
+  if (!t) return Status::NotFound("no task '" + id + "' at party " + ctx_->party());
+  std::string event;
+  TREATY_RETURN_IF_ERROR(change(&*t, &event));
+  if (event.empty()) return *t;  // nothing changed
+  t->updated_ms = ctx_->NowMs();
+  TREATY_RETURN_IF_ERROR(txn->UpdateTask(*t));
+  // Local facts, not the ledger's: node time, and no block height.
+  TREATY_RETURN_IF_ERROR(AppendTaskEvent(*txn, *t, event, t->updated_ms, 0));
+  TREATY_RETURN_IF_ERROR(txn->Commit());
+  std::vector<ProposalRow> none;
+  waiters_->Applied(&none, 0);  // event streams
+  return *t;
+}
+
+namespace {
+
+Status MustBeActive(const TaskRow& t) {
+  if (TaskActive(t.state)) return Status::Ok();
+  std::string why = t.state == TaskState::kCompleted ? "completed at height " + std::to_string(t.closed_height)
+                                                     : "cancelled: " + t.close_reason;
+  return Status::FailedPrecondition("task '" + t.id + "' is " + why);
+}
+
+Status ValidAssignee(const std::string& a) {
+  if (a.empty()) return Status::InvalidArgument("an assignee is required");
+  if (a.size() > 256) return Status::InvalidArgument("an assignee is at most 256 bytes");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TaskRow> TaskBook::Claim(const std::string& id, const std::string& assignee, bool allow_override) {
+  TREATY_RETURN_IF_ERROR(ValidAssignee(assignee));
+  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+    TREATY_RETURN_IF_ERROR(MustBeActive(*t));
+    if (t->assignee == assignee) return Status::Ok();
+    if (!t->assignee.empty() && !allow_override)
+      return Status::FailedPrecondition("task '" + t->id + "' is claimed by '" + t->assignee +
+                                        "'; set allow_override to take it over");
+    t->assignee = assignee;
+    t->state = TaskState::kClaimed;
+    *event = "task_claimed";
+    return Status::Ok();
+  });
+}
+
+Result<TaskRow> TaskBook::Unclaim(const std::string& id) {
+  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+    TREATY_RETURN_IF_ERROR(MustBeActive(*t));
+    if (t->assignee.empty()) return Status::Ok();
+    t->assignee.clear();
+    t->state = TaskState::kOpen;
+    *event = "task_unclaimed";
+    return Status::Ok();
+  });
+}
+
+Result<TaskRow> TaskBook::Assign(const std::string& id, const std::string& assignee) {
+  if (!assignee.empty()) TREATY_RETURN_IF_ERROR(ValidAssignee(assignee));
+  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+    TREATY_RETURN_IF_ERROR(MustBeActive(*t));
+    if (t->assignee == assignee) return Status::Ok();
+    t->assignee = assignee;
+    t->state = assignee.empty() ? TaskState::kOpen : TaskState::kClaimed;
+    *event = "task_assigned";
+    return Status::Ok();
+  });
+}
+
+Result<TaskRow> TaskBook::Update(const std::string& id, const Changes& c) {
+  if (c.priority && (*c.priority < 0 || *c.priority > 100))
+    return Status::InvalidArgument("priority must be from 0 to 100, not " + std::to_string(*c.priority));
+  for (const auto* list : {&c.candidate_groups, &c.candidate_users}) {
+    if (!*list) continue;
+    for (const auto& name : **list)
+      if (name.empty() || name.size() > 256) return Status::InvalidArgument("a candidate is 1 to 256 bytes");
+  }
+  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+    TREATY_RETURN_IF_ERROR(MustBeActive(*t));
+    TaskRow before = *t;
+    if (c.due_ms) {
+      t->due_ms = *c.due_ms;
+      t->overdue = false;  // a new date is judged again when ledger time reaches it
+    }
+    if (c.follow_up_ms) t->follow_up_ms = *c.follow_up_ms;
+    if (c.priority) t->priority = *c.priority;
+    if (c.candidate_groups) t->candidate_groups = *c.candidate_groups;
+    if (c.candidate_users) t->candidate_users = *c.candidate_users;
+    bool changed = t->due_ms != before.due_ms || t->follow_up_ms != before.follow_up_ms ||
+                   t->priority != before.priority || t->candidate_groups != before.candidate_groups ||
+                   t->candidate_users != before.candidate_users;
+    if (changed) *event = "task_updated";
+    return Status::Ok();
+  });
+}
+
+Status TaskBook::Rejected(const std::string& id, int64_t attempt) {
+  auto r = Local(id, [&](TaskRow* t, std::string* event) -> Status {
+    if (t->attempts != attempt || !TaskActive(t->state)) return Status::Ok();
+    t->attempts = attempt + 1;
+    *event = "task_completion_rejected";
+    return Status::Ok();
+  });
+  return r.status();
+}
+
+}  // namespace treaty::engine

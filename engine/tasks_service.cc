@@ -1,0 +1,303 @@
+// The Tasks service (proto/treaty/v1/treaty.proto): human task queues over
+// the node's TaskBook. Reads go to the store's readers; claims and the
+// like are the TaskBook's local transactions; CompleteTask proposes the
+// task's step like TriggerStep, without holding a thread while it waits.
+#include <cstdlib>
+
+#include "definitions/input_schema.h"
+#include "definitions/schema.h"
+#include "engine/service_util.h"
+#include "engine/services.h"
+#include "treaty/v1/treaty.grpc.pb.h"
+
+namespace treaty::engine {
+namespace {
+
+using namespace service;  // NOLINT: the services' shared vocabulary
+using grpc::ServerContext;
+
+pb::TaskState StateToPb(TaskState s) {
+  switch (s) {
+    case TaskState::kOpen: return pb::TASK_OPEN;
+    case TaskState::kClaimed: return pb::TASK_CLAIMED;
+    case TaskState::kCompleted: return pb::TASK_COMPLETED;
+    case TaskState::kCancelled: return pb::TASK_CANCELLED;
+  }
+  return pb::TASK_STATE_UNSPECIFIED;
+}
+
+std::optional<TaskState> StateFromPb(int s) {
+  switch (s) {
+    case pb::TASK_OPEN: return TaskState::kOpen;
+    case pb::TASK_CLAIMED: return TaskState::kClaimed;
+    case pb::TASK_COMPLETED: return TaskState::kCompleted;
+    case pb::TASK_CANCELLED: return TaskState::kCancelled;
+    default: return std::nullopt;
+  }
+}
+
+using TasksBase = pb::Tasks::WithCallbackMethod_CompleteTask<pb::Tasks::Service>;
+
+class TasksService final : public TasksBase {
+ public:
+  explicit TasksService(Node* node) : node_(node), blocking_(4) {}
+
+  grpc::Status SearchTasks(ServerContext*, const pb::SearchTasksRequest* req, pb::SearchTasksResponse* resp) override {
+    TaskQuery q;
+    q.queue = req->queue();
+    q.assignee = req->assignee();
+    q.candidate_group = req->candidate_group();
+    q.candidate_user = req->candidate_user();
+    q.definition = req->definition();
+    q.instance = req->instance_id();
+    for (int s : req->states()) {
+      auto state = StateFromPb(s);
+      if (!state) return grpc::Status(grpc::INVALID_ARGUMENT, "unknown task state " + std::to_string(s));
+      q.states.push_back(*state);
+    }
+    if (req->has_due_before()) q.due_before = req->due_before();
+    if (req->has_due_after()) q.due_after = req->due_after();
+    for (auto [has, v, name] : {std::tuple{req->has_priority_min(), req->priority_min(), "priority_min"},
+                                std::tuple{req->has_priority_max(), req->priority_max(), "priority_max"}}) {
+      if (has && (v < 0 || v > 100))
+        return grpc::Status(grpc::INVALID_ARGUMENT,
+                            std::string(name) + " must be from 0 to 100, not " + std::to_string(v));
+    }
+    if (req->has_priority_min()) q.priority_min = req->priority_min();
+    if (req->has_priority_max()) q.priority_max = req->priority_max();
+    switch (req->order_by()) {
+      case pb::TASK_ORDER_CREATED: q.order = TaskQuery::Order::kCreated; break;
+      case pb::TASK_ORDER_DUE: q.order = TaskQuery::Order::kDue; break;
+      case pb::TASK_ORDER_PRIORITY: q.order = TaskQuery::Order::kPriority; break;
+      default:
+        return grpc::Status(grpc::INVALID_ARGUMENT, "unknown order_by " + std::to_string(req->order_by()));
+    }
+    q.descending = req->descending();
+    int64_t size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 1000);
+    if (!req->page_token().empty()) {
+      char* end = nullptr;
+      q.offset = std::strtoll(req->page_token().c_str(), &end, 10);
+      if (*end != '\0' || q.offset < 0) return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
+    }
+    q.limit = size + 1;
+    auto rows = node_->SearchTasks(q);
+    if (!rows.ok()) return ToGrpc(rows.status());
+    for (int64_t n = 0; n < static_cast<int64_t>(rows->size()); ++n) {
+      if (n == size) {
+        resp->set_next_page_token(std::to_string(q.offset + size));
+        break;
+      }
+      FillTask((*rows)[n], resp->add_tasks());
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetTask(ServerContext*, const pb::GetTaskRequest* req, pb::GetTaskResponse* resp) override {
+    auto t = Find(req->task_id());
+    if (!t.ok()) return ToGrpc(t.status());
+    FillTask(*t, resp->mutable_task());
+    auto inst = node_->GetInstance(t->instance);
+    if (!inst.ok()) return ToGrpc(inst.status());
+    if (*inst) FillInstance(**inst, resp->mutable_instance());
+    const defs::StepSpec* step = StepOf(*t);
+    resp->set_form_json("{}");
+    if (step != nullptr) {
+      resp->set_step_description(step->description);
+      FillForm(*step, resp);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ClaimTask(ServerContext*, const pb::ClaimTaskRequest* req, pb::Task* resp) override {
+    return Answer(node_->tasks()->Claim(req->task_id(), req->assignee(), req->allow_override()), resp);
+  }
+
+  grpc::Status UnclaimTask(ServerContext*, const pb::UnclaimTaskRequest* req, pb::Task* resp) override {
+    return Answer(node_->tasks()->Unclaim(req->task_id()), resp);
+  }
+
+  grpc::Status AssignTask(ServerContext*, const pb::AssignTaskRequest* req, pb::Task* resp) override {
+    return Answer(node_->tasks()->Assign(req->task_id(), req->assignee()), resp);
+  }
+
+  grpc::Status UpdateTask(ServerContext*, const pb::UpdateTaskRequest* req, pb::Task* resp) override {
+    TaskBook::Changes c;
+    if (req->has_due_ms() && req->clear_due())
+      return grpc::Status(grpc::INVALID_ARGUMENT, "due_ms and clear_due together: set one");
+    if (req->has_follow_up_ms() && req->clear_follow_up())
+      return grpc::Status(grpc::INVALID_ARGUMENT, "follow_up_ms and clear_follow_up together: set one");
+    if (req->has_due_ms()) c.due_ms = std::optional<int64_t>(req->due_ms());
+    if (req->clear_due()) c.due_ms = std::optional<int64_t>();
+    if (req->has_follow_up_ms()) c.follow_up_ms = std::optional<int64_t>(req->follow_up_ms());
+    if (req->clear_follow_up()) c.follow_up_ms = std::optional<int64_t>();
+    if (req->has_priority()) c.priority = req->priority();
+    if (req->has_candidate_groups())
+      c.candidate_groups = std::vector<std::string>(req->candidate_groups().names().begin(),
+                                                    req->candidate_groups().names().end());
+    if (req->has_candidate_users())
+      c.candidate_users = std::vector<std::string>(req->candidate_users().names().begin(),
+                                                   req->candidate_users().names().end());
+    return Answer(node_->tasks()->Update(req->task_id(), c), resp);
+  }
+
+  grpc::ServerUnaryReactor* CompleteTask(grpc::CallbackServerContext* ctx, const pb::CompleteTaskRequest* req,
+                                         pb::CompleteTaskResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    auto prepared = Prepare(*req);
+    if (!prepared.ok()) {
+      reactor->Finish(ToGrpc(prepared.status()));
+      return reactor;
+    }
+    auto [task, args] = std::move(*prepared);
+    bool all = req->wait_for() == pb::WAIT_ATTESTED_BY_ALL;
+    auto deadline = std::chrono::steady_clock::now() +
+                    (args.timeout.count() > 0 ? args.timeout : node_->options().wait_timeout);
+    auto finish = [this, reactor, resp, task, all, deadline](Result<ProposalRow> p) {
+      reactor->Finish(Completed(std::move(p), task, all, deadline, resp));
+    };
+    if (all) {
+      blocking_.Run([this, args, finish] { finish(node_->TriggerStep(args)); });
+    } else {
+      node_->TriggerStepAsync(args, [this, finish](Result<ProposalRow> p) {
+        // A rejection is written down (a transaction of its own): never on
+        // the thread that applied it.
+        if (p.ok() && p->status == ProposalStatus::kRejected) {
+          blocking_.Run([finish, p = std::move(p)]() mutable { finish(std::move(p)); });
+        } else {
+          finish(std::move(p));
+        }
+      });
+    }
+    return reactor;
+  }
+
+ private:
+  Result<TaskRow> Find(const std::string& id) {
+    if (id.empty()) return Status::InvalidArgument("task_id is required");
+    TREATY_ASSIGN_OR_RETURN(auto t, node_->GetTask(id));
+    if (!t) return Status::NotFound("no task '" + id + "' at party " + node_->options().party);
+    return std::move(*t);
+  }
+
+  const defs::StepSpec* StepOf(const TaskRow& t) {
+    auto def = node_->registry()->Find(t.definition, t.version);
+    return def ? def->model().FindStep(t.step) : nullptr;
+  }
+
+  void FillTask(const TaskRow& t, pb::Task* out) {
+    out->set_task_id(t.id);
+    out->set_instance_id(t.instance);
+    out->set_definition(t.definition);
+    out->set_version(t.version);
+    out->set_step(t.step);
+    out->set_queue(t.queue);
+    out->set_state(StateToPb(t.state));
+    out->set_assignee(t.assignee);
+    for (const auto& g : t.candidate_groups) out->add_candidate_groups(g);
+    for (const auto& u : t.candidate_users) out->add_candidate_users(u);
+    out->set_priority(static_cast<int32_t>(t.priority));
+    out->set_position(static_cast<uint64_t>(t.position));
+    out->set_created_ms(t.created_ms);
+    out->set_created_height(static_cast<uint64_t>(t.created_height));
+    if (t.due_ms) out->set_due_ms(*t.due_ms);
+    if (t.follow_up_ms) out->set_follow_up_ms(*t.follow_up_ms);
+    out->set_overdue(t.overdue);
+    out->set_closed_ms(t.closed_ms);
+    out->set_closed_height(static_cast<uint64_t>(t.closed_height));
+    out->set_close_reason(t.close_reason);
+    out->set_closed_by(t.closed_by);
+    out->set_updated_ms(t.updated_ms);
+    if (const defs::StepSpec* step = StepOf(t)) out->set_step_label(step->label);
+  }
+
+  void FillForm(const defs::StepSpec& step, pb::GetTaskResponse* resp);
+
+  grpc::Status Answer(Result<TaskRow> t, pb::Task* resp) {
+    if (!t.ok()) return ToGrpc(t.status());
+    FillTask(*t, resp);
+    return grpc::Status::OK;
+  }
+
+  // The checks before anything is proposed: the task is open, not held by
+  // another, and the input meets the step's schema.
+  Result<std::pair<TaskRow, StepArgs>> Prepare(const pb::CompleteTaskRequest& req) {
+    TREATY_ASSIGN_OR_RETURN(TaskRow t, Find(req.task_id()));
+    if (!TaskActive(t.state))
+      return Status::FailedPrecondition("task '" + t.id + "' is " + TaskStateName(t.state) +
+                                        (t.close_reason.empty() ? "" : ": " + t.close_reason));
+    if (!t.assignee.empty() && !req.assignee().empty() && req.assignee() != t.assignee)
+      return Status::FailedPrecondition("task '" + t.id + "' is claimed by '" + t.assignee + "', not '" +
+                                        req.assignee() + "'");
+    if (req.wait_for() != pb::WAIT_CONFIRMED_HERE && req.wait_for() != pb::WAIT_ATTESTED_BY_ALL)
+      return Status::InvalidArgument("unknown wait_for " + std::to_string(static_cast<int>(req.wait_for())));
+    std::string text = req.input_json().empty() ? "{}" : req.input_json();
+    auto input = Value::FromJson(text);
+    if (!input.ok()) return Status::InvalidArgument("input_json: " + input.status().message());
+    if (!input->is_object()) return Status::InvalidArgument("input_json must be a JSON object");
+    const defs::StepSpec* step = StepOf(t);
+    if (step == nullptr)
+      return Status::FailedPrecondition("definition " + t.definition + " v" + std::to_string(t.version) +
+                                        " with step '" + t.step + "' is not loaded on this node");
+    if (Status st = defs::CheckInput(*step, *input); !st.ok())
+      return Status::InvalidArgument("input of step '" + t.step + "': " + st.message());
+    StepArgs a;
+    a.instance_id = t.instance;
+    a.step = t.step;
+    a.input_json = text;
+    a.idempotency_key = TaskBook::CompletionKey(t);
+    a.wait = true;
+    a.timeout = std::chrono::milliseconds(req.wait_timeout_ms());
+    return std::make_pair(std::move(t), std::move(a));
+  }
+
+  grpc::Status Completed(Result<ProposalRow> p, const TaskRow& task, bool all,
+                         std::chrono::steady_clock::time_point deadline, pb::CompleteTaskResponse* resp) {
+    if (!p.ok()) return ToGrpc(p.status());
+    resp->set_proposal_id(p->id);
+    resp->set_outcome(OutcomeOf(p->status));
+    resp->set_ledger_height(static_cast<uint64_t>(p->height));
+    std::string attested;
+    std::optional<pb::AttestationStatus> attestation;
+    if (auto st = AwaitAttestations(node_, all, true, deadline, *p, &attestation, &attested); !st.ok()) return st;
+    if (attestation) *resp->mutable_attestation() = std::move(*attestation);
+    if (p->status == ProposalStatus::kRejected) {
+      Status noted = node_->tasks()->Rejected(task.id, task.attempts);
+      std::string after = noted.ok() ? "; the task stays open" : "; the task stays open (" + noted.ToString() + ")";
+      return RejectedStatus(*p, p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" +
+                                    attested + after);
+    }
+    if (p->instance_after) FillInstance(*p->instance_after, resp->mutable_instance());
+    auto now = node_->GetTask(task.id);
+    if (now.ok() && *now) FillTask(**now, resp->mutable_task());
+    else FillTask(task, resp->mutable_task());
+    return grpc::Status::OK;
+  }
+
+  Node* node_;
+  BlockingPool blocking_;
+};
+
+void TasksService::FillForm(const defs::StepSpec& step, pb::GetTaskResponse* resp) {
+  resp->set_input_schema_json(defs::InputJsonSchema(step));
+  if (!step.task || !step.task->form) return;
+  const defs::TaskForm& form = *step.task->form;
+  json out = json::object();
+  if (!form.title.empty()) out["title"] = form.title;
+  if (!form.description.empty()) out["description"] = form.description;
+  json fields = json::object();
+  for (const auto& f : form.fields) {
+    json field = json::object();
+    if (!f.label.empty()) field["label"] = f.label;
+    if (!f.help.empty()) field["help"] = f.help;
+    if (!f.placeholder.empty()) field["placeholder"] = f.placeholder;
+    fields[f.name] = std::move(field);
+  }
+  if (!fields.empty()) out["fields"] = std::move(fields);
+  resp->set_form_json(out.dump());
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> MakeTasksService(Node* node) { return std::make_unique<TasksService>(node); }
+
+}  // namespace treaty::engine
