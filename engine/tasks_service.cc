@@ -252,7 +252,15 @@ class TasksService final : public TasksBase {
 
   grpc::Status Completed(Result<ProposalRow> p, const TaskRow& task, bool all,
                          std::chrono::steady_clock::time_point deadline, pb::CompleteTaskResponse* resp) {
-    if (!p.ok()) return ToGrpc(p.status());
+    if (!p.ok()) {
+      // Refused by the preflight (a guard, a conflicting state): nothing
+      // was proposed and the task is as it was.
+      StatusCode c = p.status().code();
+      if (c == StatusCode::kFailedPrecondition || c == StatusCode::kPermissionDenied ||
+          c == StatusCode::kInvalidArgument)
+        return ToGrpc(Status(c, p.status().message() + "; the task stays open"));
+      return ToGrpc(p.status());
+    }
     resp->set_proposal_id(p->id);
     resp->set_outcome(OutcomeOf(p->status));
     resp->set_ledger_height(static_cast<uint64_t>(p->height));
