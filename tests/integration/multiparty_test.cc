@@ -165,6 +165,87 @@ TEST_F(NetworkTest, RacingAcceptAndCancelResolveIdenticallyAtEveryParty) {
   }
 }
 
+// The seller's `accept` is a human task: it opens at the seller's node only
+// (the party holding the role), and a completion racing the buyer's cancel
+// ends the same at every party; a task the cancel beat is cancelled with
+// the reason.
+TEST_F(NetworkTest, TheSellersAcceptTaskRacesTheBuyersCancelAndEndsTheSameEverywhere) {
+  const int kOrders = 4;
+  for (int i = 0; i < kOrders; ++i) Submitted("task-" + std::to_string(i));
+  auto seller_tasks = pb::Tasks::NewStub(net_->node("seller").channel());
+  auto task_of = [&](pb::Tasks::Stub* stub, const std::string& id, grpc::Status* st) {
+    pb::GetTaskRequest req;
+    req.set_task_id(id);
+    pb::GetTaskResponse resp;
+    grpc::ClientContext ctx;
+    *st = stub->GetTask(&ctx, req, &resp);
+    return resp.task();
+  };
+  for (const std::string party : {"buyer", "bank"}) {
+    auto stub = pb::Tasks::NewStub(net_->node(party).channel());
+    pb::SearchTasksRequest all;
+    pb::SearchTasksResponse found;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->SearchTasks(&ctx, all, &found).ok());
+    EXPECT_EQ(found.tasks_size(), 0) << party << " holds no seller role";
+  }
+  int completed = 0, cancelled = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    std::string id = "task-" + std::to_string(i);
+    std::string task_id = id + ":1:accept";
+    grpc::Status st;
+    ASSERT_TRUE(Eventually([&] { return task_of(seller_tasks.get(), task_id, &st).state() == pb::TASK_OPEN; }))
+        << st.error_message();
+    grpc::Status sa, sc;
+    pb::CompleteTaskResponse done;
+    pb::TriggerStepResponse cancel;
+    std::thread t1([&] {
+      pb::CompleteTaskRequest req;
+      req.set_task_id(task_id);
+      req.set_assignee("sam");
+      grpc::ClientContext ctx;
+      sa = seller_tasks->CompleteTask(&ctx, req, &done);
+    });
+    std::thread t2([&] { sc = at("buyer").Step(id, "cancel", R"({"reason":"found it cheaper"})", &cancel); });
+    t1.join();
+    t2.join();
+    bool accept_won = sa.ok() && done.outcome() == pb::CONFIRMED;
+    bool cancel_won = sc.ok() && cancel.outcome() == pb::CONFIRMED && !accept_won;
+    ASSERT_TRUE(accept_won || cancel_won) << id << ": " << sa.error_message() << " / " << sc.error_message();
+    ASSERT_TRUE(AllIn(id, accept_won ? "accepted" : "cancelled")) << id;
+    ExpectSameStateHash(id);
+    pb::Task t = task_of(seller_tasks.get(), task_id, &st);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    if (accept_won) {
+      ++completed;
+      EXPECT_EQ(t.state(), pb::TASK_COMPLETED) << id;
+      EXPECT_EQ(t.closed_by(), done.proposal_id());
+    } else {
+      ++cancelled;
+      EXPECT_EQ(t.state(), pb::TASK_CANCELLED) << id;
+      // The cancel's height, as every party's history records it.
+      uint64_t height = 0;
+      for (const auto& h : at("seller").History(id))
+        if (h.step() == "cancel" && h.outcome() == pb::CONFIRMED) height = h.ledger_height();
+      EXPECT_EQ(t.close_reason(), "the buyer's cancel was applied first at height " + std::to_string(height));
+      if (!sa.ok()) {
+        EXPECT_NE(sa.error_message().find("the task stays open"), std::string::npos) << sa.error_message();
+      }
+    }
+    // The same history at every party, rejections and reasons included.
+    auto ref = at("buyer").History(id);
+    for (const auto& p : net_->parties()) {
+      auto h = at(p).History(id);
+      ASSERT_EQ(h.size(), ref.size()) << p << " " << id;
+      for (size_t k = 0; k < h.size(); ++k) {
+        EXPECT_EQ(h[k].outcome(), ref[k].outcome());
+        EXPECT_EQ(h[k].reason(), ref[k].reason());
+      }
+    }
+  }
+  EXPECT_EQ(completed + cancelled, kOrders);
+}
+
 TEST_F(NetworkTest, AUniqueKeyGoesToTheFirstClaimInLedgerOrderAtEveryParty) {
   for (const char* id : {"u-1", "u-2", "u-3"}) ASSERT_TRUE(at("buyer").Start(id, kRoles).ok());
   ASSERT_TRUE(AllIn("u-3", "draft"));
