@@ -190,7 +190,11 @@ std::string TaskBook::CompletionKey(const TaskRow& t) {
 }
 
 Result<TaskRow> TaskBook::Local(const std::string& id, const Change& change) {
-  TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task"));
+  // Relaxed: the commit reaches the operating system, so it survives the
+  // process (kill -9), but does not wait for the disk; the next durable
+  // commit (a block, within milliseconds on a busy node) takes it there. A
+  // power cut may lose the last claims — bookkeeping, never a ledger fact.
+  TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task", NodeStore::Durability::kRelaxed));
   TREATY_ASSIGN_OR_RETURN(auto t, txn->GetTask(id));
   if (!t) return Status::NotFound("no task '" + id + "' at party " + ctx_->party());
   std::string event;

@@ -73,24 +73,26 @@ CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, time_ms INTEGER N
 CREATE TABLE IF NOT EXISTS ledger_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL,
   hash TEXT NOT NULL);
 -- Human tasks (schema 4). Ids are "<instance>:<position>:<step>", so the
--- tasks of instances started together sit on the same pages; the partial
--- indexes hold only what is still open, what an inbox reads.
+-- tasks of instances started together sit on the same pages. `state` is
+-- open, completed or cancelled (claimed = open with an assignee), so a
+-- claim moves no index entry but the assignee's; the inbox indexes hold
+-- only open tasks. A task without a due date stores the largest integer,
+-- which sorts it last (engine/store/tasks.cc).
 CREATE TABLE IF NOT EXISTS tasks (
   no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, instance TEXT NOT NULL, definition TEXT NOT NULL,
   version INTEGER NOT NULL, step TEXT NOT NULL, queue TEXT NOT NULL, state TEXT NOT NULL,
   assignee TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL, position INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL, created_height INTEGER NOT NULL, due_ms INTEGER, follow_up_ms INTEGER,
+  created_ms INTEGER NOT NULL, created_height INTEGER NOT NULL, due_ms INTEGER NOT NULL, follow_up_ms INTEGER,
   overdue INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, candidate_groups TEXT NOT NULL,
   candidate_users TEXT NOT NULL, closed_ms INTEGER, closed_height INTEGER, close_reason TEXT, closed_by TEXT,
   updated_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS tasks_open_by_instance ON tasks(instance) WHERE state IN ('open', 'claimed');
-CREATE INDEX IF NOT EXISTS tasks_by_queue ON tasks(queue, state, no);
-CREATE INDEX IF NOT EXISTS tasks_by_queue_due ON tasks(queue, state, due_ms);
-CREATE INDEX IF NOT EXISTS tasks_by_queue_priority ON tasks(queue, state, priority);
-CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, no);
-CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks(assignee, state) WHERE assignee != '';
-CREATE INDEX IF NOT EXISTS tasks_not_overdue ON tasks(due_ms) WHERE state IN ('open', 'claimed') AND overdue = 0
-  AND due_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_open_by_instance ON tasks(instance) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS tasks_open_by_queue ON tasks(queue) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS tasks_open_by_queue_due ON tasks(queue, due_ms) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS tasks_open_by_queue_priority ON tasks(queue, priority) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS tasks_open_not_overdue ON tasks(due_ms) WHERE state = 'open' AND overdue = 0;
+CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks(assignee) WHERE assignee != '';
+CREATE INDEX IF NOT EXISTS tasks_closed ON tasks(state) WHERE state != 'open';
 -- Who may work a task, one row per candidate group (kind 0) or user (1).
 CREATE TABLE IF NOT EXISTS task_candidates (kind INTEGER NOT NULL, name TEXT NOT NULL, task_no INTEGER NOT NULL,
   PRIMARY KEY (kind, name, task_no)) WITHOUT ROWID;

@@ -1,6 +1,7 @@
 // NodeStore: human tasks (engine/task_book.h says what they are). Task rows
 // and their candidates; an inbox search is one statement built from the
 // filters a caller set, over the indexes schema 4 declares.
+#include <climits>
 #include <variant>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,12 @@ constexpr const char* kTaskCols =
     "no, id, instance, definition, version, step, queue, state, assignee, priority, position, created_ms, "
     "created_height, due_ms, follow_up_ms, overdue, attempts, candidate_groups, candidate_users, closed_ms, "
     "closed_height, close_reason, closed_by, updated_ms";
+
+// The due date of a task without one: sorts last, never falls due.
+constexpr int64_t kNoDue = INT64_MAX;
+
+// The stored state: claimed is open with an assignee.
+const char* StoredState(TaskState s) { return TaskActive(s) ? "open" : TaskStateName(s); }
 
 std::string ListJson(const std::vector<std::string>& v) { return json(v).dump(); }
 
@@ -47,14 +54,15 @@ Result<TaskRow> ReadTask(Stmt& s) {
   t.step = s.Text(5);
   t.queue = s.Text(6);
   auto state = TaskStateFromName(s.Text(7));
-  if (!state) return store::Damaged("tasks", "state '" + s.Text(7) + "' of " + t.id);
-  t.state = *state;
+  if (!state || *state == TaskState::kClaimed) return store::Damaged("tasks", "state '" + s.Text(7) + "' of " + t.id);
   t.assignee = s.Text(8);
+  // Claimed is stored as open with an assignee: a claim moves no index.
+  t.state = *state == TaskState::kOpen && !t.assignee.empty() ? TaskState::kClaimed : *state;
   t.priority = s.Int(9);
   t.position = s.Int(10);
   t.created_ms = s.Int(11);
   t.created_height = s.Int(12);
-  t.due_ms = OptInt(s, 13);
+  if (s.Int(13) != kNoDue) t.due_ms = s.Int(13);
   t.follow_up_ms = OptInt(s, 14);
   t.overdue = s.Int(15) != 0;
   t.attempts = s.Int(16);
@@ -114,27 +122,54 @@ Result<std::optional<TaskRow>> NodeStore::GetTask(const std::string& id) {
 }
 
 Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
-  std::string sql = std::string("SELECT ") + kTaskCols + " FROM tasks WHERE 1";
-  // Positional parameters, bound in the order the clauses are added.
+  // Positional parameters, bound in the order the clauses are added. The
+  // states are literals: SQLite uses a partial index (WHERE state = 'open')
+  // only when the query says so in its text.
   std::vector<std::variant<int64_t, std::string>> args;
+  std::string from = " FROM tasks", where = " WHERE 1", order_no = "no";
+  const char* dir = q.descending ? " DESC" : "";
+  bool by_group = !q.candidate_group.empty();
+  if (by_group && q.order == TaskQuery::Order::kCreated) {
+    // The candidates' key is (kind, name, task): walked in task order, it
+    // yields a group's tasks in creation order without a sort.
+    from = " FROM task_candidates c CROSS JOIN tasks t ON t.no = c.task_no";
+    where = " WHERE c.kind = 0 AND c.name = ?";
+    args.emplace_back(q.candidate_group);
+    order_no = "c.task_no";
+    by_group = false;
+  }
+  std::string sql = std::string("SELECT ") + kTaskCols + from + where;
   auto text = [&](const char* clause, const std::string& v) {
     if (v.empty()) return;
     sql += clause;
     args.emplace_back(v);
   };
   text(" AND queue = ?", q.queue);
-  text(" AND assignee = ?", q.assignee);
+  // "!= ''" spelled out: the assignee index is partial on it.
+  if (!q.assignee.empty()) text(" AND assignee != '' AND assignee = ?", q.assignee);
   text(" AND definition = ?", q.definition);
   text(" AND instance = ?", q.instance);
-  text(" AND no IN (SELECT task_no FROM task_candidates WHERE kind = 0 AND name = ?)", q.candidate_group);
+  if (by_group) text(" AND no IN (SELECT task_no FROM task_candidates WHERE kind = 0 AND name = ?)", q.candidate_group);
   text(" AND no IN (SELECT task_no FROM task_candidates WHERE kind = 1 AND name = ?)", q.candidate_user);
-  if (!q.states.empty()) {
-    sql += " AND state IN (";
-    for (size_t i = 0; i < q.states.size(); ++i) {
-      sql += i ? ", ?" : "?";
-      args.emplace_back(std::string(TaskStateName(q.states[i])));
+  bool open = false, claimed = false, closed = false;
+  for (TaskState st : q.states) {
+    open = open || st == TaskState::kOpen;
+    claimed = claimed || st == TaskState::kClaimed;
+    closed = closed || !TaskActive(st);
+  }
+  if (!q.states.empty() && !closed) {
+    sql += " AND state = 'open'";
+    if (open != claimed) sql += open ? " AND assignee = ''" : " AND assignee != ''";
+  } else if (!q.states.empty()) {
+    std::string any;
+    for (TaskState st : q.states) {
+      const char* cond = st == TaskState::kOpen      ? "(state = 'open' AND assignee = '')"
+                         : st == TaskState::kClaimed ? "(state = 'open' AND assignee != '')"
+                         : st == TaskState::kCompleted ? "state = 'completed'"
+                                                       : "state = 'cancelled'";
+      any += (any.empty() ? "" : " OR ") + std::string(cond);
     }
-    sql += ")";
+    sql += " AND (" + any + ")";
   }
   auto number = [&](const char* clause, const std::optional<int64_t>& v) {
     if (!v) return;
@@ -142,15 +177,17 @@ Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
     args.emplace_back(*v);
   };
   number(" AND due_ms < ?", q.due_before);
-  number(" AND due_ms >= ?", q.due_after);
+  if (q.due_after) {
+    number(" AND due_ms >= ?", q.due_after);
+    sql += " AND due_ms != " + std::to_string(kNoDue);
+  }
   number(" AND priority >= ?", q.priority_min);
   number(" AND priority <= ?", q.priority_max);
-  const char* dir = q.descending ? " DESC" : "";
+  // Ties go by creation in the same direction, so an index gives the order.
   switch (q.order) {
-    case TaskQuery::Order::kCreated: sql += std::string(" ORDER BY no") + dir; break;
-    // Tasks without a due date come last either way.
-    case TaskQuery::Order::kDue: sql += std::string(" ORDER BY due_ms IS NULL, due_ms") + dir + ", no"; break;
-    case TaskQuery::Order::kPriority: sql += std::string(" ORDER BY priority") + dir + ", no"; break;
+    case TaskQuery::Order::kCreated: sql += " ORDER BY " + order_no + dir; break;
+    case TaskQuery::Order::kDue: sql += std::string(" ORDER BY due_ms") + dir + ", no" + dir; break;
+    case TaskQuery::Order::kPriority: sql += std::string(" ORDER BY priority") + dir + ", no" + dir; break;
   }
   sql += " LIMIT ? OFFSET ?";
   args.emplace_back(q.limit);
@@ -188,9 +225,8 @@ Status WriteTxn::InsertTask(TaskRow* t) {
       "created_ms, created_height, due_ms, follow_up_ms, overdue, attempts, candidate_groups, candidate_users, "
       "updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING no");
   s.Bind(1, t->id).Bind(2, t->instance).Bind(3, t->definition).Bind(4, t->version).Bind(5, t->step);
-  s.Bind(6, t->queue).Bind(7, TaskStateName(t->state)).Bind(8, t->assignee).Bind(9, t->priority);
-  s.Bind(10, t->position).Bind(11, t->created_ms).Bind(12, t->created_height);
-  if (t->due_ms) s.Bind(13, *t->due_ms); else s.BindNull(13);
+  s.Bind(6, t->queue).Bind(7, StoredState(t->state)).Bind(8, t->assignee).Bind(9, t->priority);
+  s.Bind(10, t->position).Bind(11, t->created_ms).Bind(12, t->created_height).Bind(13, t->due_ms.value_or(kNoDue));
   if (t->follow_up_ms) s.Bind(14, *t->follow_up_ms); else s.BindNull(14);
   s.Bind(15, static_cast<int64_t>(t->overdue)).Bind(16, t->attempts);
   s.Bind(17, ListJson(t->candidate_groups)).Bind(18, ListJson(t->candidate_users)).Bind(19, t->updated_ms);
@@ -203,7 +239,7 @@ Status WriteTxn::InsertTask(TaskRow* t) {
 
 Result<std::vector<TaskRow>> WriteTxn::ActiveTasksOf(const std::string& instance) {
   static const std::string sql = std::string("SELECT ") + kTaskCols +
-                                 " FROM tasks WHERE instance = ? AND state IN ('open', 'claimed') ORDER BY no";
+                                 " FROM tasks WHERE instance = ? AND state = 'open' ORDER BY no";
   Stmt s = db().Prepare(sql.c_str());
   s.Bind(1, instance);
   return ReadTasks(s);
@@ -212,21 +248,41 @@ Result<std::vector<TaskRow>> WriteTxn::ActiveTasksOf(const std::string& instance
 Status WriteTxn::UpdateTask(const TaskRow& t) {
   TREATY_ASSIGN_OR_RETURN(auto before, GetTask(t.id));
   if (!before) return Status::Internal("task " + t.id + " to update is missing");
-  Stmt s = db().Prepare(
-      "UPDATE tasks SET state = ?2, assignee = ?3, priority = ?4, due_ms = ?5, follow_up_ms = ?6, overdue = ?7, "
-      "attempts = ?8, candidate_groups = ?9, candidate_users = ?10, closed_ms = ?11, closed_height = ?12, "
-      "close_reason = ?13, closed_by = ?14, updated_ms = ?15 WHERE no = ?1");
-  s.Bind(1, before->no).Bind(2, TaskStateName(t.state)).Bind(3, t.assignee).Bind(4, t.priority);
-  if (t.due_ms) s.Bind(5, *t.due_ms); else s.BindNull(5);
-  if (t.follow_up_ms) s.Bind(6, *t.follow_up_ms); else s.BindNull(6);
-  s.Bind(7, static_cast<int64_t>(t.overdue)).Bind(8, t.attempts);
-  s.Bind(9, ListJson(t.candidate_groups)).Bind(10, ListJson(t.candidate_users));
-  if (TaskActive(t.state)) {
-    s.BindNull(11).BindNull(12).BindNull(13).BindNull(14);
-  } else {
-    s.Bind(11, t.closed_ms).Bind(12, t.closed_height).Bind(13, t.close_reason).Bind(14, t.closed_by);
+  // Only the columns that changed: SQLite rewrites every index on a column
+  // an UPDATE names, changed or not, and a claim should move one entry.
+  std::string sql = "UPDATE tasks SET updated_ms = ?";
+  std::vector<std::variant<int64_t, std::string, std::nullptr_t>> args{t.updated_ms};
+  auto set = [&](const char* col, auto v) {
+    sql += std::string(", ") + col + " = ?";
+    args.emplace_back(v);
+  };
+  if (StoredState(t.state) != std::string(StoredState(before->state))) set("state", std::string(StoredState(t.state)));
+  if (t.assignee != before->assignee) set("assignee", t.assignee);
+  if (t.priority != before->priority) set("priority", t.priority);
+  if (t.due_ms != before->due_ms) set("due_ms", t.due_ms.value_or(kNoDue));
+  if (t.follow_up_ms != before->follow_up_ms) {
+    if (t.follow_up_ms) set("follow_up_ms", *t.follow_up_ms);
+    else set("follow_up_ms", nullptr);
   }
-  s.Bind(15, t.updated_ms);
+  if (t.overdue != before->overdue) set("overdue", static_cast<int64_t>(t.overdue));
+  if (t.attempts != before->attempts) set("attempts", t.attempts);
+  if (t.candidate_groups != before->candidate_groups) set("candidate_groups", ListJson(t.candidate_groups));
+  if (t.candidate_users != before->candidate_users) set("candidate_users", ListJson(t.candidate_users));
+  if (!TaskActive(t.state) && TaskActive(before->state)) {
+    set("closed_ms", t.closed_ms);
+    set("closed_height", t.closed_height);
+    set("close_reason", t.close_reason);
+    set("closed_by", t.closed_by);
+  }
+  sql += " WHERE no = ?";
+  args.emplace_back(before->no);
+  Stmt s = db().Prepare(sql.c_str());
+  for (size_t i = 0; i < args.size(); ++i) {
+    int at = static_cast<int>(i) + 1;
+    if (const auto* n = std::get_if<int64_t>(&args[i])) s.Bind(at, *n);
+    else if (const auto* str = std::get_if<std::string>(&args[i])) s.Bind(at, *str);
+    else s.BindNull(at);
+  }
   TREATY_RETURN_IF_ERROR(s.Run());
   if (before->candidate_groups == t.candidate_groups && before->candidate_users == t.candidate_users)
     return Status::Ok();
@@ -237,8 +293,7 @@ Status WriteTxn::UpdateTask(const TaskRow& t) {
 
 Result<std::vector<TaskRow>> WriteTxn::TasksFallenDue(int64_t now_ms, size_t max) {
   static const std::string sql = std::string("SELECT ") + kTaskCols +
-                                 " FROM tasks WHERE state IN ('open', 'claimed') AND overdue = 0 AND due_ms IS NOT "
-                                 "NULL AND due_ms <= ? ORDER BY due_ms LIMIT ?";
+                                 " FROM tasks WHERE state = 'open' AND overdue = 0 AND due_ms <= ? ORDER BY due_ms LIMIT ?";
   Stmt s = db().Prepare(sql.c_str());
   s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(max));
   return ReadTasks(s);
