@@ -49,6 +49,11 @@ class Applier final : public TxnObserver {
   // Multi-party: the protocol that attests what is applied (null: none).
   void SetMembers(MemberProtocol* members) { members_ = members; }
 
+  // Ledger time: the timestamp of the last block this node applied, as its
+  // transaction committed (0 before the first one; on the embedded ledger
+  // the stored tip's from Start on). Any thread; an atomic read.
+  int64_t LedgerTimeMs() const { return ledger_time_ms_.load(std::memory_order_acquire); }
+
   // Follows the ledger from the stored cursor (not for an inline ledger,
   // whose blocks the batcher applies).
   Status Start();
@@ -81,7 +86,10 @@ class Applier final : public TxnObserver {
   // while the writer lock is still held: so under that lock the cache is
   // never behind the store, and the applier reads instances from it.
   void Committed() override;
-  void Abandoned() override { changed_.clear(); }
+  void Abandoned() override {
+    changed_.clear();
+    block_time_ms_ = 0;
+  }
 
  private:
   void Loop();
@@ -104,6 +112,8 @@ class Applier final : public TxnObserver {
   MemberProtocol* members_ = nullptr;
   // Instance rows the open transaction wrote; the writer's.
   std::unordered_map<std::string, std::shared_ptr<const InstanceRow>> changed_;
+  int64_t block_time_ms_ = 0;  // the writer's: the last block the open transaction applied
+  std::atomic<int64_t> ledger_time_ms_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

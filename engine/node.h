@@ -81,6 +81,11 @@ class Node {
   };
   Result<Health> Check();
   uint64_t AppliedHeight();
+  // Ledger time: the timestamp (ms) of the last block this node applied —
+  // the only time that decides anything (deadlines, due dates). 0 until
+  // the first block after start, except on the embedded ledger, where it
+  // is the stored tip's. A cheap atomic read, from any thread.
+  int64_t LedgerTimeMs() const { return applier_.LedgerTimeMs(); }
 
   const NodeOptions& options() const { return ctx_.opts; }
   runtime::Registry* registry() { return ctx_.registry; }
