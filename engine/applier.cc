@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "definitions/schema.h"
+#include "engine/deadline_watcher.h"
 #include "engine/member_protocol.h"
 
 namespace treaty::engine {
@@ -137,9 +138,13 @@ void Applier::Published(std::vector<ProposalRow>* applied, int our_batches) {
 }
 
 void Applier::Committed() {
-  if (block_time_ms_ > ledger_time_ms_.load(std::memory_order_relaxed))
-    ledger_time_ms_.store(block_time_ms_, std::memory_order_release);
+  const bool advanced = block_time_ms_ > ledger_time_ms_.load(std::memory_order_relaxed);
+  if (advanced) ledger_time_ms_.store(block_time_ms_, std::memory_order_release);
   block_time_ms_ = 0;
+  if (deadlines_ != nullptr) {
+    for (const auto& [id, row] : changed_) deadlines_->Learn(*row);
+    if (advanced) deadlines_->LedgerAdvanced();
+  }
   for (auto& [id, row] : changed_) p_.cache->Publish(std::move(row));
   changed_.clear();
 }

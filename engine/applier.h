@@ -32,6 +32,7 @@
 namespace treaty::engine {
 
 class MemberProtocol;
+class DeadlineWatcher;
 
 class Applier final : public TxnObserver {
  public:
@@ -48,6 +49,9 @@ class Applier final : public TxnObserver {
   ~Applier() { Stop(); }
   // Multi-party: the protocol that attests what is applied (null: none).
   void SetMembers(MemberProtocol* members) { members_ = members; }
+  // Learns every committed instance row and each advance of ledger time
+  // (null: none). Set before Start.
+  void SetDeadlines(DeadlineWatcher* deadlines) { deadlines_ = deadlines; }
 
   // Ledger time: the timestamp of the last block this node applied, as its
   // transaction committed (0 before the first one; on the embedded ledger
@@ -112,6 +116,7 @@ class Applier final : public TxnObserver {
   MemberProtocol* members_ = nullptr;
   // Instance rows the open transaction wrote; the writer's.
   std::unordered_map<std::string, std::shared_ptr<const InstanceRow>> changed_;
+  DeadlineWatcher* deadlines_ = nullptr;
   int64_t block_time_ms_ = 0;  // the writer's: the last block the open transaction applied
   std::atomic<int64_t> ledger_time_ms_{0};
   std::atomic<bool> stop_{false};

@@ -22,7 +22,9 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
       state_hash_(&ctx_),
       applier_(&ctx_, ledger, Applier::Parts{&pins_, &claims_, &state_hash_, &keys_, &nonces_, &cache_, &waiters_}),
       batcher_(&ctx_, ledger, &waiters_, &applier_, &nonces_, &keys_),
-      proposer_(&ctx_, &batcher_, &waiters_, &cache_, &claims_) {
+      proposer_(&ctx_, &batcher_, &waiters_, &cache_, &claims_),
+      deadlines_(&ctx_, &proposer_, &batcher_, [this] { return applier_.LedgerTimeMs(); }) {
+  applier_.SetDeadlines(&deadlines_);
   if (ctx_.multi_party()) {
     members_ = std::make_unique<MemberProtocol>(&ctx_, &applier_, &keys_, &waiters_);
     applier_.SetMembers(members_.get());
@@ -39,8 +41,12 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
 Node::~Node() { Stop(); }
 
 Status Node::Start() {
+  // Before anything is applied: the deadlines the store holds (a node that
+  // was down when one passed proposes it now); the applier tells of the rest.
+  TREATY_RETURN_IF_ERROR(deadlines_.Load());
   TREATY_RETURN_IF_ERROR(applier_.Start());
   batcher_.Start();
+  deadlines_.Start();
   started_ = true;
   return Status::Ok();
 }
@@ -48,6 +54,7 @@ Status Node::Start() {
 void Node::Stop() {
   if (!started_) return;
   started_ = false;
+  deadlines_.Stop();  // it proposes through the batcher
   waiters_.Stop();
   batcher_.Stop();
   applier_.Stop();

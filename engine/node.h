@@ -9,6 +9,7 @@
 //   PinTracker      expected pins, pins queued behind missing data
 //   MemberProtocol  send, receive, attest, resend (multi-party)
 //   UniqueClaims    unique business keys; StateHash: the attested hash
+//   DeadlineWatcher proposes deadline steps once ledger time has passed them
 //   NodeStore       the SQLite store, the only code with SQL
 //
 // Only the Applier moves a state machine (DESIGN.md, "The one rule").
@@ -28,6 +29,7 @@
 #include "definitions/runtime/registry.h"
 #include "engine/applier.h"
 #include "engine/batcher.h"
+#include "engine/deadline_watcher.h"
 #include "engine/instance_cache.h"
 #include "engine/instance_keys.h"
 #include "engine/member_protocol.h"
@@ -86,6 +88,8 @@ class Node {
   // the first block after start, except on the embedded ledger, where it
   // is the stored tip's. A cheap atomic read, from any thread.
   int64_t LedgerTimeMs() const { return applier_.LedgerTimeMs(); }
+  // Deadlines this node knows to be pending (tests, Status).
+  size_t PendingDeadlines() const { return deadlines_.PendingCount(); }
 
   const NodeOptions& options() const { return ctx_.opts; }
   runtime::Registry* registry() { return ctx_.registry; }
@@ -125,6 +129,7 @@ class Node {
   std::unique_ptr<MemberProtocol> members_;
   Batcher batcher_;
   Proposer proposer_;
+  DeadlineWatcher deadlines_;
   std::function<uint64_t()> refused_connections_;
   bool started_ = false;
 };
