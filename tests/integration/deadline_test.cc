@@ -72,6 +72,11 @@ TEST(Deadline, ASingleNodeFiresADeadlineOnceWhileIdle) {
   NodeClient c(node.channel());
   ASSERT_TRUE(c.Start("d-1", {}, nullptr, "deadline-test").ok());
   auto t0 = Steady::now();
+  // An instance that leaves the state in time has no deadline to fire.
+  ASSERT_TRUE(c.Start("d-2", {}, nullptr, "deadline-test").ok());
+  pb::TriggerStepResponse r;
+  ASSERT_TRUE(c.Step("d-2", "finish", "{}", &r).ok());
+  EXPECT_EQ(r.outcome(), pb::CONFIRMED);
   ASSERT_TRUE(Eventually([&] { return c.State("d-1") == "expired"; }, 8000)) << node.Log();
   auto took = Steady::now() - t0;
   EXPECT_LT(took, std::chrono::milliseconds(4500));
@@ -83,12 +88,6 @@ TEST(Deadline, ASingleNodeFiresADeadlineOnceWhileIdle) {
   EXPECT_GE(h[1].applied_ms() - h[0].applied_ms(), 2000);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   EXPECT_EQ(c.History("d-1").size(), 2u) << "proposed twice";
-  // An instance that leaves the state in time has no deadline to fire.
-  ASSERT_TRUE(c.Start("d-2", {}, nullptr, "deadline-test").ok());
-  pb::TriggerStepResponse r;
-  ASSERT_TRUE(c.Step("d-2", "finish", "{}", &r).ok());
-  EXPECT_EQ(r.outcome(), pb::CONFIRMED);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(c.State("d-2"), "done");
   EXPECT_EQ(c.History("d-2").size(), 2u);
 }
@@ -182,6 +181,28 @@ TEST_F(DeadlineNetwork, TheRoleHolderKilledBeforeTheDeadlineFiresItAfterItsResta
     EXPECT_EQ(CountSteps(h, "expire"), 1) << p;
     EXPECT_EQ(h.back().proposer(), "seller");
   }
+}
+
+TEST_F(DeadlineNetwork, WithTheRoleHolderDownTheOthersFireItAfterTheirGrace) {
+  Up(1500);
+  StartAt("g-1", "deadline-test");
+  net_->node("seller").Kill();  // the only holder of `expire`'s role, for good
+  ASSERT_TRUE(Eventually(
+      [&] { return at("buyer").State("g-1") == "expired" && at("bank").State("g-1") == "expired"; }, 9000));
+  auto h = at("buyer").History("g-1");
+  ASSERT_GE(h.size(), 2u);
+  EXPECT_EQ(h[1].step(), "expire");
+  EXPECT_EQ(h[1].outcome(), pb::CONFIRMED);
+  EXPECT_NE(h[1].proposer(), "seller");
+  EXPECT_GE(h[1].applied_ms() - h[0].applied_ms(), 2000 + 1500) << "before the grace was over";
+  // The seller, back, agrees.
+  ASSERT_TRUE(net_->node("seller").Start()) << net_->node("seller").Log();
+  Connect();
+  Converged("g-1", 2);
+  ExpectSameStateHash("g-1");
+  int confirmed = 0;
+  for (const auto& e : at("seller").History("g-1")) confirmed += e.step() == "expire" && e.outcome() == pb::CONFIRMED;
+  EXPECT_EQ(confirmed, 1);
 }
 
 TEST_F(DeadlineNetwork, WhenSeveralPartiesProposeItOneAppliesAndTheOthersAreRejectedAlike) {
