@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "definitions/schema.h"
+#include "engine/deadline_watcher.h"
 #include "engine/member_protocol.h"
 
 namespace treaty::engine {
@@ -52,7 +53,12 @@ void Reject(ProposalRow* p, RejectCode code, std::string reason) {
 Status Applier::Start() {
   TREATY_ASSIGN_OR_RETURN(auto tip, ctx_->store->LedgerTip());
   if (tip) ledger_->TrustFrom(static_cast<uint64_t>(tip->first), tip->second);
-  if (ledger_->Inline() != nullptr) return Status::Ok();  // the batcher applies as it seals
+  if (ledger_->Inline() != nullptr) {
+    // The embedded ledger's blocks are ours: ledger time is the tip's.
+    TREATY_ASSIGN_OR_RETURN(auto last, ctx_->store->LastBlock());
+    if (last) ledger_time_ms_.store(last->time_ms, std::memory_order_release);
+    return Status::Ok();  // the batcher applies as it seals
+  }
   stop_ = false;
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
@@ -132,6 +138,13 @@ void Applier::Published(std::vector<ProposalRow>* applied, int our_batches) {
 }
 
 void Applier::Committed() {
+  const bool advanced = block_time_ms_ > ledger_time_ms_.load(std::memory_order_relaxed);
+  if (advanced) ledger_time_ms_.store(block_time_ms_, std::memory_order_release);
+  block_time_ms_ = 0;
+  if (deadlines_ != nullptr) {
+    for (const auto& [id, row] : changed_) deadlines_->Learn(*row);
+    if (advanced) deadlines_->LedgerAdvanced();
+  }
   for (auto& [id, row] : changed_) p_.cache->Publish(std::move(row));
   changed_.clear();
 }
@@ -148,8 +161,11 @@ Status Applier::ApplyBlock(WriteTxn& txn, const chain::Block& b, const std::map<
                            std::vector<ProposalRow>* applied, int* our_batches) {
   const std::string& me = ctx_->party();
   p_.claims->NewBlock();
+  block_time_ms_ = std::max(block_time_ms_, b.time_ms);
   int64_t idx = 0;
   for (const auto& batch : b.batches) {
+    // A tick (Batcher::Tick): it only made the block, so that ledger time moves.
+    if (batch.pins.empty()) continue;
     bool ours = batch.author == me;
     if (ours) {
       ++*our_batches;

@@ -33,6 +33,7 @@
 namespace treaty::engine {
 
 class MemberProtocol;
+class DeadlineWatcher;
 
 class Applier final : public TxnObserver {
  public:
@@ -50,6 +51,14 @@ class Applier final : public TxnObserver {
   ~Applier() { Stop(); }
   // Multi-party: the protocol that attests what is applied (null: none).
   void SetMembers(MemberProtocol* members) { members_ = members; }
+  // Learns every committed instance row and each advance of ledger time
+  // (null: none). Set before Start.
+  void SetDeadlines(DeadlineWatcher* deadlines) { deadlines_ = deadlines; }
+
+  // Ledger time: the timestamp of the last block this node applied, as its
+  // transaction committed (0 before the first one; on the embedded ledger
+  // the stored tip's from Start on). Any thread; an atomic read.
+  int64_t LedgerTimeMs() const { return ledger_time_ms_.load(std::memory_order_acquire); }
 
   // Follows the ledger from the stored cursor (not for an inline ledger,
   // whose blocks the batcher applies).
@@ -83,7 +92,10 @@ class Applier final : public TxnObserver {
   // while the writer lock is still held: so under that lock the cache is
   // never behind the store, and the applier reads instances from it.
   void Committed() override;
-  void Abandoned() override { changed_.clear(); }
+  void Abandoned() override {
+    changed_.clear();
+    block_time_ms_ = 0;
+  }
 
  private:
   void Loop();
@@ -106,6 +118,9 @@ class Applier final : public TxnObserver {
   MemberProtocol* members_ = nullptr;
   // Instance rows the open transaction wrote; the writer's.
   std::unordered_map<std::string, std::shared_ptr<const InstanceRow>> changed_;
+  DeadlineWatcher* deadlines_ = nullptr;
+  int64_t block_time_ms_ = 0;  // the writer's: the last block the open transaction applied
+  std::atomic<int64_t> ledger_time_ms_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -43,16 +43,35 @@ Status Batcher::Submit(std::shared_ptr<Intake> item) {
   return Status::Ok();
 }
 
+void Batcher::Tick() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    tick_ = true;
+  }
+  proposed_.notify_one();
+}
+
+chain::Batch Batcher::TickBatch() const {
+  chain::Batch b;
+  b.id = ctx_->TimeOrderedId();
+  b.author = ctx_->party();
+  return b;
+}
+
 void Batcher::Loop() {
   const bool inline_ledger = ledger_->Inline() != nullptr;
   while (true) {
+    bool tick = false;
     {
       // The flag, not the notification, carries the news: a proposal that
       // arrives while we seal is not missed.
       std::unique_lock<std::mutex> lock(mu_);
-      proposed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return proposal_waiting_ || stop_; });
+      proposed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return proposal_waiting_ || tick_ || stop_; });
       if (stop_) return;
       proposal_waiting_ = false;
+      tick = tick_;
+      tick_ = false;
     }
     if (!inline_ledger) {
       // While a batch of ours is still on its way through the ledger and
@@ -70,7 +89,7 @@ void Batcher::Loop() {
       intake.swap(intake_);
     }
     chain::Batch sealed;
-    Status st = Seal(&intake, &sealed);
+    Status st = Seal(&intake, &sealed, tick);
     // Said before the callers hear it.
     if (!st.ok()) ctx_->Log("sealing failed: " + st.ToString(), LogLevel::kError);
     for (auto& item : intake) {
@@ -88,6 +107,11 @@ void Batcher::Loop() {
       waiters_->Sealed();
       std::lock_guard<std::mutex> lock(mu_);
       proposal_waiting_ = true;  // more may be pending than one batch holds
+    } else if (tick && st.ok()) {
+      // Nothing to order, but ledger time must move: a batch with no pins.
+      // Not kept in the store: if it is lost, the deadline watcher asks again.
+      if (Status t = ledger_->Submit(TickBatch()); !t.ok())
+        ctx_->Log("submitting a tick to the ledger failed: " + t.ToString(), LogLevel::kWarning);
     }
     // Submitting in this thread is deliberate: while the ledger orders this
     // batch, new proposals gather into the next one (docs/performance.md).
@@ -121,9 +145,10 @@ Status Batcher::PersistIntake(WriteTxn& txn, std::vector<std::shared_ptr<Intake>
   return Status::Ok();
 }
 
-Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed) {
-  if (intake->empty() && !pending_in_store_) return Status::Ok();  // an idle wake-up: no transaction
+Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed, bool tick) {
   chain::InlineLedger* inline_ledger = ledger_->Inline();
+  const bool inline_tick = tick && inline_ledger != nullptr;
+  if (intake->empty() && !pending_in_store_ && !inline_tick) return Status::Ok();  // an idle wake-up: no transaction
   std::vector<ProposalRow> applied;
   int ours = 0;
   chain::Block block;
@@ -159,16 +184,15 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
     std::vector<std::pair<ProposalRow*, bool>> to_seal;  // proposal, stored earlier
     for (auto& p : stored) to_seal.emplace_back(&p, true);
     for (ProposalRow* p : fresh) to_seal.emplace_back(p, false);
-    if (to_seal.empty()) {
+    if (to_seal.empty() && !inline_tick) {
       if (Status st = txn.Commit(); !st.ok()) return fail(st);
       pending_in_store_ = false;
       return Status::Ok();
     }
     // Built aside: *sealed gets it only once the transaction commits, so a
     // batch whose rows were rolled back is never submitted.
-    chain::Batch batch;
-    batch.id = ctx_->TimeOrderedId();
-    batch.author = ctx_->party();
+    // (Inline, a tick with nothing to seal orders this batch with no pins.)
+    chain::Batch batch = TickBatch();
     std::map<std::string, Applier::Own> own;
     for (auto& [p_ptr, was_stored] : to_seal) {
       ProposalRow& p = *p_ptr;

@@ -59,12 +59,21 @@ class Batcher {
   void Stop();
   // Queues a proposal; UNAVAILABLE once stopping.
   Status Submit(std::shared_ptr<Intake> item);
+  // Asks for a block even if no proposal waits, so ledger time moves on
+  // while deadlines are pending (deadline_watcher.h): the next round makes
+  // a batch with no pins if it has nothing else to seal. Not stored and
+  // not retried: the watcher asks again.
+  void Tick();
 
  private:
   void Loop();
   // One round: stores and seals (and, inline, orders and applies) in one
-  // transaction; *sealed gets the batch to submit (no pins: none).
-  Status Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed);
+  // transaction; *sealed gets the batch to submit (no pins: none). With
+  // `tick` and nothing to seal, inline, a block with an empty batch is
+  // made and applied all the same.
+  Status Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed, bool tick);
+  // A batch with no pins: it only makes the ledger cut a block.
+  chain::Batch TickBatch() const;
   // Idempotency keys of the intake; *fresh gets the proposals to store.
   Status PersistIntake(WriteTxn& txn, std::vector<std::shared_ptr<Intake>>* intake, std::vector<ProposalRow*>* fresh);
   // Submits the batches sealed but not yet on the ledger; after a restart,
@@ -84,6 +93,7 @@ class Batcher {
   std::condition_variable proposed_;
   std::vector<std::shared_ptr<Intake>> intake_;
   bool proposal_waiting_ = false;
+  bool tick_ = false;  // Tick asked for a block
   bool stop_ = false;
   // The batcher thread's own: sealed batches the ledger has not
   // acknowledged (the store keeps each until a block holds it), whether

@@ -24,7 +24,10 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
       applier_(&ctx_, ledger,
                Applier::Parts{&pins_, &claims_, &state_hash_, &keys_, &nonces_, &cache_, &waiters_, &tasks_}),
       batcher_(&ctx_, ledger, &waiters_, &applier_, &nonces_, &keys_),
-      proposer_(&ctx_, &batcher_, &waiters_, &cache_, &claims_) {
+      proposer_(&ctx_, &batcher_, &waiters_, &cache_, &claims_),
+      deadlines_(&ctx_, &proposer_, &batcher_, [this] { return applier_.LedgerTimeMs(); }) {
+  applier_.SetDeadlines(&deadlines_);
+  tasks_.SetDueListener([this](int64_t ms) { deadlines_.WantLedgerTime(ms); });
   if (ctx_.multi_party()) {
     members_ = std::make_unique<MemberProtocol>(&ctx_, &applier_, &keys_, &waiters_);
     applier_.SetMembers(members_.get());
@@ -43,8 +46,23 @@ Node::~Node() { Stop(); }
 Status Node::Start() {
   // Before anything is applied: tasks of a store upgraded from schema 3.
   if (ctx_.store->migrated_from() == 3) TREATY_RETURN_IF_ERROR(tasks_.OpenMissing());
+  // Before anything is applied: the deadlines the store holds (a node that
+  // was down when one passed proposes it now); the applier tells of the rest.
+  TREATY_RETURN_IF_ERROR(deadlines_.Load());
+  {
+    // The next due date of an open task, so an idle node's ledger time
+    // still reaches it.
+    TaskQuery next;
+    next.states = {TaskState::kOpen, TaskState::kClaimed};
+    next.due_after = applier_.LedgerTimeMs() + 1;
+    next.order = TaskQuery::Order::kDue;
+    next.limit = 1;
+    TREATY_ASSIGN_OR_RETURN(auto first, ctx_.store->SearchTasks(next));
+    if (!first.empty() && first[0].due_ms) deadlines_.WantLedgerTime(*first[0].due_ms);
+  }
   TREATY_RETURN_IF_ERROR(applier_.Start());
   batcher_.Start();
+  deadlines_.Start();
   started_ = true;
   return Status::Ok();
 }
@@ -52,6 +70,7 @@ Status Node::Start() {
 void Node::Stop() {
   if (!started_) return;
   started_ = false;
+  deadlines_.Stop();  // it proposes through the batcher
   waiters_.Stop();
   batcher_.Stop();
   applier_.Stop();

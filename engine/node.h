@@ -10,6 +10,7 @@
 //   MemberProtocol  send, receive, attest, resend (multi-party)
 //   UniqueClaims    unique business keys; StateHash: the attested hash
 //   TaskBook        human tasks: opened and closed as steps apply
+//   DeadlineWatcher proposes deadline steps once ledger time has passed them
 //   NodeStore       the SQLite store, the only code with SQL
 //
 // Only the Applier moves a state machine (DESIGN.md, "The one rule").
@@ -29,6 +30,7 @@
 #include "definitions/runtime/registry.h"
 #include "engine/applier.h"
 #include "engine/batcher.h"
+#include "engine/deadline_watcher.h"
 #include "engine/instance_cache.h"
 #include "engine/instance_keys.h"
 #include "engine/member_protocol.h"
@@ -88,6 +90,13 @@ class Node {
   };
   Result<Health> Check();
   uint64_t AppliedHeight();
+  // Ledger time: the timestamp (ms) of the last block this node applied —
+  // the only time that decides anything (deadlines, due dates). 0 until
+  // the first block after start, except on the embedded ledger, where it
+  // is the stored tip's. A cheap atomic read, from any thread.
+  int64_t LedgerTimeMs() const { return applier_.LedgerTimeMs(); }
+  // Deadlines this node knows to be pending (tests, Status).
+  size_t PendingDeadlines() const { return deadlines_.PendingCount(); }
 
   const NodeOptions& options() const { return ctx_.opts; }
   runtime::Registry* registry() { return ctx_.registry; }
@@ -128,6 +137,7 @@ class Node {
   std::unique_ptr<MemberProtocol> members_;
   Batcher batcher_;
   Proposer proposer_;
+  DeadlineWatcher deadlines_;
   std::function<uint64_t()> refused_connections_;
   bool started_ = false;
 };

@@ -25,6 +25,11 @@ struct NodeOptions {
   // against 5 and was no better, docs/performance.md).
   std::chrono::milliseconds batch_latency{5};
   std::chrono::milliseconds wait_timeout{30000};  // a waiting call's default timeout
+  // A party that holds none of a deadline step's `by` roles proposes it
+  // only this long (ledger time) after it is due, so the role holders go
+  // first and a deadline still fires when they are down
+  // (deadline_watcher.h).
+  std::chrono::milliseconds deadline_grace{30000};
   size_t max_input_bytes = 1 << 20;
   // A member of a multi-party network when both are set (docs/protocol.md):
   // proposals are signed and sent to the instance's members, pins of other

@@ -144,6 +144,7 @@ Status TaskBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, cons
     t.updated_ms = ctx_->NowMs();
     TREATY_RETURN_IF_ERROR(txn.InsertTask(&t));
     TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_opened", at.time_ms, at.height));
+    if (t.due_ms && due_listener_) due_listener_(*t.due_ms);
   }
   return Status::Ok();
 }
@@ -279,6 +280,7 @@ Result<TaskRow> TaskBook::Update(const std::string& id, const Changes& c) {
     if (c.due_ms) {
       t->due_ms = *c.due_ms;
       t->overdue = false;  // a new date is judged again when ledger time reaches it
+      if (t->due_ms && due_listener_) due_listener_(*t->due_ms);
     }
     if (c.follow_up_ms) t->follow_up_ms = *c.follow_up_ms;
     if (c.priority) t->priority = *c.priority;

@@ -31,6 +31,10 @@ namespace treaty::engine {
 class TaskBook {
  public:
   TaskBook(const NodeContext* ctx, Waiters* waiters) : ctx_(ctx), waiters_(waiters) {}
+  // Told of every due date a task gets (ledger ms), so ledger time is made
+  // to reach it on an idle node (DeadlineWatcher::WantLedgerTime). Set
+  // before Start.
+  void SetDueListener(std::function<void(int64_t)> f) { due_listener_ = std::move(f); }
 
   // ---- following the ledger (writer's thread, in the applier's transaction)
 
@@ -78,6 +82,7 @@ class TaskBook {
 
   const NodeContext* ctx_;
   Waiters* waiters_;
+  std::function<void(int64_t)> due_listener_;
   std::mutex steps_mu_;
   std::map<const runtime::DefinitionRuntime*, std::vector<const defs::StepSpec*>> human_steps_;
 };

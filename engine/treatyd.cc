@@ -1,7 +1,7 @@
 // treatyd: one party's Treaty node.
 //
 //   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
-//           [--batch-latency MS] [--config FILE]
+//           [--batch-latency MS] [--deadline-grace MS] [--config FILE]
 //   treatyd init --data DIR --party NAME [--endpoint tcp://HOST:PORT]
 //       creates the party's identity (secp256k1 signing key, CURVE key pair)
 //       in DIR/identity.json and prints its entry for the network file
@@ -57,13 +57,15 @@ struct Options {
   std::string network;  // a multi-party network file
   std::optional<std::string> batch_latency;  // ms; unset: NodeOptions' default
   std::string batch_latency_from = "--batch-latency";  // for the error message
+  std::optional<std::string> deadline_grace;  // ms; unset: NodeOptions' default
+  std::string deadline_grace_from = "--deadline-grace";
 };
 
 int Usage(const std::string& why) {
   std::cerr << "treatyd: " << why << "\n"
             << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
                "[--ledger local|sequencer[://HOST:PORT]] [--network FILE] [--sync full|normal] [--batch-latency MS] "
-               "[--config FILE]\n";
+               "[--deadline-grace MS] [--config FILE]\n";
   return 2;
 }
 
@@ -85,6 +87,9 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "batch_latency") {
         o->batch_latency = v;
         o->batch_latency_from = "batch_latency in " + path;
+      } else if (k == "deadline_grace") {
+        o->deadline_grace = v;
+        o->deadline_grace_from = "deadline_grace in " + path;
       }
       else {
         *err = path + ": unknown setting '" + k + "'";
@@ -178,6 +183,9 @@ int main(int argc, char** argv) {
     else if (a == "--batch-latency") {
       ok = value(&o.batch_latency.emplace());
       o.batch_latency_from = a;
+    } else if (a == "--deadline-grace") {
+      ok = value(&o.deadline_grace.emplace());
+      o.deadline_grace_from = a;
     }
     else if (a == "--config") {
       ok = value(&o.config);
@@ -207,6 +215,16 @@ int main(int argc, char** argv) {
     if (v.empty() || ec != std::errc() || p != v.data() + v.size() || ms < 0 || ms > 1000)
       return Usage(o.batch_latency_from + " must be a whole number of milliseconds from 0 to 1000, not '" + v + "'");
     batch_latency = std::chrono::milliseconds(ms);
+  }
+  std::optional<std::chrono::milliseconds> deadline_grace;
+  if (o.deadline_grace) {
+    const std::string& v = *o.deadline_grace;
+    int64_t ms = -1;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || ms < 0 || ms > 86400000)
+      return Usage(o.deadline_grace_from + " must be a whole number of milliseconds from 0 to 86400000, not '" + v +
+                   "'");
+    deadline_grace = std::chrono::milliseconds(ms);
   }
   bool full_sync = o.sync == "full";
 
@@ -292,6 +310,7 @@ int main(int argc, char** argv) {
   treaty::engine::NodeOptions nopts;
   nopts.party = o.party;
   if (batch_latency) nopts.batch_latency = *batch_latency;
+  if (deadline_grace) nopts.deadline_grace = *deadline_grace;
   if (network && !network->claim_salt.empty()) {
     nopts.claim_salt = network->claim_salt;
   } else {

@@ -74,4 +74,21 @@ Result<std::vector<InstanceRow>> NodeStore::ListInstances(const InstanceQuery& q
   return out;
 }
 
+Result<std::vector<InstanceRow>> NodeStore::InstancesWithTimers(int64_t after_no, int64_t limit) {
+  // Read once, at start (deadline_watcher.h): a scan of the active rows.
+  static const std::string sql = std::string("SELECT ") + kInstanceCols +
+                                 " FROM instances WHERE no > ? AND final = 0 AND "
+                                 "json_extract(snapshot, '$.timers') NOT IN ('{}') ORDER BY no LIMIT ?";
+  ReaderLease lease = LeaseReader();
+  Stmt s = lease.db().Prepare(sql.c_str());
+  s.Bind(1, after_no).Bind(2, limit);
+  std::vector<InstanceRow> out;
+  while (s.Step()) {
+    TREATY_ASSIGN_OR_RETURN(InstanceRow r, ReadInstance(s));
+    out.push_back(std::move(r));
+  }
+  TREATY_RETURN_IF_ERROR(s.status());
+  return out;
+}
+
 }  // namespace treaty::engine

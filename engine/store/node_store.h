@@ -98,6 +98,9 @@ class NodeStore {
   Result<std::optional<InstanceRow>> GetInstance(const std::string& id);
   // The rows of a compiled ListInstances query, `limit` of them from `offset`.
   Result<std::vector<InstanceRow>> ListInstances(const InstanceQuery& q, int64_t limit, int64_t offset);
+  // Active instances whose machine tracks the entry time of a timed state
+  // (deadlines), `limit` of them numbered after `after_no`, in order of `no`.
+  Result<std::vector<InstanceRow>> InstancesWithTimers(int64_t after_no, int64_t limit);
   Result<std::vector<HistoryRow>> History(const std::string& instance);
   Result<std::vector<AttestationRow>> Attestations(const std::string& instance);
   Result<std::vector<AttestationRow>> AttestationsAt(const std::string& instance, int64_t seq);
