@@ -3,7 +3,8 @@
 # compiled to Boost.MSM, then starts a three-party network on loopback (a
 # treaty-sequencer and the buyer's, seller's and bank's treatyd, each with
 # its own keys and database) and runs purchase orders across it with the
-# `treaty` CLI: every step is attested by all three, the bank holds the
+# `treaty` CLI: the seller's accept waits in the seller's task queue and is
+# claimed and completed there; every step is attested by all three, the bank holds the
 # order's items only as a salted hash, and the buyer's cancel races the
 # seller's accept: one wins at all three parties, the other is rejected
 # with the same reason everywhere. Stops exactly the processes it started.
@@ -69,9 +70,19 @@ echo "\$ treaty step po-1001 submit ...   (buyer)"
 as buyer step po-1001 submit \
   --input '{"po_number":"PO-1001","items":[{"sku":"BOLT-M8","qty":500},{"sku":"NUT-M8","qty":500}],"total":1250}'
 await seller po-1001 submitted
-echo "\$ treaty step po-1001 accept      (seller)"
-as seller step po-1001 accept
+echo "The seller's accept is a human task: it waits in the seller's queue (and only there)."
+for _ in $(seq 100); do as seller tasks --queue sales-approvals --state open | grep -q po-1001 && break; sleep 0.1; done
+echo "\$ treaty tasks --queue sales-approvals      (seller)"
+as seller tasks --queue sales-approvals
+echo "\$ treaty tasks      (buyer: holds no seller role)"
+as buyer tasks
+echo "\$ treaty task claim po-1001:1:accept --assignee sam      (seller)"
+as seller task claim po-1001:1:accept --assignee sam
+echo "\$ treaty task complete po-1001:1:accept --assignee sam      (seller: proposes accept)"
+as seller task complete po-1001:1:accept --assignee sam
 await buyer po-1001 accepted
+echo "\$ treaty get po-1001      (the buyer's view moved)"
+as buyer get po-1001 | grep -E "states|position"
 echo "\$ treaty step po-1001 pay --input '{\"amount\":1200}'   (buyer; wrong amount, refused at preflight)"
 as buyer step po-1001 pay --input '{"amount":1200}' || true
 as buyer step po-1001 pay --input '{"amount":1250}'
@@ -104,6 +115,9 @@ for p in buyer seller bank; do
   echo "--- $p:"
   as "$p" history po-1002
 done
+echo
+echo "The seller's task for po-1002, closed by whichever step won:"
+as seller task show po-1002:1:accept | grep -E "^state"
 echo
 echo "=== 4. A unique order number is claimed once across the network"
 as buyer start purchase-order --id po-1003 $roles >/dev/null

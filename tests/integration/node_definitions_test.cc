@@ -207,7 +207,7 @@ TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
   sqlite3_close(db);
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
   EXPECT_FALSE(node.Start());
-  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 3)"),
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 4)"),
             std::string::npos)
       << node.Log();
 }
@@ -229,7 +229,7 @@ TEST(NodeStartup, RefusesASchema2FolderUnchanged) {
   auto before = QueryDb(dir.path() + "/node/node.db", "SELECT COUNT(*) FROM sqlite_master");
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
   EXPECT_FALSE(node.Start());
-  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 2, this treatyd uses 3)"),
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 2, this treatyd uses 4)"),
             std::string::npos)
       << node.Log();
   EXPECT_EQ(QueryDb(dir.path() + "/node/node.db", "SELECT COUNT(*) FROM sqlite_master"), before);
@@ -300,6 +300,45 @@ TEST(NodeStartup, TakesABatchLatencyAndRefusesABadOne) {
                     .ok());
     EXPECT_EQ(r.outcome(), pb::CONFIRMED) << args[0];
   }
+}
+
+TEST(NodeStartup, UpgradesASchema3FolderAndOpensTheTasksItsInstancesWaitFor) {
+  // Schema 4 adds the task tables: a schema 3 folder is upgraded in place,
+  // and an order waiting in `submitted` gets its accept task, once.
+  TempDir dir;
+  {
+    TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
+    ASSERT_TRUE(node.Start()) << node.Log();
+    NodeClient c(node.channel());
+    ASSERT_TRUE(c.Start("old-1").ok());
+    ASSERT_TRUE(c.Step("old-1", "submit", R"({"po_number":"PO-old","items":[{"sku":"A","qty":1}],"total":5})").ok());
+    ASSERT_EQ(node.Stop(), 0);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/node/node.db").c_str(), &db), SQLITE_OK);
+  // What schema 3 had: no task tables, no task events.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE tasks; DROP TABLE task_candidates; DELETE FROM journal WHERE type LIKE 'task_%'; "
+                         "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  for (int run = 0; run < 2; ++run) {
+    TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
+    ASSERT_TRUE(node.Start()) << node.Log();
+    auto tasks = pb::Tasks::NewStub(node.channel());
+    pb::SearchTasksRequest req;
+    pb::SearchTasksResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(tasks->SearchTasks(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.tasks_size(), 1) << "run " << run;
+    EXPECT_EQ(resp.tasks(0).task_id(), "old-1:1:accept");
+    EXPECT_EQ(resp.tasks(0).state(), pb::TASK_OPEN);
+    ASSERT_EQ(node.Stop(), 0);
+  }
+  auto version = QueryDb(dir.path() + "/node/node.db", "SELECT value FROM meta WHERE key = 'schema_version'");
+  ASSERT_EQ(version.size(), 1u);
+  EXPECT_EQ(version[0][0], "4");
 }
 
 }  // namespace
