@@ -105,6 +105,7 @@ Status TaskBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, c
       still.push_back(std::move(t));
       continue;
     }
+    const TaskRow before = t;
     t.state = done ? TaskState::kCompleted : TaskState::kCancelled;
     t.closed_ms = at.time_ms;
     t.closed_height = at.height;
@@ -112,7 +113,7 @@ Status TaskBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, c
     t.close_reason = done ? "" : WhoseStep(def.model(), inst, p) + " was applied first at height " +
                                      std::to_string(at.height);
     t.updated_ms = ctx_->NowMs();
-    TREATY_RETURN_IF_ERROR(txn.UpdateTask(t));
+    TREATY_RETURN_IF_ERROR(txn.UpdateTask(before, t));
     TREATY_RETURN_IF_ERROR(
         AppendTaskEvent(txn, t, done ? "task_completed" : "task_cancelled", at.time_ms, at.height));
   }
@@ -153,9 +154,10 @@ Status TaskBook::LedgerTime(WriteTxn& txn, int64_t time_ms, int64_t height) {
   while (true) {
     TREATY_ASSIGN_OR_RETURN(auto due, txn.TasksFallenDue(time_ms, 256));
     for (auto& t : due) {
+      const TaskRow before = t;
       t.overdue = true;
       t.updated_ms = ctx_->NowMs();
-      TREATY_RETURN_IF_ERROR(txn.UpdateTask(t));
+      TREATY_RETURN_IF_ERROR(txn.UpdateTask(before, t));
       TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_overdue", time_ms, height));
     }
     if (due.size() < 256) return Status::Ok();
@@ -191,24 +193,72 @@ std::string TaskBook::CompletionKey(const TaskRow& t) {
 }
 
 Result<TaskRow> TaskBook::Local(const std::string& id, const Change& change) {
+  // Group commit (as LevelDB's writers queue): the caller at the head of
+  // the queue writes every change queued behind it in one transaction;
+  // the others wait for their answer. Concurrent claims share a commit
+  // instead of taking the writer lock one after another.
+  LocalChange me;
+  me.id = &id;
+  me.change = &change;
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(&me);
+  while (!me.done && &me != queue_.front()) me.cv.wait(lock);
+  if (me.done) return std::move(me.result);
+  std::vector<LocalChange*> batch(queue_.begin(), queue_.begin() + std::min<size_t>(queue_.size(), 256));
+  lock.unlock();
+  WriteLocal(batch);
+  lock.lock();
+  for (LocalChange* c : batch) {
+    queue_.pop_front();
+    c->done = true;
+    if (c != &me) c->cv.notify_one();
+  }
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  return std::move(me.result);
+}
+
+void TaskBook::WriteLocal(const std::vector<LocalChange*>& batch) {
+  auto fail_all = [&](const Status& st) {
+    for (LocalChange* c : batch) c->result = st;
+  };
   // Relaxed: the commit reaches the operating system, so it survives the
   // process (kill -9), but does not wait for the disk; the next durable
   // commit (a block, within milliseconds on a busy node) takes it there. A
   // power cut may lose the last claims — bookkeeping, never a ledger fact.
-  TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task", NodeStore::Durability::kRelaxed));
-  TREATY_ASSIGN_OR_RETURN(auto t, txn->GetTask(id));
-  if (!t) return Status::NotFound("no task '" + id + "' at party " + ctx_->party());
-  std::string event;
-  TREATY_RETURN_IF_ERROR(change(&*t, &event));
-  if (event.empty()) return *t;  // nothing changed
-  t->updated_ms = ctx_->NowMs();
-  TREATY_RETURN_IF_ERROR(txn->UpdateTask(*t));
-  // Local facts, not the ledger's: node time, and no block height.
-  TREATY_RETURN_IF_ERROR(AppendTaskEvent(*txn, *t, event, t->updated_ms, 0));
-  TREATY_RETURN_IF_ERROR(txn->Commit());
+  auto txn = ctx_->store->Begin("task", NodeStore::Durability::kRelaxed);
+  if (!txn.ok()) return fail_all(txn.status());
+  bool wrote = false;
+  for (LocalChange* c : batch) {
+    auto t = (*txn)->GetTask(*c->id);
+    if (!t.ok()) return fail_all(t.status());
+    if (!*t) {
+      c->result = Status::NotFound("no task '" + *c->id + "' at party " + ctx_->party());
+      continue;
+    }
+    const TaskRow before = **t;
+    std::string event;
+    if (Status st = (*c->change)(&**t, &event); !st.ok()) {
+      c->result = st;  // refused: this change only
+      continue;
+    }
+    if (!event.empty()) {
+      (*t)->updated_ms = ctx_->NowMs();
+      // Local facts, not the ledger's: node time, and no block height.
+      Status st = (*txn)->UpdateTask(before, **t);
+      if (st.ok()) st = AppendTaskEvent(**txn, **t, event, (*t)->updated_ms, 0);
+      if (!st.ok()) return fail_all(st);
+      wrote = true;
+    }
+    c->result = std::move(**t);
+  }
+  if (!wrote) return;  // nothing changed: the transaction is rolled back
+  if (Status st = (*txn)->Commit(); !st.ok()) {
+    for (LocalChange* c : batch)
+      if (c->result.ok()) c->result = st;
+    return;
+  }
   std::vector<ProposalRow> none;
   waiters_->Applied(&none, 0);  // event streams
-  return *t;
 }
 
 namespace {

@@ -14,6 +14,8 @@
 // from any thread; each begins its own transaction.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -78,11 +80,23 @@ class TaskBook {
   // A local change to a task: read, changed by `change`, written, told.
   using Change = std::function<Status(TaskRow* t, std::string* event_type)>;
   Result<TaskRow> Local(const std::string& id, const Change& change);
+  // A caller's change waiting in the group-commit queue.
+  struct LocalChange {
+    const std::string* id = nullptr;
+    const Change* change = nullptr;
+    Result<TaskRow> result = Status::Internal("not written");
+    bool done = false;
+    std::condition_variable cv;
+  };
+  // Writes `batch` in one transaction, each change's answer in its result.
+  void WriteLocal(const std::vector<LocalChange*>& batch);
   Status AppendTaskEvent(WriteTxn& txn, const TaskRow& t, const std::string& type, int64_t time_ms, int64_t height);
 
   const NodeContext* ctx_;
   Waiters* waiters_;
   std::function<void(int64_t)> due_listener_;
+  std::mutex queue_mu_;
+  std::deque<LocalChange*> queue_;  // queue_mu_; the head writes
   std::mutex steps_mu_;
   std::map<const runtime::DefinitionRuntime*, std::vector<const defs::StepSpec*>> human_steps_;
 };

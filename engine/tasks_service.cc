@@ -36,13 +36,22 @@ std::optional<TaskState> StateFromPb(int s) {
   }
 }
 
-using TasksBase = pb::Tasks::WithCallbackMethod_CompleteTask<pb::Tasks::Service>;
+// The reads on gRPC's callback API, inline on its callback thread (short,
+// never waiting for the writer), with no hand-off to a thread of the
+// synchronous pool; a completion holds no thread while its step is ordered
+// and applied. The local writes stay synchronous: they wait for the
+// writer lock, and many of them waiting at once is what lets the TaskBook
+// commit them together — gRPC's few callback threads must not block.
+using TasksBase =
+    pb::Tasks::WithCallbackMethod_SearchTasks<pb::Tasks::WithCallbackMethod_GetTask<
+        pb::Tasks::WithCallbackMethod_CompleteTask<pb::Tasks::Service>>>;
 
 class TasksService final : public TasksBase {
  public:
   explicit TasksService(Node* node) : node_(node), blocking_(4) {}
 
-  grpc::Status SearchTasks(ServerContext*, const pb::SearchTasksRequest* req, pb::SearchTasksResponse* resp) override {
+
+  grpc::Status DoSearchTasks(const pb::SearchTasksRequest* req, pb::SearchTasksResponse* resp) {
     TaskQuery q;
     q.queue = req->queue();
     q.assignee = req->assignee();
@@ -82,17 +91,18 @@ class TasksService final : public TasksBase {
     q.limit = size + 1;
     auto rows = node_->SearchTasks(q);
     if (!rows.ok()) return ToGrpc(rows.status());
+    LabelCache labels;
     for (int64_t n = 0; n < static_cast<int64_t>(rows->size()); ++n) {
       if (n == size) {
         resp->set_next_page_token(std::to_string(q.offset + size));
         break;
       }
-      FillTask((*rows)[n], resp->add_tasks());
+      FillTask((*rows)[n], resp->add_tasks(), &labels);
     }
     return grpc::Status::OK;
   }
 
-  grpc::Status GetTask(ServerContext*, const pb::GetTaskRequest* req, pb::GetTaskResponse* resp) override {
+  grpc::Status DoGetTask(const pb::GetTaskRequest* req, pb::GetTaskResponse* resp) {
     auto t = Find(req->task_id());
     if (!t.ok()) return ToGrpc(t.status());
     FillTask(*t, resp->mutable_task());
@@ -120,7 +130,7 @@ class TasksService final : public TasksBase {
     return Answer(node_->tasks()->Assign(req->task_id(), req->assignee()), resp);
   }
 
-  grpc::Status UpdateTask(ServerContext*, const pb::UpdateTaskRequest* req, pb::Task* resp) override {
+  grpc::Status UpdateTask(ServerContext*, const pb::UpdateTaskRequest* req, pb::Task* resp) {
     TaskBook::Changes c;
     if (req->has_due_ms() && req->clear_due())
       return grpc::Status(grpc::INVALID_ARGUMENT, "due_ms and clear_due together: set one");
@@ -138,6 +148,20 @@ class TasksService final : public TasksBase {
       c.candidate_users = std::vector<std::string>(req->candidate_users().names().begin(),
                                                    req->candidate_users().names().end());
     return Answer(node_->tasks()->Update(req->task_id(), c), resp);
+  }
+
+  grpc::ServerUnaryReactor* SearchTasks(grpc::CallbackServerContext* ctx, const pb::SearchTasksRequest* req,
+                                         pb::SearchTasksResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(DoSearchTasks(req, resp));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx, const pb::GetTaskRequest* req,
+                                         pb::GetTaskResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(DoGetTask(req, resp));
+    return reactor;
   }
 
   grpc::ServerUnaryReactor* CompleteTask(grpc::CallbackServerContext* ctx, const pb::CompleteTaskRequest* req,
@@ -184,7 +208,15 @@ class TasksService final : public TasksBase {
     return def ? def->model().FindStep(t.step) : nullptr;
   }
 
-  void FillTask(const TaskRow& t, pb::Task* out) {
+  // A task's step label, the definition looked up once per (definition,
+  // version, step) of a page.
+  struct LabelCache {
+    std::string definition, step;
+    int64_t version = -1;
+    std::string label;
+  };
+
+  void FillTask(const TaskRow& t, pb::Task* out, LabelCache* labels = nullptr) {
     out->set_task_id(t.id);
     out->set_instance_id(t.instance);
     out->set_definition(t.definition);
@@ -207,8 +239,16 @@ class TasksService final : public TasksBase {
     out->set_close_reason(t.close_reason);
     out->set_closed_by(t.closed_by);
     out->set_updated_ms(t.updated_ms);
-    if (const defs::StepSpec* step = StepOf(t)) out->set_step_label(step->label);
+    if (labels != nullptr && labels->version == t.version && labels->step == t.step &&
+        labels->definition == t.definition) {
+      out->set_step_label(labels->label);
+      return;
+    }
+    const defs::StepSpec* step = StepOf(t);
+    if (step != nullptr) out->set_step_label(step->label);
+    if (labels != nullptr) *labels = {t.definition, t.step, t.version, step ? step->label : ""};
   }
+
 
   void FillForm(const defs::StepSpec& step, pb::GetTaskResponse* resp);
 

@@ -329,9 +329,10 @@ class WriteTxn {
   Status InsertTask(TaskRow* t);  // sets t->no
   // The open or claimed tasks of an instance, in creation order.
   Result<std::vector<TaskRow>> ActiveTasksOf(const std::string& instance);
-  // Writes the changeable columns of a stored task (state, assignee,
-  // candidates, priority, dates, overdue, attempts, closing).
-  Status UpdateTask(const TaskRow& t);
+  // Writes what changed of a stored task from `before` (as read in this
+  // transaction) to `t`: state, assignee, candidates, priority, dates,
+  // overdue, attempts, closing.
+  Status UpdateTask(const TaskRow& before, const TaskRow& t);
   // Open or claimed tasks due at `now_ms` not yet marked overdue.
   Result<std::vector<TaskRow>> TasksFallenDue(int64_t now_ms, size_t max);
 

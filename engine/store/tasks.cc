@@ -29,6 +29,7 @@ const char* StoredState(TaskState s) { return TaskActive(s) ? "open" : TaskState
 std::string ListJson(const std::vector<std::string>& v) { return json(v).dump(); }
 
 Result<std::vector<std::string>> ListFromJson(const std::string& text, const std::string& id) {
+  if (text == "[]") return std::vector<std::string>();  // most tasks: no parse
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) return store::Damaged("tasks", "candidates of " + id + " are not a list");
   std::vector<std::string> out;
@@ -245,9 +246,9 @@ Result<std::vector<TaskRow>> WriteTxn::ActiveTasksOf(const std::string& instance
   return ReadTasks(s);
 }
 
-Status WriteTxn::UpdateTask(const TaskRow& t) {
-  TREATY_ASSIGN_OR_RETURN(auto before, GetTask(t.id));
-  if (!before) return Status::Internal("task " + t.id + " to update is missing");
+Status WriteTxn::UpdateTask(const TaskRow& before_row, const TaskRow& t) {
+  const TaskRow* before = &before_row;
+  if (before->no == 0 || before->id != t.id) return Status::Internal("task " + t.id + " updated without its row");
   // Only the columns that changed: SQLite rewrites every index on a column
   // an UPDATE names, changed or not, and a claim should move one entry.
   std::string sql = "UPDATE tasks SET updated_ms = ?";
@@ -284,6 +285,7 @@ Status WriteTxn::UpdateTask(const TaskRow& t) {
     else s.BindNull(at);
   }
   TREATY_RETURN_IF_ERROR(s.Run());
+  if (db().Changes() != 1) return Status::Internal("task " + t.id + " to update is missing");
   if (before->candidate_groups == t.candidate_groups && before->candidate_users == t.candidate_users)
     return Status::Ok();
   TaskRow numbered = t;

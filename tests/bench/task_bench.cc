@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <thread>
@@ -75,11 +76,16 @@ double PlainRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, i
 struct TaskRun {
   double per_s = 0;
   int completed = 0, lost_claims = 0, failed = 0;
+  double search_ms = 0, claim_ms = 0, complete_ms = 0;  // mean wall time of each call
 };
 
 // Clients work the queue until `n` tasks are completed.
-TaskRun TaskRate(std::shared_ptr<grpc::Channel> ch, int n, int clients) {
+TaskRun TaskRate(std::shared_ptr<grpc::Channel> ch, int n, int clients, int page) {
   std::atomic<int> completed{0}, lost{0}, failed{0};
+  std::atomic<int64_t> search_us{0}, claim_us{0}, complete_us{0}, searches{0}, claims{0}, completes{0};
+  auto since = [](Clock::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+  };
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
@@ -91,10 +97,14 @@ TaskRun TaskRate(std::shared_ptr<grpc::Channel> ch, int n, int clients) {
         pb::SearchTasksRequest q;
         q.set_queue("sales-approvals");
         q.add_states(pb::TASK_OPEN);
-        q.set_page_size(64);
+        q.set_page_size(page);
         pb::SearchTasksResponse found;
         grpc::ClientContext sctx;
-        if (!stub->SearchTasks(&sctx, q, &found).ok()) {
+        auto t0 = Clock::now();
+        bool searched = stub->SearchTasks(&sctx, q, &found).ok();
+        search_us += since(t0);
+        ++searches;
+        if (!searched) {
           ++failed;
           continue;
         }
@@ -105,7 +115,10 @@ TaskRun TaskRate(std::shared_ptr<grpc::Channel> ch, int n, int clients) {
         claim.set_assignee(me);
         pb::Task claimed;
         grpc::ClientContext cctx;
+        t0 = Clock::now();
         auto st = stub->ClaimTask(&cctx, claim, &claimed);
+        claim_us += since(t0);
+        ++claims;
         if (!st.ok()) {
           if (st.error_code() == grpc::FAILED_PRECONDITION) ++lost;  // another clerk was first
           else ++failed;
@@ -116,14 +129,40 @@ TaskRun TaskRate(std::shared_ptr<grpc::Channel> ch, int n, int clients) {
         done.set_assignee(me);
         pb::CompleteTaskResponse r;
         grpc::ClientContext dctx;
+        t0 = Clock::now();
         st = stub->CompleteTask(&dctx, done, &r);
+        complete_us += since(t0);
+        ++completes;
         if (st.ok() && r.outcome() == pb::CONFIRMED) ++completed;
         else ++failed;
       }
     });
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  return {completed / secs, completed.load(), lost.load(), failed.load()};
+  auto mean = [](int64_t us, int64_t n) { return n ? us / 1000.0 / static_cast<double>(n) : 0.0; };
+  return {completed / secs,
+          completed.load(),
+          lost.load(),
+          failed.load(),
+          mean(search_us, searches),
+          mean(claim_us, claims),
+          mean(complete_us, completes)};
+}
+
+// What one call costs the node alone, in ms of its CPU: `calls` calls of
+// `call(stub, i)` by `clients` threads.
+double NodeCpuPerCall(std::shared_ptr<grpc::Channel> ch, pid_t node, int clients, int calls,
+                      const std::function<void(pb::Tasks::Stub*, int)>& call) {
+  std::atomic<int> next{0};
+  double cpu0 = CpuSeconds(node);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      auto stub = pb::Tasks::NewStub(ch);
+      for (int i; (i = next++) < calls;) call(stub.get(), i);
+    });
+  for (auto& t : threads) t.join();
+  return (CpuSeconds(node) - cpu0) * 1000 / calls;
 }
 
 void SearchLatency(std::shared_ptr<grpc::Channel> ch, const char* what, const pb::SearchTasksRequest& q, int calls) {
@@ -153,6 +192,7 @@ int main(int argc, char** argv) {
   int clients = Flag(argc, argv, "--clients", 32);
   int n = Flag(argc, argv, "--tasks", 4000);
   int open_tasks = Flag(argc, argv, "--open-tasks", 100000);
+  int page = Flag(argc, argv, "--page", 50);  // what a clerk's inbox shows, the API's default
   treaty::testing::TempDir dir;
   std::string defs = dir.path() + "/defs";
   if (std::system(("mkdir -p " + defs + " && cp " + std::string(TREATY_SOURCE_DIR) +
@@ -173,10 +213,12 @@ int main(int argc, char** argv) {
   // The compiled purchase order (version 1), whose accept is a human task.
   SubmittedOrders(ch, "p-", n, clients, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  double plain = 0;
+  double plain = 0, plain_node_ms = 0;
   {
     CpuMeter cpu(procs);
+    double node_cpu0 = CpuSeconds(node.pid());
     plain = PlainRate(ch, "p-", n, clients);
+    plain_node_ms = (CpuSeconds(node.pid()) - node_cpu0) * 1000 / n;
     std::printf("limit  plain TriggerStep(accept) confirmed steps/s with %d clients: %.0f\n", clients, plain);
     cpu.Print("plain ", n);
   }
@@ -186,14 +228,56 @@ int main(int argc, char** argv) {
   {
     CpuMeter cpu(procs);
     DiskMeter disk(ch, procs);
-    run = TaskRate(ch, n, clients);
-    std::printf("tasks  search -> claim -> complete, completed tasks/s with %d clients: %.0f (%d completed, %d claims "
-                "lost to another clerk, %d failed)\n",
-                clients, run.per_s, run.completed, run.lost_claims, run.failed);
+    run = TaskRate(ch, n, clients, page);
+    std::printf("tasks  search (a page of %d) -> claim -> complete, completed tasks/s with %d clients: %.0f (%d "
+                "completed, %d claims lost to another clerk, %d failed)\n",
+                page, clients, run.per_s, run.completed, run.lost_claims, run.failed);
+    std::printf("tasks  mean call time: search %.2f ms, claim %.2f ms, complete %.2f ms\n", run.search_ms,
+                run.claim_ms, run.complete_ms);
     cpu.Print("tasks ", run.completed);
     disk.Print("tasks ", run.completed);
   }
   std::printf("ratio  tasks/s : plain steps/s = %.2f (target >= 0.5)\n", plain > 0 ? run.per_s / plain : 0.0);
+
+  // Where a task's CPU goes: the calls alone, on fresh open tasks.
+  SubmittedOrders(ch, "c-", n, clients, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  std::printf("cpu    the calls alone: searches start\n");  // a mark for profilers
+  std::fflush(stdout);
+  double search_cpu = NodeCpuPerCall(ch, node.pid(), clients, n, [page](pb::Tasks::Stub* stub, int) {
+    pb::SearchTasksRequest q;
+    q.set_queue("sales-approvals");
+    q.add_states(pb::TASK_OPEN);
+    q.set_page_size(page);
+    pb::SearchTasksResponse r;
+    grpc::ClientContext ctx;
+    (void)stub->SearchTasks(&ctx, q, &r);
+  });
+  double claim_cpu = NodeCpuPerCall(ch, node.pid(), clients, n, [](pb::Tasks::Stub* stub, int i) {
+    pb::ClaimTaskRequest c;
+    c.set_task_id("c-" + std::to_string(i) + ":1:accept");
+    c.set_assignee("clerk");
+    pb::Task t;
+    grpc::ClientContext ctx;
+    (void)stub->ClaimTask(&ctx, c, &t);
+  });
+  double complete_cpu = NodeCpuPerCall(ch, node.pid(), clients, n, [](pb::Tasks::Stub* stub, int i) {
+    pb::CompleteTaskRequest c;
+    c.set_task_id("c-" + std::to_string(i) + ":1:accept");
+    pb::CompleteTaskResponse r;
+    grpc::ClientContext ctx;
+    (void)stub->CompleteTask(&ctx, c, &r);
+  });
+  std::printf("cpu    node, ms of CPU per call alone (%d clients): search of a page of %d %.3f, claim %.3f, "
+              "complete %.3f\n",
+              clients, page, search_cpu, claim_cpu, complete_cpu);
+  // The node's CPU is what both phases are bound by on this machine: a task
+  // costs it at least its three calls done alone, a plain step its one.
+  double task_cpu = search_cpu + claim_cpu + complete_cpu;
+  if (task_cpu > 0)
+    std::printf("limit  ceiling: a task costs the node at least its calls alone (%.3f ms) against %.3f ms for a plain "
+                "step: ratio at most %.2f while the node's CPU bounds both\n",
+                task_cpu, plain_node_ms, plain_node_ms / task_cpu);
 
   // Open tasks in the store: version 2's accept has a due date, a priority
   // and a candidate group.
