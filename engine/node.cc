@@ -108,6 +108,11 @@ Result<Node::Health> Node::Check() {
   TREATY_ASSIGN_OR_RETURN(h.blocked, ctx_.store->Blocked());
   h.store_pages_written = ctx_.store->PagesWritten();
   h.store_commits = ctx_.store->Commits();
+  h.ledger_time_ms = LedgerTimeMs();
+  h.pending_deadlines = PendingDeadlines();
+  TREATY_ASSIGN_OR_RETURN(auto tasks, ctx_.store->TaskCounts());
+  h.open_tasks = tasks.first;
+  h.overdue_tasks = tasks.second;
   if (multi_party()) {
     TREATY_ASSIGN_OR_RETURN(h.outbox, ctx_.store->OutboxSize());
   }

@@ -87,6 +87,9 @@ class Node {
     int64_t in_flight = 0, outbox = 0;
     std::vector<BlockedRow> blocked;
     uint64_t store_pages_written = 0, store_commits = 0;
+    int64_t ledger_time_ms = 0;
+    uint64_t pending_deadlines = 0;
+    int64_t open_tasks = 0, overdue_tasks = 0;
   };
   Result<Health> Check();
   uint64_t AppliedHeight();

@@ -351,6 +351,10 @@ class NodeService final : public pb::Node::Service {
     resp->set_pending_proposals(static_cast<uint64_t>(h.in_flight));
     resp->set_store_pages_written(h.store_pages_written);
     resp->set_store_commits(h.store_commits);
+    resp->set_ledger_time_ms(h.ledger_time_ms);
+    resp->set_pending_deadlines(h.pending_deadlines);
+    resp->set_open_tasks(static_cast<uint64_t>(h.open_tasks));
+    resp->set_overdue_tasks(static_cast<uint64_t>(h.overdue_tasks));
     int64_t now = node_->options().env->NowMs();
     for (const auto& b : h.blocked) {
       resp->add_blocked_instances(b.instance);

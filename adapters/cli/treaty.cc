@@ -353,7 +353,10 @@ int StatusCmd(pb::Node::Stub* n) {
             << "ledger             " << resp.ledger() << "\n"
             << "ledger height      " << resp.ledger_height() << "\n"
             << "applied height     " << resp.applied_height() << " (lag " << resp.lag() << ")\n"
+            << "ledger time        " << resp.ledger_time_ms() << " ms\n"
             << "pending proposals  " << resp.pending_proposals() << "\n"
+            << "pending deadlines  " << resp.pending_deadlines() << "\n"
+            << "open tasks         " << resp.open_tasks() << " (" << resp.overdue_tasks() << " overdue)\n"
             << "blocked instances  " << (resp.blocked().empty() ? "none" : "") << "\n";
   for (const auto& b : resp.blocked())
     std::cout << "  " << b.instance_id() << " at height " << b.ledger_height() << ", pin " << b.pin().substr(0, 12)

@@ -143,6 +143,8 @@ class NodeStore {
   Result<std::optional<TaskRow>> GetTask(const std::string& id);
   // `q.limit` of the tasks `q` selects, from `q.offset`, in its order.
   Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q);
+  // Open (or claimed) tasks, and how many of them are overdue.
+  Result<std::pair<int64_t, int64_t>> TaskCounts();
   // Instances not final, for tasks opened on an upgraded store.
   Result<std::vector<InstanceRow>> ActiveInstances(int64_t after_no, size_t max);
 

@@ -203,6 +203,13 @@ Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
   return ReadTasks(s);
 }
 
+Result<std::pair<int64_t, int64_t>> NodeStore::TaskCounts() {
+  ReaderLease lease = LeaseReader();
+  Stmt s = lease.db().Prepare("SELECT COUNT(*), COALESCE(SUM(overdue), 0) FROM tasks WHERE state = 'open'");
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "task count"));
+  return std::make_pair(s.Int(0), s.Int(1));
+}
+
 Result<std::vector<InstanceRow>> NodeStore::ActiveInstances(int64_t after_no, size_t max) {
   static const std::string sql =
       std::string("SELECT ") + store::kInstanceCols + " FROM instances WHERE no > ? AND final = 0 ORDER BY no LIMIT ?";

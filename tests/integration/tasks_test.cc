@@ -429,6 +429,10 @@ TEST_F(Tasks, ATaskPastItsDueDateInLedgerTimeIsOverdueEvenOnAnIdleNode) {
   } while (!t.overdue() && std::chrono::steady_clock::now() < deadline);
   EXPECT_TRUE(t.overdue());
   EXPECT_EQ(t.state(), pb::TASK_OPEN);
+  auto status = client_->Status();
+  EXPECT_EQ(status.open_tasks(), 1u);
+  EXPECT_EQ(status.overdue_tasks(), 1u);
+  EXPECT_GE(status.ledger_time_ms(), t.due_ms()) << "ledger time reached the due date";
   // A step that stays in the state leaves the task open, and overdue once.
   ASSERT_TRUE(client_->Step("q-1", "poke").ok());
   EXPECT_EQ(Get(open[0].task_id()).task().state(), pb::TASK_OPEN);
