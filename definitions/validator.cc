@@ -261,6 +261,13 @@ class Validator {
       if (!leaves)
         Error(at, "deadline step '" + step->name + "' of state '" + name + "' must leave that state (add '" + name +
                       "' to its 'from')");
+      // The node proposes a deadline step by itself, with no input
+      // (docs/node.md, "Deadlines"): one that needs input would never fire.
+      for (const auto& f : step->input)
+        if (f.required)
+          Error(f.loc, "input field '" + f.name + "' of deadline step '" + step->name +
+                           "' is required, but the node proposes the step with no input when the deadline of state '" +
+                           name + "' passes (add 'required: false')");
     }
   }
 

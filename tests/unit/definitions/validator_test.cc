@@ -256,7 +256,10 @@ TEST(Validator, BadDeadlines) {
       (Full(Lines{"bad-deadline.yaml:5:53: error: deadline step 'go' of state 's0' must leave that state (add 's0' "
                   "to its 'from')",
                   "bad-deadline.yaml:6:38: error: deadline of state 's1' names unknown step 'expier' (did you mean "
-                  "'expire'?)"})));
+                  "'expire'?)",
+                  "bad-deadline.yaml:14:46: error: input field 'note' of deadline step 'lapse' is required, but the "
+                  "node proposes the step with no input when the deadline of state 's3' passes (add 'required: "
+                  "false')"})));
 }
 
 TEST(Validator, BadHumanTasks) {
