@@ -231,6 +231,26 @@ int GetCmd(pb::Processes::Stub* p, const Args& a) {
   return 0;
 }
 
+// Fetches pages of a listing until `limit` rows or the last page: `call`
+// fills a response for the request as it stands, `print` prints a page's
+// rows and says how many. 0, or the exit code of a failed call.
+template <typename Resp, typename Req, typename Call, typename Print>
+int Paged(Req* req, int limit, Call call, Print print) {
+  int shown = 0;
+  std::string token;
+  do {
+    req->set_page_size(std::min(limit - shown, 500));
+    req->set_page_token(token);
+    Resp resp;
+    grpc::ClientContext ctx;
+    auto st = call(&ctx, &resp);
+    if (!st.ok()) return Fail(st);
+    shown += print(resp);
+    token = resp.next_page_token();
+  } while (!token.empty() && shown < limit);
+  return 0;
+}
+
 int List(pb::Processes::Stub* p, const Args& a) {
   pb::ListInstancesRequest req;
   req.set_definition(a.Get("--definition"));
@@ -240,27 +260,20 @@ int List(pb::Processes::Stub* p, const Args& a) {
   int limit = std::stoi(a.Get("--limit", "1000"));
   if (!g_json)
     std::cout << Pad("INSTANCE", 24) << Pad("DEFINITION", 20) << Pad("STATES", 28) << "DATA\n";
-  int shown = 0;
-  std::string token;
-  do {
-    req.set_page_size(std::min(limit - shown, 500));
-    req.set_page_token(token);
-    pb::ListInstancesResponse resp;
-    grpc::ClientContext ctx;
-    auto st = p->ListInstances(&ctx, req, &resp);
-    if (!st.ok()) return Fail(st);
-    for (const auto& i : resp.instances()) {
-      if (g_json) {
-        std::cout << ToJson(i) << "\n";
-      } else {
-        std::cout << Pad(i.instance_id(), 24) << Pad(i.definition() + " v" + std::to_string(i.version()), 20)
-                  << Pad(Join(i.states()) + (i.final() ? " (final)" : ""), 28) << i.data_json() << "\n";
-      }
-      ++shown;
-    }
-    token = resp.next_page_token();
-  } while (!token.empty() && shown < limit);
-  return 0;
+  return Paged<pb::ListInstancesResponse>(
+      &req, limit,
+      [&](grpc::ClientContext* ctx, pb::ListInstancesResponse* resp) { return p->ListInstances(ctx, req, resp); },
+      [](const pb::ListInstancesResponse& resp) {
+        for (const auto& i : resp.instances()) {
+          if (g_json) {
+            std::cout << ToJson(i) << "\n";
+          } else {
+            std::cout << Pad(i.instance_id(), 24) << Pad(i.definition() + " v" + std::to_string(i.version()), 20)
+                      << Pad(Join(i.states()) + (i.final() ? " (final)" : ""), 28) << i.data_json() << "\n";
+          }
+        }
+        return resp.instances_size();
+      });
 }
 
 // Who attested a step; a member whose state hash differs is marked "!".
@@ -457,22 +470,13 @@ int Tasks(pb::Tasks::Stub* t, const Args& a) {
   if (!g_json)
     std::cout << Pad("TASK", 36) << Pad("QUEUE", 18) << Pad("STATE", 11) << Pad("ASSIGNEE", 12) << Pad("PRIO", 5)
               << "DUE\n";
-  int shown = 0;
-  std::string token;
-  do {
-    req.set_page_size(std::min(limit - shown, 500));
-    req.set_page_token(token);
-    pb::SearchTasksResponse resp;
-    grpc::ClientContext ctx;
-    auto st = t->SearchTasks(&ctx, req, &resp);
-    if (!st.ok()) return Fail(st);
-    for (const auto& task : resp.tasks()) {
-      PrintTaskRow(task);
-      ++shown;
-    }
-    token = resp.next_page_token();
-  } while (!token.empty() && shown < limit);
-  return 0;
+  return Paged<pb::SearchTasksResponse>(
+      &req, limit,
+      [&](grpc::ClientContext* ctx, pb::SearchTasksResponse* resp) { return t->SearchTasks(ctx, req, resp); },
+      [](const pb::SearchTasksResponse& resp) {
+        for (const auto& task : resp.tasks()) PrintTaskRow(task);
+        return resp.tasks_size();
+      });
 }
 
 int TaskCmd(pb::Tasks::Stub* t, const Args& a) {

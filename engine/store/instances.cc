@@ -65,13 +65,7 @@ Result<std::vector<InstanceRow>> NodeStore::ListInstances(const InstanceQuery& q
   Db& read_db = lease.db();
   Stmt s = read_db.Prepare(sql.c_str());
   BindQuery(s, q, limit, offset);
-  std::vector<InstanceRow> out;
-  while (s.Step()) {
-    TREATY_ASSIGN_OR_RETURN(InstanceRow r, ReadInstance(s));
-    out.push_back(std::move(r));
-  }
-  TREATY_RETURN_IF_ERROR(s.status());
-  return out;
+  return store::ReadInstances(s);
 }
 
 Result<std::vector<InstanceRow>> NodeStore::InstancesWithTimers(int64_t after_no, int64_t limit) {
@@ -82,13 +76,7 @@ Result<std::vector<InstanceRow>> NodeStore::InstancesWithTimers(int64_t after_no
   ReaderLease lease = LeaseReader();
   Stmt s = lease.db().Prepare(sql.c_str());
   s.Bind(1, after_no).Bind(2, limit);
-  std::vector<InstanceRow> out;
-  while (s.Step()) {
-    TREATY_ASSIGN_OR_RETURN(InstanceRow r, ReadInstance(s));
-    out.push_back(std::move(r));
-  }
-  TREATY_RETURN_IF_ERROR(s.status());
-  return out;
+  return store::ReadInstances(s);
 }
 
 }  // namespace treaty::engine

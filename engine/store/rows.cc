@@ -40,6 +40,16 @@ Result<InstanceRow> ReadInstance(Stmt& s) {
   return r;
 }
 
+Result<std::vector<InstanceRow>> ReadInstances(Stmt& s) {
+  std::vector<InstanceRow> out;
+  while (s.Step()) {
+    TREATY_ASSIGN_OR_RETURN(InstanceRow r, ReadInstance(s));
+    out.push_back(std::move(r));
+  }
+  TREATY_RETURN_IF_ERROR(s.status());
+  return out;
+}
+
 Result<ProposalRow> ReadProposal(Stmt& s) {
   ProposalRow r;
   r.id = s.Text(0);

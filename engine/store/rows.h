@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "definitions/base/sqlite_db.h"
 #include "engine/types.h"
@@ -16,6 +17,8 @@ inline constexpr const char* kInstanceCols =
     "no, id, definition, version, def_hash, salt, roles, snapshot, states, data, final, position, height, "
     "state_hash, created_ms, updated_ms";
 Result<InstanceRow> ReadInstance(Stmt& s);
+// Every row the statement returns.
+Result<std::vector<InstanceRow>> ReadInstances(Stmt& s);
 
 inline constexpr const char* kProposalCols =
     "id, kind, instance, step, input, author, nonce, pin, status, batch, proposed_ms, extra";

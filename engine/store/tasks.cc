@@ -216,13 +216,7 @@ Result<std::vector<InstanceRow>> NodeStore::ActiveInstances(int64_t after_no, si
   ReaderLease lease = LeaseReader();
   Stmt s = lease.db().Prepare(sql.c_str());
   s.Bind(1, after_no).Bind(2, static_cast<int64_t>(max));
-  std::vector<InstanceRow> out;
-  while (s.Step()) {
-    TREATY_ASSIGN_OR_RETURN(InstanceRow r, store::ReadInstance(s));
-    out.push_back(std::move(r));
-  }
-  TREATY_RETURN_IF_ERROR(s.status());
-  return out;
+  return store::ReadInstances(s);
 }
 
 Result<std::optional<TaskRow>> WriteTxn::GetTask(const std::string& id) { return QueryTask(db(), id); }

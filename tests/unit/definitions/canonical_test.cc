@@ -181,7 +181,7 @@ data:
   note: { type: string, visible_to: [buyer], max_length: 9 }
   code: { type: string, unique: true, enum: [a, b] }
 states:
-  s0: { initial: true, label: Start, deadline: { after: 2h, step: go } }
+  s0: { initial: true, label: Start, deadline: { after: 2h, step: lapse } }
   mid:
     description: middle
     states:
@@ -190,6 +190,7 @@ states:
   s1: { final: true }
 steps:
   go: { from: s0, to: mid, by: buyer, input: { n: integer, m: { type: string, required: false } }, set: { total: input.n, note: input.m } }
+  lapse: { from: s0, to: s1, by: seller }
   on: { from: m0, to: m1, by: seller, guard: "data.total > 1", label: On }
   end: { from: mid, to: s1, by: [seller, buyer], task: { human: { queue: q } }, description: finish }
   back:
