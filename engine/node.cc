@@ -38,6 +38,7 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
   store->AddObserver(&keys_);
   store->AddObserver(&nonces_);
   store->AddObserver(&pins_);
+  store->AddObserver(&tasks_);
   if (members_) store->AddObserver(members_.get());
 }
 
@@ -45,6 +46,7 @@ Node::~Node() { Stop(); }
 
 Status Node::Start() {
   // Before anything is applied: tasks of a store upgraded from schema 3.
+  TREATY_RETURN_IF_ERROR(tasks_.Load());
   if (ctx_.store->migrated_from() == 3) TREATY_RETURN_IF_ERROR(tasks_.OpenMissing());
   // Before anything is applied: the deadlines the store holds (a node that
   // was down when one passed proposes it now); the applier tells of the rest.

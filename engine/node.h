@@ -75,8 +75,8 @@ class Node {
   Status Ack(const std::string& subscription, int64_t offset) { return ctx_.store->Ack(subscription, offset); }
   // Human tasks (TaskBook): reads from the store's readers; the local
   // operations (claim, assign, update) through tasks().
-  Result<std::optional<TaskRow>> GetTask(const std::string& id) { return ctx_.store->GetTask(id); }
-  Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q) { return ctx_.store->SearchTasks(q); }
+  Result<std::optional<TaskRow>> GetTask(const std::string& id) { return tasks_.Get(id); }
+  Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q) { return tasks_.Search(q); }
   TaskBook* tasks() { return &tasks_; }
   // Waits until an event after `offset` may exist or the timeout passes.
   void WaitForEvents(int64_t offset, std::chrono::milliseconds timeout);

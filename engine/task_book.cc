@@ -1,6 +1,7 @@
 #include "engine/task_book.h"
 
 #include <algorithm>
+#include <climits>
 
 #include <nlohmann/json.hpp>
 
@@ -114,6 +115,7 @@ Status TaskBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, c
                                      std::to_string(at.height);
     t.updated_ms = ctx_->NowMs();
     TREATY_RETURN_IF_ERROR(txn.UpdateTask(before, t));
+    Changed(t);
     TREATY_RETURN_IF_ERROR(
         AppendTaskEvent(txn, t, done ? "task_completed" : "task_cancelled", at.time_ms, at.height));
   }
@@ -144,6 +146,7 @@ Status TaskBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, cons
     ApplyTerms(spec, at.time_ms, &t);
     t.updated_ms = ctx_->NowMs();
     TREATY_RETURN_IF_ERROR(txn.InsertTask(&t));
+    Changed(t);
     TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_opened", at.time_ms, at.height));
     if (t.due_ms && due_listener_) due_listener_(*t.due_ms);
   }
@@ -158,6 +161,7 @@ Status TaskBook::LedgerTime(WriteTxn& txn, int64_t time_ms, int64_t height) {
       t.overdue = true;
       t.updated_ms = ctx_->NowMs();
       TREATY_RETURN_IF_ERROR(txn.UpdateTask(before, t));
+      Changed(t);
       TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_overdue", time_ms, height));
     }
     if (due.size() < 256) return Status::Ok();
@@ -186,6 +190,43 @@ Status TaskBook::OpenMissing() {
   std::vector<ProposalRow> none;
   waiters_->Applied(&none, 0);
   return Status::Ok();
+}
+
+void TaskBook::Committed() {
+  for (auto& t : changed_) open_.Put(std::move(t));
+  changed_.clear();
+}
+
+Status TaskBook::Load() {
+  TaskQuery all;
+  all.states = {TaskState::kOpen, TaskState::kClaimed};
+  all.limit = INT64_MAX;
+  TREATY_ASSIGN_OR_RETURN(auto rows, ctx_->store->SearchTasks(all));
+  open_.Reset(std::move(rows));
+  return Status::Ok();
+}
+
+Result<std::optional<TaskRow>> TaskBook::Get(const std::string& id) {
+  if (auto t = open_.ById(id)) return std::optional<TaskRow>(*t);
+  return ctx_->store->GetTask(id);
+}
+
+Result<std::vector<TaskRow>> TaskBook::Search(const TaskQuery& q) {
+  TREATY_ASSIGN_OR_RETURN(auto numbers, ctx_->store->SearchTaskNumbers(q));
+  std::vector<TaskRow> out;
+  out.reserve(numbers.size());
+  for (int64_t no : numbers) {
+    if (auto t = open_.ByNo(no)) {
+      // A task changed after the query named it: still what was asked for?
+      if (!q.states.empty() && std::find(q.states.begin(), q.states.end(), t->state) == q.states.end()) continue;
+      if (!q.assignee.empty() && t->assignee != q.assignee) continue;
+      out.push_back(*t);
+      continue;
+    }
+    TREATY_ASSIGN_OR_RETURN(auto t, ctx_->store->GetTaskByNo(no));
+    if (t) out.push_back(std::move(*t));
+  }
+  return out;
 }
 
 std::string TaskBook::CompletionKey(const TaskRow& t) {
@@ -247,6 +288,7 @@ void TaskBook::WriteLocal(const std::vector<LocalChange*>& batch) {
       Status st = (*txn)->UpdateTask(before, **t);
       if (st.ok()) st = AppendTaskEvent(**txn, **t, event, (*t)->updated_ms, 0);
       if (!st.ok()) return fail_all(st);
+      Changed(**t);
       wrote = true;
     }
     c->result = std::move(**t);

@@ -25,12 +25,13 @@
 
 #include "definitions/runtime/machine.h"
 #include "engine/node_context.h"
+#include "engine/open_tasks.h"
 #include "engine/types.h"
 #include "engine/waiters.h"
 
 namespace treaty::engine {
 
-class TaskBook {
+class TaskBook final : public TxnObserver {
  public:
   TaskBook(const NodeContext* ctx, Waiters* waiters) : ctx_(ctx), waiters_(waiters) {}
   // Told of every due date a task gets (ledger ms), so ledger time is made
@@ -50,6 +51,17 @@ class TaskBook {
   // A store upgraded from schema 3 has instances waiting in task states
   // without tasks: opens them (the same ids a replay would give).
   Status OpenMissing();
+  // Loads the open tasks into memory (before the applier runs).
+  Status Load();
+
+  // ---- reading (any thread): open tasks from memory, the rest from the store
+  Result<std::optional<TaskRow>> Get(const std::string& id);
+  Result<std::vector<TaskRow>> Search(const TaskQuery& q);
+  size_t OpenCount() const { return open_.size(); }
+
+  // The tasks a transaction changed reach memory as it commits.
+  void Committed() override;
+  void Abandoned() override { changed_.clear(); }
 
   // ---- this party's bookkeeping (any thread)
 
@@ -92,8 +104,13 @@ class TaskBook {
   void WriteLocal(const std::vector<LocalChange*>& batch);
   Status AppendTaskEvent(WriteTxn& txn, const TaskRow& t, const std::string& type, int64_t time_ms, int64_t height);
 
+  // A task row written in the open transaction (the writer's).
+  void Changed(const TaskRow& t) { changed_.push_back(std::make_shared<const TaskRow>(t)); }
+
   const NodeContext* ctx_;
   Waiters* waiters_;
+  OpenTasks open_;
+  std::vector<std::shared_ptr<const TaskRow>> changed_;  // the writer's
   std::function<void(int64_t)> due_listener_;
   std::mutex queue_mu_;
   std::deque<LocalChange*> queue_;  // queue_mu_; the head writes

@@ -143,6 +143,9 @@ class NodeStore {
   Result<std::optional<TaskRow>> GetTask(const std::string& id);
   // `q.limit` of the tasks `q` selects, from `q.offset`, in its order.
   Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q);
+  // The same search's task numbers alone (rows come from OpenTasks).
+  Result<std::vector<int64_t>> SearchTaskNumbers(const TaskQuery& q);
+  Result<std::optional<TaskRow>> GetTaskByNo(int64_t no);
   // Open (or claimed) tasks, and how many of them are overdue.
   Result<std::pair<int64_t, int64_t>> TaskCounts();
   // Instances not final, for tasks opened on an upgraded store.

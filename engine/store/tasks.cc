@@ -122,7 +122,16 @@ Result<std::optional<TaskRow>> NodeStore::GetTask(const std::string& id) {
   return QueryTask(lease.db(), id);
 }
 
-Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
+namespace {
+
+// The statement a search runs, selecting `what` (the task columns, or the
+// task numbers alone), with its parameters.
+struct TaskSearch {
+  std::string sql;
+  std::vector<std::variant<int64_t, std::string>> args;
+};
+
+TaskSearch BuildTaskSearch(const TaskQuery& q, bool numbers_only) {
   // Positional parameters, bound in the order the clauses are added. The
   // states are literals: SQLite uses a partial index (WHERE state = 'open')
   // only when the query says so in its text.
@@ -139,7 +148,7 @@ Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
     order_no = "c.task_no";
     by_group = false;
   }
-  std::string sql = std::string("SELECT ") + kTaskCols + from + where;
+  std::string sql = std::string("SELECT ") + (numbers_only ? order_no : std::string(kTaskCols)) + from + where;
   auto text = [&](const char* clause, const std::string& v) {
     if (v.empty()) return;
     sql += clause;
@@ -193,14 +202,47 @@ Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
   sql += " LIMIT ? OFFSET ?";
   args.emplace_back(q.limit);
   args.emplace_back(q.offset);
+  return {std::move(sql), std::move(args)};
+}
+
+void BindSearch(Stmt& s, const TaskSearch& search) {
+  for (size_t i = 0; i < search.args.size(); ++i) {
+    int at = static_cast<int>(i) + 1;
+    if (const auto* n = std::get_if<int64_t>(&search.args[i])) s.Bind(at, *n);
+    else s.Bind(at, std::get<std::string>(search.args[i]));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<TaskRow>> NodeStore::SearchTasks(const TaskQuery& q) {
+  TaskSearch search = BuildTaskSearch(q, false);
+  ReaderLease lease = LeaseReader();
+  Stmt s = lease.db().Prepare(search.sql.c_str());
+  BindSearch(s, search);
+  return ReadTasks(s);
+}
+
+Result<std::vector<int64_t>> NodeStore::SearchTaskNumbers(const TaskQuery& q) {
+  TaskSearch search = BuildTaskSearch(q, true);
+  ReaderLease lease = LeaseReader();
+  Stmt s = lease.db().Prepare(search.sql.c_str());
+  BindSearch(s, search);
+  std::vector<int64_t> out;
+  while (s.Step()) out.push_back(s.Int(0));
+  TREATY_RETURN_IF_ERROR(s.status());
+  return out;
+}
+
+Result<std::optional<TaskRow>> NodeStore::GetTaskByNo(int64_t no) {
+  static const std::string sql = std::string("SELECT ") + kTaskCols + " FROM tasks WHERE no = ?";
   ReaderLease lease = LeaseReader();
   Stmt s = lease.db().Prepare(sql.c_str());
-  for (size_t i = 0; i < args.size(); ++i) {
-    int at = static_cast<int>(i) + 1;
-    if (const auto* n = std::get_if<int64_t>(&args[i])) s.Bind(at, *n);
-    else s.Bind(at, std::get<std::string>(args[i]));
-  }
-  return ReadTasks(s);
+  s.Bind(1, no);
+  TREATY_ASSIGN_OR_RETURN(bool found, store::HasRow(s));
+  if (!found) return std::optional<TaskRow>();
+  TREATY_ASSIGN_OR_RETURN(TaskRow t, ReadTask(s));
+  return std::optional<TaskRow>(std::move(t));
 }
 
 Result<std::pair<int64_t, int64_t>> NodeStore::TaskCounts() {
