@@ -64,6 +64,7 @@ Status Node::Start() {
   }
   TREATY_RETURN_IF_ERROR(applier_.Start());
   batcher_.Start();
+  tasks_.Start();
   deadlines_.Start();
   started_ = true;
   return Status::Ok();
@@ -74,6 +75,7 @@ void Node::Stop() {
   started_ = false;
   deadlines_.Stop();  // it proposes through the batcher
   waiters_.Stop();
+  tasks_.Stop();
   batcher_.Stop();
   applier_.Stop();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <future>
 
 #include <nlohmann/json.hpp>
 
@@ -233,29 +234,65 @@ std::string TaskBook::CompletionKey(const TaskRow& t) {
   return "task:" + t.id + ":" + std::to_string(t.attempts);
 }
 
-Result<TaskRow> TaskBook::Local(const std::string& id, const Change& change) {
-  // Group commit (as LevelDB's writers queue): the caller at the head of
-  // the queue writes every change queued behind it in one transaction;
-  // the others wait for their answer. Concurrent claims share a commit
-  // instead of taking the writer lock one after another.
-  LocalChange me;
-  me.id = &id;
-  me.change = &change;
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_.push_back(&me);
-  while (!me.done && &me != queue_.front()) me.cv.wait(lock);
-  if (me.done) return std::move(me.result);
-  std::vector<LocalChange*> batch(queue_.begin(), queue_.begin() + std::min<size_t>(queue_.size(), 256));
-  lock.unlock();
-  WriteLocal(batch);
-  lock.lock();
-  for (LocalChange* c : batch) {
-    queue_.pop_front();
-    c->done = true;
-    if (c != &me) c->cv.notify_one();
+void TaskBook::Start() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  if (writer_.joinable()) return;
+  stop_ = false;
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+void TaskBook::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stop_ = true;
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
-  return std::move(me.result);
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void TaskBook::Submit(std::string id, Change change, Done done) {
+  auto c = std::make_unique<LocalChange>();
+  c->id = std::move(id);
+  c->change = std::move(change);
+  c->done = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stop_) {
+      queue_.push_back(std::move(c));
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  c->done(Status::Unavailable("the node is stopping"));
+}
+
+Result<TaskRow> TaskBook::Local(const std::string& id, Change change) {
+  std::promise<Result<TaskRow>> answer;
+  auto future = answer.get_future();
+  Submit(id, std::move(change), [&answer](Result<TaskRow> r) { answer.set_value(std::move(r)); });
+  return future.get();
+}
+
+void TaskBook::WriterLoop() {
+  // Group commit: every change queued while a transaction was being written
+  // goes into the next one, so concurrent claims share a commit and no
+  // request thread waits for the writer lock.
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  while (true) {
+    queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::vector<std::unique_ptr<LocalChange>> batch;
+    while (!queue_.empty() && batch.size() < 256) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+    std::vector<LocalChange*> view;
+    for (auto& c : batch) view.push_back(c.get());
+    WriteLocal(view);
+    for (auto& c : batch) c->done(std::move(c->result));
+    lock.lock();
+  }
 }
 
 void TaskBook::WriteLocal(const std::vector<LocalChange*>& batch) {
@@ -270,15 +307,15 @@ void TaskBook::WriteLocal(const std::vector<LocalChange*>& batch) {
   if (!txn.ok()) return fail_all(txn.status());
   bool wrote = false;
   for (LocalChange* c : batch) {
-    auto t = (*txn)->GetTask(*c->id);
+    auto t = (*txn)->GetTask(c->id);
     if (!t.ok()) return fail_all(t.status());
     if (!*t) {
-      c->result = Status::NotFound("no task '" + *c->id + "' at party " + ctx_->party());
+      c->result = Status::NotFound("no task '" + c->id + "' at party " + ctx_->party());
       continue;
     }
     const TaskRow before = **t;
     std::string event;
-    if (Status st = (*c->change)(&**t, &event); !st.ok()) {
+    if (Status st = c->change(&**t, &event); !st.ok()) {
       c->result = st;  // refused: this change only
       continue;
     }
@@ -320,9 +357,9 @@ Status ValidAssignee(const std::string& a) {
 
 }  // namespace
 
-Result<TaskRow> TaskBook::Claim(const std::string& id, const std::string& assignee, bool allow_override) {
+Result<TaskBook::Change> TaskBook::ClaimChange(const std::string& assignee, bool allow_override) {
   TREATY_RETURN_IF_ERROR(ValidAssignee(assignee));
-  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+  return Change([assignee, allow_override](TaskRow* t, std::string* event) -> Status {
     TREATY_RETURN_IF_ERROR(MustBeActive(*t));
     if (t->assignee == assignee) return Status::Ok();
     if (!t->assignee.empty() && !allow_override)
@@ -335,8 +372,8 @@ Result<TaskRow> TaskBook::Claim(const std::string& id, const std::string& assign
   });
 }
 
-Result<TaskRow> TaskBook::Unclaim(const std::string& id) {
-  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+Result<TaskBook::Change> TaskBook::UnclaimChange() {
+  return Change([](TaskRow* t, std::string* event) -> Status {
     TREATY_RETURN_IF_ERROR(MustBeActive(*t));
     if (t->assignee.empty()) return Status::Ok();
     t->assignee.clear();
@@ -346,9 +383,9 @@ Result<TaskRow> TaskBook::Unclaim(const std::string& id) {
   });
 }
 
-Result<TaskRow> TaskBook::Assign(const std::string& id, const std::string& assignee) {
+Result<TaskBook::Change> TaskBook::AssignChange(const std::string& assignee) {
   if (!assignee.empty()) TREATY_RETURN_IF_ERROR(ValidAssignee(assignee));
-  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+  return Change([assignee](TaskRow* t, std::string* event) -> Status {
     TREATY_RETURN_IF_ERROR(MustBeActive(*t));
     if (t->assignee == assignee) return Status::Ok();
     t->assignee = assignee;
@@ -358,7 +395,7 @@ Result<TaskRow> TaskBook::Assign(const std::string& id, const std::string& assig
   });
 }
 
-Result<TaskRow> TaskBook::Update(const std::string& id, const Changes& c) {
+Result<TaskBook::Change> TaskBook::UpdateChange(const Changes& c) {
   if (c.priority && (*c.priority < 0 || *c.priority > 100))
     return Status::InvalidArgument("priority must be from 0 to 100, not " + std::to_string(*c.priority));
   for (const auto* list : {&c.candidate_groups, &c.candidate_users}) {
@@ -366,7 +403,7 @@ Result<TaskRow> TaskBook::Update(const std::string& id, const Changes& c) {
     for (const auto& name : **list)
       if (name.empty() || name.size() > 256) return Status::InvalidArgument("a candidate is 1 to 256 bytes");
   }
-  return Local(id, [&](TaskRow* t, std::string* event) -> Status {
+  return Change([this, c](TaskRow* t, std::string* event) -> Status {
     TREATY_RETURN_IF_ERROR(MustBeActive(*t));
     TaskRow before = *t;
     if (c.due_ms) {
@@ -387,13 +424,23 @@ Result<TaskRow> TaskBook::Update(const std::string& id, const Changes& c) {
 }
 
 Status TaskBook::Rejected(const std::string& id, int64_t attempt) {
-  auto r = Local(id, [&](TaskRow* t, std::string* event) -> Status {
+  auto r = Local(id, [attempt](TaskRow* t, std::string* event) -> Status {
     if (t->attempts != attempt || !TaskActive(t->state)) return Status::Ok();
     t->attempts = attempt + 1;
     *event = "task_completion_rejected";
     return Status::Ok();
   });
   return r.status();
+}
+
+void TaskBook::Run(const std::string& id, Result<Change> change, Done done) {
+  if (!change.ok()) return done(change.status());
+  Submit(id, std::move(*change), std::move(done));
+}
+
+Result<TaskRow> TaskBook::Run(const std::string& id, Result<Change> change) {
+  TREATY_RETURN_IF_ERROR(change.status());
+  return Local(id, std::move(*change));
 }
 
 }  // namespace treaty::engine

@@ -9,9 +9,10 @@
 // priorities and dates are this party's bookkeeping: the local operations
 // below write them in transactions of their own, durable, with an event.
 //
-// Thread-safety: Applied, LedgerTime and OpenMissing run in a WriteTxn the
-// caller holds (the writer's thread). The local operations may be called
-// from any thread; each begins its own transaction.
+// Thread-safety: Applied and LedgerTime run in a WriteTxn the caller holds
+// (the writer's thread). The local operations may be called from any
+// thread: they queue their change for the TaskBook's own writer thread,
+// which commits all that is queued in one transaction (group commit).
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +36,7 @@ namespace treaty::engine {
 class TaskBook final : public TxnObserver {
  public:
   TaskBook(const NodeContext* ctx, Waiters* waiters) : ctx_(ctx), waiters_(waiters) {}
+  ~TaskBook() { Stop(); }
   // Told of every due date a task gets (ledger ms), so ledger time is made
   // to reach it on an idle node (DeadlineWatcher::WantLedgerTime). Set
   // before Start.
@@ -65,18 +68,37 @@ class TaskBook final : public TxnObserver {
 
   // ---- this party's bookkeeping (any thread)
 
+  // Each answers with the task as it now is, through `done` (called once,
+  // on the TaskBook's writer thread, after the commit) or returned.
+  using Done = std::function<void(Result<TaskRow>)>;
   // To `assignee`; FAILED_PRECONDITION if another holds it, unless
   // `allow_override`. Claiming a task one holds already changes nothing.
-  Result<TaskRow> Claim(const std::string& id, const std::string& assignee, bool allow_override);
-  Result<TaskRow> Unclaim(const std::string& id);
+  void Claim(const std::string& id, const std::string& assignee, bool allow_override, Done done) {
+    Run(id, ClaimChange(assignee, allow_override), std::move(done));
+  }
+  Result<TaskRow> Claim(const std::string& id, const std::string& assignee, bool allow_override) {
+    return Run(id, ClaimChange(assignee, allow_override));
+  }
+  void Unclaim(const std::string& id, Done done) { Run(id, UnclaimChange(), std::move(done)); }
+  Result<TaskRow> Unclaim(const std::string& id) { return Run(id, UnclaimChange()); }
   // Sets the assignee whoever held it (an empty one unassigns).
-  Result<TaskRow> Assign(const std::string& id, const std::string& assignee);
+  void Assign(const std::string& id, const std::string& assignee, Done done) {
+    Run(id, AssignChange(assignee), std::move(done));
+  }
+  Result<TaskRow> Assign(const std::string& id, const std::string& assignee) {
+    return Run(id, AssignChange(assignee));
+  }
   struct Changes {
     std::optional<std::optional<int64_t>> due_ms, follow_up_ms;  // outer: change it; inner nullopt: clear
     std::optional<int64_t> priority;
     std::optional<std::vector<std::string>> candidate_groups, candidate_users;
   };
-  Result<TaskRow> Update(const std::string& id, const Changes& c);
+  void Update(const std::string& id, const Changes& c, Done done) { Run(id, UpdateChange(c), std::move(done)); }
+  Result<TaskRow> Update(const std::string& id, const Changes& c) { return Run(id, UpdateChange(c)); }
+  // The writer thread that commits the local changes (before the services
+  // run; Stop after them).
+  void Start();
+  void Stop();
   // The idempotency key the next completion of `t` proposes its step with.
   static std::string CompletionKey(const TaskRow& t);
   // The completion proposed as attempt `attempt` was rejected: the next
@@ -89,16 +111,24 @@ class TaskBook final : public TxnObserver {
   // Opens the tasks `inst`'s active states call for that are not open.
   Status Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, const InstanceRow& inst,
               const std::vector<TaskRow>& active, const LedgerPosition& at);
-  // A local change to a task: read, changed by `change`, written, told.
+  // A local change to a task: the stored row changed in place, and the
+  // event it makes (none: nothing changed). A refusal changes nothing.
   using Change = std::function<Status(TaskRow* t, std::string* event_type)>;
-  Result<TaskRow> Local(const std::string& id, const Change& change);
-  // A caller's change waiting in the group-commit queue.
+  Result<Change> ClaimChange(const std::string& assignee, bool allow_override);
+  Result<Change> UnclaimChange();
+  Result<Change> AssignChange(const std::string& assignee);
+  Result<Change> UpdateChange(const Changes& c);
+  void Run(const std::string& id, Result<Change> change, Done done);
+  Result<TaskRow> Run(const std::string& id, Result<Change> change);
+  // Queues a change for the writer thread; Local waits for its answer.
+  void Submit(std::string id, Change change, Done done);
+  Result<TaskRow> Local(const std::string& id, Change change);
+  void WriterLoop();
   struct LocalChange {
-    const std::string* id = nullptr;
-    const Change* change = nullptr;
+    std::string id;
+    Change change;
+    Done done;
     Result<TaskRow> result = Status::Internal("not written");
-    bool done = false;
-    std::condition_variable cv;
   };
   // Writes `batch` in one transaction, each change's answer in its result.
   void WriteLocal(const std::vector<LocalChange*>& batch);
@@ -113,7 +143,10 @@ class TaskBook final : public TxnObserver {
   std::vector<std::shared_ptr<const TaskRow>> changed_;  // the writer's
   std::function<void(int64_t)> due_listener_;
   std::mutex queue_mu_;
-  std::deque<LocalChange*> queue_;  // queue_mu_; the head writes
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<LocalChange>> queue_;  // queue_mu_
+  bool stop_ = true;                                // queue_mu_
+  std::thread writer_;
   std::mutex steps_mu_;
   std::map<const runtime::DefinitionRuntime*, std::vector<const defs::StepSpec*>> human_steps_;
 };

@@ -14,7 +14,6 @@ namespace treaty::engine {
 namespace {
 
 using namespace service;  // NOLINT: the services' shared vocabulary
-using grpc::ServerContext;
 
 pb::TaskState StateToPb(TaskState s) {
   switch (s) {
@@ -36,15 +35,12 @@ std::optional<TaskState> StateFromPb(int s) {
   }
 }
 
-// The reads on gRPC's callback API, inline on its callback thread (short,
-// never waiting for the writer), with no hand-off to a thread of the
-// synchronous pool; a completion holds no thread while its step is ordered
-// and applied. The local writes stay synchronous: they wait for the
-// writer lock, and many of them waiting at once is what lets the TaskBook
-// commit them together — gRPC's few callback threads must not block.
-using TasksBase =
-    pb::Tasks::WithCallbackMethod_SearchTasks<pb::Tasks::WithCallbackMethod_GetTask<
-        pb::Tasks::WithCallbackMethod_CompleteTask<pb::Tasks::Service>>>;
+// Every method on gRPC's callback API. The reads run inline on its
+// callback thread (short, never waiting for the writer); a claim or update
+// is queued for the TaskBook's writer thread, which answers it after the
+// commit it shares with the others queued; a completion holds no thread
+// while its step is ordered and applied.
+using TasksBase = pb::Tasks::CallbackService;
 
 class TasksService final : public TasksBase {
  public:
@@ -118,20 +114,43 @@ class TasksService final : public TasksBase {
     return grpc::Status::OK;
   }
 
-  grpc::Status ClaimTask(ServerContext*, const pb::ClaimTaskRequest* req, pb::Task* resp) override {
-    return Answer(node_->tasks()->Claim(req->task_id(), req->assignee(), req->allow_override()), resp);
+  grpc::ServerUnaryReactor* ClaimTask(grpc::CallbackServerContext* ctx, const pb::ClaimTaskRequest* req,
+                                       pb::Task* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    node_->tasks()->Claim(req->task_id(), req->assignee(), req->allow_override(), AnswerTo(reactor, resp));
+    return reactor;
   }
 
-  grpc::Status UnclaimTask(ServerContext*, const pb::UnclaimTaskRequest* req, pb::Task* resp) override {
-    return Answer(node_->tasks()->Unclaim(req->task_id()), resp);
+  grpc::ServerUnaryReactor* UnclaimTask(grpc::CallbackServerContext* ctx, const pb::UnclaimTaskRequest* req,
+                                       pb::Task* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    node_->tasks()->Unclaim(req->task_id(), AnswerTo(reactor, resp));
+    return reactor;
   }
 
-  grpc::Status AssignTask(ServerContext*, const pb::AssignTaskRequest* req, pb::Task* resp) override {
-    return Answer(node_->tasks()->Assign(req->task_id(), req->assignee()), resp);
+  grpc::ServerUnaryReactor* AssignTask(grpc::CallbackServerContext* ctx, const pb::AssignTaskRequest* req,
+                                       pb::Task* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    node_->tasks()->Assign(req->task_id(), req->assignee(), AnswerTo(reactor, resp));
+    return reactor;
   }
 
-  grpc::Status UpdateTask(ServerContext*, const pb::UpdateTaskRequest* req, pb::Task* resp) {
+  grpc::ServerUnaryReactor* UpdateTask(grpc::CallbackServerContext* ctx, const pb::UpdateTaskRequest* req,
+                                       pb::Task* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     TaskBook::Changes c;
+    if (grpc::Status bad = UpdateChanges(req, &c); !bad.ok()) {
+      reactor->Finish(bad);
+      return reactor;
+    }
+    node_->tasks()->Update(req->task_id(), c, AnswerTo(reactor, resp));
+    return reactor;
+  }
+
+  // What an UpdateTask request changes; INVALID_ARGUMENT for a
+  // contradiction (the ranges are the TaskBook's to check).
+  static grpc::Status UpdateChanges(const pb::UpdateTaskRequest* req, TaskBook::Changes* out) {
+    TaskBook::Changes& c = *out;
     if (req->has_due_ms() && req->clear_due())
       return grpc::Status(grpc::INVALID_ARGUMENT, "due_ms and clear_due together: set one");
     if (req->has_follow_up_ms() && req->clear_follow_up())
@@ -147,7 +166,7 @@ class TasksService final : public TasksBase {
     if (req->has_candidate_users())
       c.candidate_users = std::vector<std::string>(req->candidate_users().names().begin(),
                                                    req->candidate_users().names().end());
-    return Answer(node_->tasks()->Update(req->task_id(), c), resp);
+    return grpc::Status::OK;
   }
 
   grpc::ServerUnaryReactor* SearchTasks(grpc::CallbackServerContext* ctx, const pb::SearchTasksRequest* req,
@@ -252,10 +271,13 @@ class TasksService final : public TasksBase {
 
   void FillForm(const defs::StepSpec& step, pb::GetTaskResponse* resp);
 
-  grpc::Status Answer(Result<TaskRow> t, pb::Task* resp) {
-    if (!t.ok()) return ToGrpc(t.status());
-    FillTask(*t, resp);
-    return grpc::Status::OK;
+  // The TaskBook's answer finishes the call (on its writer thread).
+  TaskBook::Done AnswerTo(grpc::ServerUnaryReactor* reactor, pb::Task* resp) {
+    return [this, reactor, resp](Result<TaskRow> t) {
+      if (!t.ok()) return reactor->Finish(ToGrpc(t.status()));
+      FillTask(*t, resp);
+      reactor->Finish(grpc::Status::OK);
+    };
   }
 
   // The checks before anything is proposed: the task is open, not held by
@@ -315,9 +337,18 @@ class TasksService final : public TasksBase {
                                     attested + after);
     }
     if (p->instance_after) FillInstance(*p->instance_after, resp->mutable_instance());
-    auto now = node_->GetTask(task.id);
-    if (now.ok() && *now) FillTask(**now, resp->mutable_task());
-    else FillTask(task, resp->mutable_task());
+    if (p->status != ProposalStatus::kConfirmed) {  // still pending at the timeout
+      FillTask(task, resp->mutable_task());
+      return grpc::Status::OK;
+    }
+    // The applier closed the task as its step applied (TaskBook::Applied),
+    // in the same transaction: the answer says so without reading it back.
+    TaskRow done = task;
+    done.state = TaskState::kCompleted;
+    done.closed_by = p->id;
+    done.closed_height = p->height;
+    done.closed_ms = p->applied_ms;
+    FillTask(done, resp->mutable_task());
     return grpc::Status::OK;
   }
 
