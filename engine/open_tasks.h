@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,7 @@ class OpenTasks {
     std::unique_lock<std::shared_mutex> lock(mu_);
     by_no_.clear();
     no_of_.clear();
+    unassigned_.clear();
     for (auto& r : rows) PutLocked(std::make_shared<const TaskRow>(std::move(r)));
   }
   // An open task is kept (replacing what was known of it); a closed one
@@ -48,6 +50,27 @@ class OpenTasks {
     auto row = by_no_.find(it->second);
     return row == by_no_.end() ? nullptr : row->second;
   }
+  // The inbox question, answered from memory: open tasks of `queue` nobody
+  // holds, in creation order (or its reverse), `limit` of them from `offset`.
+  std::vector<std::shared_ptr<const TaskRow>> Unassigned(const std::string& queue, bool descending, int64_t offset,
+                                                         int64_t limit) const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    std::vector<std::shared_ptr<const TaskRow>> out;
+    auto q = unassigned_.find(queue);
+    if (q == unassigned_.end()) return out;
+    auto take = [&](auto begin, auto end) {
+      for (auto it = begin; it != end && static_cast<int64_t>(out.size()) < limit; ++it) {
+        if (offset > 0) {
+          --offset;
+          continue;
+        }
+        out.push_back(by_no_.at(*it));
+      }
+    };
+    if (descending) take(q->second.rbegin(), q->second.rend());
+    else take(q->second.begin(), q->second.end());
+    return out;
+  }
   size_t size() const {
     std::shared_lock<std::shared_mutex> lock(mu_);
     return by_no_.size();
@@ -55,11 +78,17 @@ class OpenTasks {
 
  private:
   void PutLocked(std::shared_ptr<const TaskRow> t) {
+    if (auto old = by_no_.find(t->no); old != by_no_.end() && old->second->assignee.empty()) {
+      auto q = unassigned_.find(old->second->queue);
+      q->second.erase(t->no);
+      if (q->second.empty()) unassigned_.erase(q);
+    }
     if (!TaskActive(t->state)) {
       by_no_.erase(t->no);
       no_of_.erase(t->id);
       return;
     }
+    if (t->assignee.empty()) unassigned_[t->queue].insert(t->no);
     no_of_[t->id] = t->no;
     by_no_[t->no] = std::move(t);
   }
@@ -67,6 +96,9 @@ class OpenTasks {
   mutable std::shared_mutex mu_;
   std::unordered_map<int64_t, std::shared_ptr<const TaskRow>> by_no_;
   std::unordered_map<std::string, int64_t> no_of_;
+  // Open tasks nobody holds, by queue, in creation order: an inbox page
+  // without a query.
+  std::unordered_map<std::string, std::set<int64_t>> unassigned_;
 };
 
 }  // namespace treaty::engine

@@ -213,6 +213,17 @@ Result<std::optional<TaskRow>> TaskBook::Get(const std::string& id) {
 }
 
 Result<std::vector<TaskRow>> TaskBook::Search(const TaskQuery& q) {
+  // A clerk's inbox — a queue's open tasks nobody holds, oldest (or newest)
+  // first — is answered from memory; anything else asks the store.
+  bool inbox = !q.queue.empty() && q.states.size() == 1 && q.states[0] == TaskState::kOpen &&
+               q.order == TaskQuery::Order::kCreated && q.assignee.empty() && q.candidate_group.empty() &&
+               q.candidate_user.empty() && q.definition.empty() && q.instance.empty() && !q.due_before &&
+               !q.due_after && !q.priority_min && !q.priority_max;
+  if (inbox) {
+    std::vector<TaskRow> out;
+    for (const auto& t : open_.Unassigned(q.queue, q.descending, q.offset, q.limit)) out.push_back(*t);
+    return out;
+  }
   TREATY_ASSIGN_OR_RETURN(auto numbers, ctx_->store->SearchTaskNumbers(q));
   std::vector<TaskRow> out;
   out.reserve(numbers.size());

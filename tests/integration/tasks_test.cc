@@ -278,6 +278,24 @@ TEST_F(Tasks, SearchFiltersOrdersAndPages) {
   pb::SearchTasksRequest claimed;
   claimed.add_states(pb::TASK_CLAIMED);
   EXPECT_EQ(Search(claimed).size(), 2u);
+  // A clerk's inbox (a queue's open tasks nobody holds, in creation order)
+  // is answered from memory: the same answers, pages and order.
+  pb::SearchTasksRequest inbox;
+  inbox.set_queue("sales-approvals");
+  inbox.add_states(pb::TASK_OPEN);
+  std::vector<std::string> ids;
+  for (const auto& t : Search(inbox)) ids.push_back(t.instance_id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"s-0", "s-2", "s-4"}));
+  inbox.set_descending(true);
+  inbox.set_page_size(1);
+  inbox.set_page_token("1");
+  pb::SearchTasksResponse one;
+  ASSERT_TRUE(Call(&pb::Tasks::Stub::SearchTasks, inbox, &one).ok());
+  ASSERT_EQ(one.tasks_size(), 1);
+  EXPECT_EQ(one.tasks(0).instance_id(), "s-2");
+  EXPECT_EQ(one.next_page_token(), "2");
+  inbox.set_queue("no-such-queue");
+  EXPECT_TRUE(Search(inbox).empty());
   pb::SearchTasksRequest group;
   group.set_candidate_group("sales");
   EXPECT_EQ(Search(group).size(), 5u);
