@@ -87,7 +87,8 @@ Status TaskBook::AppendTaskEvent(WriteTxn& txn, const TaskRow& t, const std::str
   ev.step = t.step;
   ev.time_ms = time_ms;
   ev.height = height;
-  ev.payload_json = payload.dump();
+  // Names come from callers: a byte that is not UTF-8 is replaced, never thrown.
+  ev.payload_json = payload.dump(-1, ' ', false, json::error_handler_t::replace);
   return txn.AppendEvent(ev);
 }
 

@@ -372,7 +372,7 @@ void TasksService::FillForm(const defs::StepSpec& step, pb::GetTaskResponse* res
     fields[f.name] = std::move(field);
   }
   if (!fields.empty()) out["fields"] = std::move(fields);
-  resp->set_form_json(out.dump());
+  resp->set_form_json(out.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace

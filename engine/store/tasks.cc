@@ -26,7 +26,9 @@ constexpr int64_t kNoDue = INT64_MAX;
 // The stored state: claimed is open with an assignee.
 const char* StoredState(TaskState s) { return TaskActive(s) ? "open" : TaskStateName(s); }
 
-std::string ListJson(const std::vector<std::string>& v) { return json(v).dump(); }
+std::string ListJson(const std::vector<std::string>& v) {
+  return json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 Result<std::vector<std::string>> ListFromJson(const std::string& text, const std::string& id) {
   if (text == "[]") return std::vector<std::string>();  // most tasks: no parse
