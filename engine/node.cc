@@ -47,24 +47,15 @@ Node::~Node() { Stop(); }
 Status Node::Start() {
   // Before anything is applied: tasks of a store upgraded from schema 3.
   TREATY_RETURN_IF_ERROR(tasks_.Load());
-  if (ctx_.store->migrated_from() == 3) TREATY_RETURN_IF_ERROR(tasks_.OpenMissing());
+  TREATY_RETURN_IF_ERROR(tasks_.OpenMissing());  // an upgraded store's, until done
   // Before anything is applied: the deadlines the store holds (a node that
   // was down when one passed proposes it now); the applier tells of the rest.
   TREATY_RETURN_IF_ERROR(deadlines_.Load());
-  {
-    // The next due date of an open task, so an idle node's ledger time
-    // still reaches it.
-    TaskQuery next;
-    next.states = {TaskState::kOpen, TaskState::kClaimed};
-    next.due_after = applier_.LedgerTimeMs() + 1;
-    next.order = TaskQuery::Order::kDue;
-    next.limit = 1;
-    TREATY_ASSIGN_OR_RETURN(auto first, ctx_.store->SearchTasks(next));
-    if (!first.empty() && first[0].due_ms) deadlines_.WantLedgerTime(*first[0].due_ms);
-  }
   TREATY_RETURN_IF_ERROR(applier_.Start());
   batcher_.Start();
   tasks_.Start();
+  // Ledger time is known now: the next due date an idle node must reach.
+  TREATY_RETURN_IF_ERROR(tasks_.WantNextDue());
   deadlines_.Start();
   started_ = true;
   return Status::Ok();

@@ -76,7 +76,9 @@ class Node {
   // Human tasks (TaskBook): reads from the store's readers; the local
   // operations (claim, assign, update) through tasks().
   Result<std::optional<TaskRow>> GetTask(const std::string& id) { return tasks_.Get(id); }
-  Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q) { return tasks_.Search(q); }
+  Result<std::vector<TaskRow>> SearchTasks(const TaskQuery& q, int64_t* matched = nullptr) {
+    return tasks_.Search(q, matched);
+  }
   TaskBook* tasks() { return &tasks_; }
   // Waits until an event after `offset` may exist or the timeout passes.
   void WaitForEvents(int64_t offset, std::chrono::milliseconds timeout);

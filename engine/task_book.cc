@@ -156,8 +156,10 @@ Status TaskBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, cons
 }
 
 Status TaskBook::LedgerTime(WriteTxn& txn, int64_t time_ms, int64_t height) {
+  bool marked = false;
   while (true) {
     TREATY_ASSIGN_OR_RETURN(auto due, txn.TasksFallenDue(time_ms, 256));
+    marked = marked || !due.empty();
     for (auto& t : due) {
       const TaskRow before = t;
       t.overdue = true;
@@ -166,13 +168,20 @@ Status TaskBook::LedgerTime(WriteTxn& txn, int64_t time_ms, int64_t height) {
       Changed(t);
       TREATY_RETURN_IF_ERROR(AppendTaskEvent(txn, t, "task_overdue", time_ms, height));
     }
-    if (due.size() < 256) return Status::Ok();
+    if (due.size() < 256) break;
   }
+  if (!marked || !due_listener_) return Status::Ok();
+  // The next date an idle node's ledger time must reach.
+  TREATY_ASSIGN_OR_RETURN(auto next, txn.NextTaskDue());
+  if (next) due_listener_(*next);
+  return Status::Ok();
 }
 
 Status TaskBook::OpenMissing() {
+  TREATY_ASSIGN_OR_RETURN(bool pending, ctx_->store->TaskBackfillPending());
+  if (!pending) return Status::Ok();
   int64_t after = 0;
-  size_t opened = 0;
+  size_t looked = 0, skipped = 0;
   while (true) {
     TREATY_ASSIGN_OR_RETURN(auto rows, ctx_->store->ActiveInstances(after, 512));
     if (rows.empty()) break;
@@ -180,17 +189,39 @@ Status TaskBook::OpenMissing() {
     for (const auto& inst : rows) {
       after = inst.no;
       auto def = ctx_->DefinitionByHash(inst.def_hash);
-      if (!def || HumanSteps(*def).empty()) continue;
+      if (!def) {
+        ++skipped;  // looked at again at the next start, once it is loaded
+        continue;
+      }
+      if (HumanSteps(*def).empty()) continue;
       TREATY_ASSIGN_OR_RETURN(auto active, txn->ActiveTasksOf(inst.id));
       // The state was entered when the instance last changed.
       TREATY_RETURN_IF_ERROR(Open(*txn, *def, inst, active, LedgerPosition{inst.height, inst.updated_ms, 0}));
-      ++opened;
+      ++looked;
     }
     TREATY_RETURN_IF_ERROR(txn->Commit());
   }
-  if (opened > 0) ctx_->Log("tasks: looked at " + std::to_string(opened) + " instances of the upgraded store");
+  // Opening is idempotent (ids are the ones a replay gives), so a start
+  // that stops half-way does it again until this mark is gone.
+  if (skipped == 0) {
+    TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task"));
+    TREATY_RETURN_IF_ERROR(txn->ClearTaskBackfill());
+    TREATY_RETURN_IF_ERROR(txn->Commit());
+  } else {
+    ctx_->Log("tasks: " + std::to_string(skipped) + " instance(s) of the upgraded store run a definition that is not "
+              "loaded; their tasks open once it is",
+              LogLevel::kWarning);
+  }
+  if (looked > 0) ctx_->Log("tasks: looked at " + std::to_string(looked) + " instances of the upgraded store");
   std::vector<ProposalRow> none;
   waiters_->Applied(&none, 0);
+  return Status::Ok();
+}
+
+Status TaskBook::WantNextDue() {
+  if (!due_listener_) return Status::Ok();
+  TREATY_ASSIGN_OR_RETURN(auto next, ctx_->store->NextTaskDue());
+  if (next) due_listener_(*next);
   return Status::Ok();
 }
 
@@ -200,6 +231,9 @@ void TaskBook::Committed() {
 }
 
 Status TaskBook::Load() {
+  // Under the writer lock: no transaction may commit (and Put a newer row)
+  // between the read and the reset.
+  TREATY_ASSIGN_OR_RETURN(auto hold, ctx_->store->Begin("load"));
   TaskQuery all;
   all.states = {TaskState::kOpen, TaskState::kClaimed};
   all.limit = INT64_MAX;
@@ -213,33 +247,55 @@ Result<std::optional<TaskRow>> TaskBook::Get(const std::string& id) {
   return ctx_->store->GetTask(id);
 }
 
-Result<std::vector<TaskRow>> TaskBook::Search(const TaskQuery& q) {
+Result<std::vector<TaskRow>> TaskBook::Search(const TaskQuery& q, int64_t* matched) {
   // A clerk's inbox — a queue's open tasks nobody holds, oldest (or newest)
   // first — is answered from memory; anything else asks the store.
   bool inbox = !q.queue.empty() && q.states.size() == 1 && q.states[0] == TaskState::kOpen &&
                q.order == TaskQuery::Order::kCreated && q.assignee.empty() && q.candidate_group.empty() &&
                q.candidate_user.empty() && q.definition.empty() && q.instance.empty() && !q.due_before &&
                !q.due_after && !q.priority_min && !q.priority_max;
+  std::vector<TaskRow> out;
   if (inbox) {
-    std::vector<TaskRow> out;
     for (const auto& t : open_.Unassigned(q.queue, q.descending, q.offset, q.limit)) out.push_back(*t);
+    if (matched) *matched = static_cast<int64_t>(out.size());
     return out;
   }
   TREATY_ASSIGN_OR_RETURN(auto numbers, ctx_->store->SearchTaskNumbers(q));
-  std::vector<TaskRow> out;
+  // What the query matched, whatever changed since: the caller's paging
+  // goes by it, not by the rows still matching now.
+  if (matched) *matched = static_cast<int64_t>(numbers.size());
+  auto still = [&](const TaskRow& t) {
+    // A task changed after the query named it: still what was asked for?
+    if (!q.states.empty() && std::find(q.states.begin(), q.states.end(), t.state) == q.states.end()) return false;
+    return q.assignee.empty() || t.assignee == q.assignee;
+  };
   out.reserve(numbers.size());
   for (int64_t no : numbers) {
     if (auto t = open_.ByNo(no)) {
-      // A task changed after the query named it: still what was asked for?
-      if (!q.states.empty() && std::find(q.states.begin(), q.states.end(), t->state) == q.states.end()) continue;
-      if (!q.assignee.empty() && t->assignee != q.assignee) continue;
-      out.push_back(*t);
+      if (still(*t)) out.push_back(*t);
       continue;
     }
     TREATY_ASSIGN_OR_RETURN(auto t, ctx_->store->GetTaskByNo(no));
-    if (t) out.push_back(std::move(*t));
+    if (t && still(*t)) out.push_back(std::move(*t));
   }
   return out;
+}
+
+Result<std::pair<TaskRow, std::string>> TaskBook::NextCompletion(TaskRow t) {
+  // A completion rejected at the ledger whose caller never heard it (a
+  // timeout, a restart) left its key behind: the next attempt moves on.
+  for (int round = 0; round < 8; ++round) {
+    std::string key = CompletionKey(t);
+    TREATY_ASSIGN_OR_RETURN(auto known, ctx_->store->IdempotencyKey(key));
+    if (!known) return std::make_pair(std::move(t), key);
+    TREATY_ASSIGN_OR_RETURN(auto p, ctx_->store->GetProposal(known->proposal));
+    if (!p || p->status != ProposalStatus::kRejected) return std::make_pair(std::move(t), key);
+    TREATY_RETURN_IF_ERROR(Rejected(t.id, t.attempts));
+    TREATY_ASSIGN_OR_RETURN(auto now, Get(t.id));
+    if (!now) return Status::NotFound("no task '" + t.id + "' at party " + ctx_->party());
+    t = std::move(*now);
+  }
+  return Status::Internal("task '" + t.id + "': no free completion key after 8 attempts");
 }
 
 std::string TaskBook::CompletionKey(const TaskRow& t) {
@@ -348,8 +404,9 @@ void TaskBook::WriteLocal(const std::vector<LocalChange*>& batch) {
       if (c->result.ok()) c->result = st;
     return;
   }
+  txn->reset();  // the writer lock goes before the event streams are woken
   std::vector<ProposalRow> none;
-  waiters_->Applied(&none, 0);  // event streams
+  waiters_->Applied(&none, 0);
 }
 
 namespace {
@@ -418,7 +475,7 @@ Result<TaskBook::Change> TaskBook::UpdateChange(const Changes& c) {
   return Change([this, c](TaskRow* t, std::string* event) -> Status {
     TREATY_RETURN_IF_ERROR(MustBeActive(*t));
     TaskRow before = *t;
-    if (c.due_ms) {
+    if (c.due_ms && *c.due_ms != t->due_ms) {
       t->due_ms = *c.due_ms;
       t->overdue = false;  // a new date is judged again when ledger time reaches it
       if (t->due_ms && due_listener_) due_listener_(*t->due_ms);
@@ -435,14 +492,21 @@ Result<TaskBook::Change> TaskBook::UpdateChange(const Changes& c) {
   });
 }
 
-Status TaskBook::Rejected(const std::string& id, int64_t attempt) {
-  auto r = Local(id, [attempt](TaskRow* t, std::string* event) -> Status {
+TaskBook::Change TaskBook::RejectedChange(int64_t attempt) {
+  return [attempt](TaskRow* t, std::string* event) -> Status {
     if (t->attempts != attempt || !TaskActive(t->state)) return Status::Ok();
     t->attempts = attempt + 1;
     *event = "task_completion_rejected";
     return Status::Ok();
-  });
-  return r.status();
+  };
+}
+
+Status TaskBook::Rejected(const std::string& id, int64_t attempt) {
+  return Local(id, RejectedChange(attempt)).status();
+}
+
+void TaskBook::Rejected(const std::string& id, int64_t attempt, Done done) {
+  Submit(id, RejectedChange(attempt), std::move(done));
 }
 
 void TaskBook::Run(const std::string& id, Result<Change> change, Done done) {

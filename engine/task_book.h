@@ -56,10 +56,15 @@ class TaskBook final : public TxnObserver {
   Status OpenMissing();
   // Loads the open tasks into memory (before the applier runs).
   Status Load();
+  // Tells the due listener the earliest due date of an open task (at start,
+  // once ledger time is known; later dates follow as earlier ones pass).
+  Status WantNextDue();
 
   // ---- reading (any thread): open tasks from memory, the rest from the store
   Result<std::optional<TaskRow>> Get(const std::string& id);
-  Result<std::vector<TaskRow>> Search(const TaskQuery& q);
+  // *matched (if given): how many tasks the query named, before rows that
+  // changed since were dropped — what paging goes by.
+  Result<std::vector<TaskRow>> Search(const TaskQuery& q, int64_t* matched = nullptr);
   size_t OpenCount() const { return open_.size(); }
 
   // The tasks a transaction changed reach memory as it commits.
@@ -101,9 +106,13 @@ class TaskBook final : public TxnObserver {
   void Stop();
   // The idempotency key the next completion of `t` proposes its step with.
   static std::string CompletionKey(const TaskRow& t);
+  // The task as its next completion sees it, and that completion's key:
+  // a key whose proposal was rejected at the ledger unheard moves on first.
+  Result<std::pair<TaskRow, std::string>> NextCompletion(TaskRow t);
   // The completion proposed as attempt `attempt` was rejected: the next
   // gets a new key. Two callers of one attempt count it once.
   Status Rejected(const std::string& id, int64_t attempt);
+  void Rejected(const std::string& id, int64_t attempt, Done done);
 
  private:
   // The steps of a definition that are human tasks, computed once.
@@ -118,6 +127,7 @@ class TaskBook final : public TxnObserver {
   Result<Change> UnclaimChange();
   Result<Change> AssignChange(const std::string& assignee);
   Result<Change> UpdateChange(const Changes& c);
+  static Change RejectedChange(int64_t attempt);
   void Run(const std::string& id, Result<Change> change, Done done);
   Result<TaskRow> Run(const std::string& id, Result<Change> change);
   // Queues a change for the writer thread; Local waits for its answer.

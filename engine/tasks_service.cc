@@ -3,6 +3,7 @@
 // like are the TaskBook's local transactions; CompleteTask proposes the
 // task's step like TriggerStep, without holding a thread while it waits.
 #include <cstdlib>
+#include <limits>
 
 #include "definitions/input_schema.h"
 #include "definitions/schema.h"
@@ -41,6 +42,9 @@ std::optional<TaskState> StateFromPb(int s) {
 // commit it shares with the others queued; a completion holds no thread
 // while its step is ordered and applied.
 using TasksBase = pb::Tasks::CallbackService;
+
+// The deepest page a search reaches by offset (its token).
+constexpr int64_t kMaxOffset = 1'000'000'000;
 
 class TasksService final : public TasksBase {
  public:
@@ -82,17 +86,18 @@ class TasksService final : public TasksBase {
     if (!req->page_token().empty()) {
       char* end = nullptr;
       q.offset = std::strtoll(req->page_token().c_str(), &end, 10);
-      if (*end != '\0' || q.offset < 0) return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
+      if (*end != '\0' || q.offset < 0 || q.offset > kMaxOffset)
+        return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
     }
     q.limit = size + 1;
-    auto rows = node_->SearchTasks(q);
+    int64_t matched = 0;
+    auto rows = node_->SearchTasks(q, &matched);
     if (!rows.ok()) return ToGrpc(rows.status());
+    // The next page is there if the query named more than this one holds,
+    // even when a task named changed since and is left out of this page.
+    if (matched > size) resp->set_next_page_token(std::to_string(q.offset + size));
     LabelCache labels;
-    for (int64_t n = 0; n < static_cast<int64_t>(rows->size()); ++n) {
-      if (n == size) {
-        resp->set_next_page_token(std::to_string(q.offset + size));
-        break;
-      }
+    for (int64_t n = 0; n < static_cast<int64_t>(rows->size()) && n < size; ++n) {
       FillTask((*rows)[n], resp->add_tasks(), &labels);
     }
     return grpc::Status::OK;
@@ -155,6 +160,9 @@ class TasksService final : public TasksBase {
       return grpc::Status(grpc::INVALID_ARGUMENT, "due_ms and clear_due together: set one");
     if (req->has_follow_up_ms() && req->clear_follow_up())
       return grpc::Status(grpc::INVALID_ARGUMENT, "follow_up_ms and clear_follow_up together: set one");
+    for (auto [has, v] : {std::pair{req->has_due_ms(), req->due_ms()}, std::pair{req->has_follow_up_ms(), req->follow_up_ms()}})
+      if (has && (v < 0 || v >= std::numeric_limits<int64_t>::max()))
+        return grpc::Status(grpc::INVALID_ARGUMENT, "a date is ms of ledger time from 0, not " + std::to_string(v));
     if (req->has_due_ms()) c.due_ms = std::optional<int64_t>(req->due_ms());
     if (req->clear_due()) c.due_ms = std::optional<int64_t>();
     if (req->has_follow_up_ms()) c.follow_up_ms = std::optional<int64_t>(req->follow_up_ms());
@@ -196,20 +204,31 @@ class TasksService final : public TasksBase {
     auto deadline = std::chrono::steady_clock::now() +
                     (args.timeout.count() > 0 ? args.timeout : node_->options().wait_timeout);
     auto finish = [this, reactor, resp, task, all, deadline](Result<ProposalRow> p) {
-      reactor->Finish(Completed(std::move(p), task, all, deadline, resp));
+      if (!p.ok() || p->status != ProposalStatus::kRejected)
+        return reactor->Finish(Completed(std::move(p), task, all, deadline, resp));
+      // Rejected at the ledger: the attestations first (a wait only on the
+      // pool, with `all`), then the rejection is written down by the
+      // TaskBook's writer, which answers the call.
+      std::string attested;
+      std::optional<pb::AttestationStatus> attestation;
+      if (auto st = AwaitAttestations(node_, all, true, deadline, *p, &attestation, &attested); !st.ok())
+        return reactor->Finish(st);
+      resp->set_proposal_id(p->id);
+      resp->set_outcome(OutcomeOf(p->status));
+      resp->set_ledger_height(static_cast<uint64_t>(p->height));
+      if (attestation) *resp->mutable_attestation() = std::move(*attestation);
+      ProposalRow row = std::move(*p);
+      node_->tasks()->Rejected(task.id, task.attempts, [reactor, row, attested](Result<TaskRow> noted) {
+        std::string after =
+            noted.ok() ? "; the task stays open" : "; the task stays open (" + noted.status().ToString() + ")";
+        reactor->Finish(RejectedStatus(row, row.reason + " (rejected at ledger height " + std::to_string(row.height) +
+                                                ")" + attested + after));
+      });
     };
     if (all) {
       blocking_.Run([this, args, finish] { finish(node_->TriggerStep(args)); });
     } else {
-      node_->TriggerStepAsync(args, [this, finish](Result<ProposalRow> p) {
-        // A rejection is written down (a transaction of its own): never on
-        // the thread that applied it.
-        if (p.ok() && p->status == ProposalStatus::kRejected) {
-          blocking_.Run([finish, p = std::move(p)]() mutable { finish(std::move(p)); });
-        } else {
-          finish(std::move(p));
-        }
-      });
+      node_->TriggerStepAsync(args, finish);
     }
     return reactor;
   }
@@ -302,11 +321,13 @@ class TasksService final : public TasksBase {
                                         " with step '" + t.step + "' is not loaded on this node");
     if (Status st = defs::CheckInput(*step, *input); !st.ok())
       return Status::InvalidArgument("input of step '" + t.step + "': " + st.message());
+    TREATY_ASSIGN_OR_RETURN(auto keyed, node_->tasks()->NextCompletion(std::move(t)));
+    t = std::move(keyed.first);
     StepArgs a;
     a.instance_id = t.instance;
     a.step = t.step;
     a.input_json = text;
-    a.idempotency_key = TaskBook::CompletionKey(t);
+    a.idempotency_key = std::move(keyed.second);
     a.wait = true;
     a.timeout = std::chrono::milliseconds(req.wait_timeout_ms());
     return std::make_pair(std::move(t), std::move(a));
@@ -330,19 +351,22 @@ class TasksService final : public TasksBase {
     std::optional<pb::AttestationStatus> attestation;
     if (auto st = AwaitAttestations(node_, all, true, deadline, *p, &attestation, &attested); !st.ok()) return st;
     if (attestation) *resp->mutable_attestation() = std::move(*attestation);
-    if (p->status == ProposalStatus::kRejected) {
-      Status noted = node_->tasks()->Rejected(task.id, task.attempts);
-      std::string after = noted.ok() ? "; the task stays open" : "; the task stays open (" + noted.ToString() + ")";
-      return RejectedStatus(*p, p->reason + " (rejected at ledger height " + std::to_string(p->height) + ")" +
-                                    attested + after);
-    }
     if (p->instance_after) FillInstance(*p->instance_after, resp->mutable_instance());
     if (p->status != ProposalStatus::kConfirmed) {  // still pending at the timeout
       FillTask(task, resp->mutable_task());
       return grpc::Status::OK;
     }
     // The applier closed the task as its step applied (TaskBook::Applied),
-    // in the same transaction: the answer says so without reading it back.
+    // in the same transaction. When the step came right after the task's
+    // state was entered, that closing is known without reading it back;
+    // otherwise (other steps came between) the store says how it closed.
+    if (!p->instance_after || p->instance_after->position != task.position + 1) {
+      auto now = node_->GetTask(task.id);
+      if (now.ok() && *now) {
+        FillTask(**now, resp->mutable_task());
+        return grpc::Status::OK;
+      }
+    }
     TaskRow done = task;
     done.state = TaskState::kCompleted;
     done.closed_by = p->id;

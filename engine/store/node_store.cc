@@ -135,17 +135,31 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
                                       ", this treatyd uses " + std::to_string(kSchemaVersion) + ")");
   if (!version.empty() && stored_party != party)
     return Status::FailedPrecondition(path + " belongs to party '" + stored_party + "', not '" + party + "'");
-  TREATY_RETURN_IF_ERROR(db_.Exec(kSchema));
-  if (version.empty()) {
-    Stmt put = db_.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('party', ?)");
-    put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
-    TREATY_RETURN_IF_ERROR(put.Run());
+  // One transaction: a folder is upgraded whole, or not at all.
+  TREATY_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  Status made = [&]() -> Status {
+    TREATY_RETURN_IF_ERROR(db_.Exec(kSchema));
+    if (version.empty()) {
+      Stmt put = db_.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('party', ?)");
+      put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
+      TREATY_RETURN_IF_ERROR(put.Run());
+    }
+    if (migrated_from_ != 0) {
+      // The tasks its waiting instances call for are opened by the node's
+      // first start (TaskBook::OpenMissing), which clears this mark.
+      Stmt put = db_.Prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'");
+      put.Bind(1, std::to_string(kSchemaVersion));
+      TREATY_RETURN_IF_ERROR(put.Run());
+      Stmt mark = db_.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tasks_backfill', 'pending')");
+      TREATY_RETURN_IF_ERROR(mark.Run());
+    }
+    return Status::Ok();
+  }();
+  if (!made.ok()) {
+    (void)db_.Exec("ROLLBACK");
+    return made;
   }
-  if (migrated_from_ != 0) {
-    Stmt put = db_.Prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'");
-    put.Bind(1, std::to_string(kSchemaVersion));
-    TREATY_RETURN_IF_ERROR(put.Run());
-  }
+  TREATY_RETURN_IF_ERROR(db_.Exec("COMMIT"));
   {
     // Every claim won so far, into memory.
     Stmt all = db_.Prepare("SELECT claim, instance, height FROM claims ORDER BY seq");

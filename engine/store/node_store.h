@@ -146,6 +146,10 @@ class NodeStore {
   // The same search's task numbers alone (rows come from OpenTasks).
   Result<std::vector<int64_t>> SearchTaskNumbers(const TaskQuery& q);
   Result<std::optional<TaskRow>> GetTaskByNo(int64_t no);
+  // Whether an upgraded store still waits for the tasks of its instances.
+  Result<bool> TaskBackfillPending();
+  // The earliest due date of an open task not yet overdue, if any.
+  Result<std::optional<int64_t>> NextTaskDue();
   // Open (or claimed) tasks, and how many of them are overdue.
   Result<std::pair<int64_t, int64_t>> TaskCounts();
   // Instances not final, for tasks opened on an upgraded store.
@@ -338,6 +342,9 @@ class WriteTxn {
   // transaction) to `t`: state, assignee, candidates, priority, dates,
   // overdue, attempts, closing.
   Status UpdateTask(const TaskRow& before, const TaskRow& t);
+  Status ClearTaskBackfill();
+  // The earliest due date of an open task not yet overdue, if any.
+  Result<std::optional<int64_t>> NextTaskDue();
   // Open or claimed tasks due at `now_ms` not yet marked overdue.
   Result<std::vector<TaskRow>> TasksFallenDue(int64_t now_ms, size_t max);
 

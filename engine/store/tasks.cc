@@ -247,6 +247,37 @@ Result<std::optional<TaskRow>> NodeStore::GetTaskByNo(int64_t no) {
   return std::optional<TaskRow>(std::move(t));
 }
 
+namespace {
+
+Result<std::optional<int64_t>> QueryNextDue(Db& db) {
+  // The partial index holds open tasks not yet overdue by due date; a task
+  // without one has the largest integer.
+  Stmt s = db.Prepare("SELECT MIN(due_ms) FROM tasks WHERE state = 'open' AND overdue = 0");
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "next due date"));
+  if (s.IsNull(0) || s.Int(0) == kNoDue) return std::optional<int64_t>();
+  return std::optional<int64_t>(s.Int(0));
+}
+
+}  // namespace
+
+Result<std::optional<int64_t>> NodeStore::NextTaskDue() {
+  ReaderLease lease = LeaseReader();
+  return QueryNextDue(lease.db());
+}
+
+Result<std::optional<int64_t>> WriteTxn::NextTaskDue() { return QueryNextDue(db()); }
+
+Result<bool> NodeStore::TaskBackfillPending() {
+  ReaderLease lease = LeaseReader();
+  Stmt s = lease.db().Prepare("SELECT 1 FROM meta WHERE key = 'tasks_backfill'");
+  return store::HasRow(s);
+}
+
+Status WriteTxn::ClearTaskBackfill() {
+  Stmt s = db().Prepare("DELETE FROM meta WHERE key = 'tasks_backfill'");
+  return s.Run();
+}
+
 Result<std::pair<int64_t, int64_t>> NodeStore::TaskCounts() {
   ReaderLease lease = LeaseReader();
   Stmt s = lease.db().Prepare("SELECT COUNT(*), COALESCE(SUM(overdue), 0) FROM tasks WHERE state = 'open'");

@@ -459,5 +459,20 @@ TEST_F(Tasks, ATaskPastItsDueDateInLedgerTimeIsOverdueEvenOnAnIdleNode) {
   EXPECT_EQ(overdue, 1);
 }
 
+TEST_F(Tasks, ATaskFallsOverdueOnAnIdleNodeRestartedBeforeItsDueDate) {
+  StartOrder("q-2", "quick", 1);
+  auto open = OfInstance("q-2");
+  ASSERT_EQ(open.size(), 1u);
+  node_->Kill();  // before the due date: the restarted node must still make ledger time reach it
+  Launch();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  pb::Task t;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    t = Get(open[0].task_id()).task();
+  } while (!t.overdue() && std::chrono::steady_clock::now() < deadline);
+  EXPECT_TRUE(t.overdue());
+}
+
 }  // namespace
 }  // namespace treaty::testing
