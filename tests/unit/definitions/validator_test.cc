@@ -335,6 +335,18 @@ TEST(Validator, JobTaskKeysUnderHuman) {
                         "human-task-job-keys.yaml:12:89: error: 'errors' applies to job tasks, not human tasks"})));
 }
 
+TEST(Validator, JobErrorSteps) {
+  EXPECT_EQ(Invalid("job-error-step.yaml"),
+            (Full(Lines{"job-error-step.yaml:18:21: error: error 'DECLINED' of job step 'check' names unknown step "
+                        "'declin' (did you mean 'decline'?)",
+                        "job-error-step.yaml:19:17: error: error 'LOOP' of job step 'check' names the job step "
+                        "itself; an error leads to another step out of its state",
+                        "job-error-step.yaml:20:20: error: error step 'decline' of job step 'check' must leave state "
+                        "'s1' too (add it to its 'from')",
+                        "job-error-step.yaml:21:22: error: error step 'away' of job step 'check' must leave states "
+                        "'s0' and 's1' too (add them to its 'from')"})));
+}
+
 TEST(Validator, FormDescribesUnknownInputField) {
   EXPECT_EQ(Invalid("form-unknown-field.yaml"),
             (Full(Lines{"form-unknown-field.yaml:18:13: error: form of step 'go' describes unknown input field "
@@ -384,6 +396,7 @@ TEST(Validator, EveryErrorClassHasAFixture) {
                         "form-unknown-field.yaml",
                         "bad-job-task.yaml",
                         "human-task-job-keys.yaml",
+                        "job-error-step.yaml",
                         "several-problems.yaml"})
     EXPECT_FALSE(Invalid(f).empty()) << f;
 }
