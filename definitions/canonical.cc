@@ -133,6 +133,35 @@ std::string HumanTask(const TaskSpec& t) {
   return o.Done();
 }
 
+std::string Ms(int64_t ms) { return Q(std::to_string(ms) + "ms"); }
+
+// Keys beyond `type` only when written and not the default, so
+// definitions without them keep their hash; headers and errors sorted by
+// key.
+std::string JobTask(const TaskSpec& t) {
+  Obj o;
+  if (t.JobBackoffMs() != TaskSpec::kDefaultJobBackoffMs) o.Raw("backoff", Ms(t.JobBackoffMs()));
+  if (!t.job_errors.empty()) {
+    std::vector<const JobError*> v;
+    for (const auto& e : t.job_errors) v.push_back(&e);
+    std::sort(v.begin(), v.end(), [](const JobError* a, const JobError* b) { return a->code < b->code; });
+    Obj errors;
+    for (const auto* e : v) errors.Raw(e->code, Q(e->step));
+    o.Raw("errors", errors.Done());
+  }
+  if (!t.job_headers.empty()) {
+    std::vector<std::pair<std::string, std::string>> v = t.job_headers;
+    std::sort(v.begin(), v.end());
+    Obj headers;
+    for (const auto& [k, val] : v) headers.Raw(k, Q(val));  // an empty text too
+    o.Raw("headers", headers.Done());
+  }
+  if (t.job_retries != TaskSpec::kDefaultJobRetries) o.Raw("retries", std::to_string(t.job_retries));
+  if (t.JobTimeoutMs() != TaskSpec::kDefaultJobTimeoutMs) o.Raw("timeout", Ms(t.JobTimeoutMs()));
+  o.Str("type", t.job_type);
+  return o.Done();
+}
+
 std::string Step(const StepSpec& s) {
   Obj o;
   o.Raw("by", List(Names(s.by), true));
@@ -152,7 +181,7 @@ std::string Step(const StepSpec& s) {
   if (s.task) {
     Obj t;
     if (!s.task->human_queue.empty()) t.Raw("human", HumanTask(*s.task));
-    if (!s.task->job_type.empty()) t.Raw("job", Obj().Str("type", s.task->job_type).Done());
+    if (!s.task->job_type.empty()) t.Raw("job", JobTask(*s.task));
     o.Raw("task", t.Done());
   }
   o.Raw("to", Q(s.to.name));

@@ -10,11 +10,13 @@
 // What it holds: names, types, constraints, visible_to, unique, the state
 // tree, steps, guard and `set:` texts, tasks (a human task's `due` as
 // "<n>ms", its `priority` only when not 50, its candidate lists and form
-// only when written), deadlines (as "<n>ms"), descriptions and labels; no
-// comments, no source positions, no defaults.
+// only when written; a job task's `retries`, `backoff` and `timeout` only
+// when not the defaults 3, 10s and 5m, durations as "<n>ms", its headers
+// and errors only when written), deadlines (as "<n>ms"), descriptions and
+// labels; no comments, no source positions, no defaults.
 // Order: fixed keys sorted; data, input and property fields, roles, `by`,
-// `visible_to`, `set:`, candidate groups and users and form fields sorted
-// by name; states, regions, steps and a
+// `visible_to`, `set:`, candidate groups and users, form fields and a job
+// task's headers and errors sorted by name; states, regions, steps and a
 // step's `from` in the order written (state and step order is part of the
 // generated machine), as JSON objects whose member order the loader keeps;
 // `enum` values in the order written (the order of rejection messages).

@@ -762,6 +762,13 @@ class Loader {
     return kKeys;
   }
 
+  // The keys of a job task; all but `type` are refused under `human:` with
+  // a message of their own.
+  static const std::vector<std::string>& JobKeys() {
+    static const std::vector<std::string> kKeys = {"type", "retries", "backoff", "timeout", "headers", "errors"};
+    return kKeys;
+  }
+
   // A required non-empty string, `key` of the task `task_what`.
   std::optional<std::string> TaskName(const Keys& keys, const Entry& kind, const std::string& task_what,
                                       const char* key) {
@@ -780,7 +787,7 @@ class Loader {
 
   bool JobTask(const Entry& job, const std::string& what, TaskSpec* t) {
     std::string jwhat = "the 'job' task of " + what;
-    std::vector<std::string> allowed = {"type"};
+    std::vector<std::string> allowed = JobKeys();
     // Human-only keys are let through Fixed to get a clearer message.
     for (const auto& k : HumanKeys())
       if (k != "queue") allowed.push_back(k);
@@ -791,14 +798,98 @@ class Loader {
       if (const Entry* e = keys->Get(k))
         Error(e->key, "'" + k + "' applies to human tasks, not job tasks");
     if (auto type = TaskName(*keys, job, jwhat, "type")) t->job_type = *type;
+    if (const Entry* x = keys->Get("retries")) {
+      std::optional<int64_t> n = IntOf(x->value);
+      if (!n || *n < 0) {
+        Error(ValueLoc(*x), "'retries' must be an integer, 0 or more");
+      } else {
+        t->job_retries = *n;
+        t->job_retries_set = true;
+      }
+    }
+    if (const Entry* x = keys->Get("backoff")) {
+      std::optional<int64_t> ms = x->value.IsScalar() ? ParseDuration(x->value.Scalar()) : std::nullopt;
+      if (!ms || *ms <= 0 || *ms > TaskSpec::kMaxJobBackoffMs) {
+        Error(ValueLoc(*x), "'backoff' must be a positive duration of at most 1h such as 500ms, 10s or 1m");
+      } else {
+        t->job_backoff_ms = ms;
+      }
+    }
+    if (const Entry* x = keys->Get("timeout")) {
+      std::optional<int64_t> ms = x->value.IsScalar() ? ParseDuration(x->value.Scalar()) : std::nullopt;
+      if (!ms || *ms <= 0) {
+        Error(ValueLoc(*x), "'timeout' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d");
+      } else {
+        t->job_timeout_ms = ms;
+      }
+    }
+    if (const Entry* x = keys->Get("headers")) Headers(*x, what, t);
+    if (const Entry* x = keys->Get("errors")) JobErrors(*x, what, t);
     return errors_ == before;
+  }
+
+  // headers: { KEY: VALUE }: non-empty keys (distinct, as every mapping's),
+  // scalar values kept as their text (`retries: 3` gives "3").
+  void Headers(const Entry& x, const std::string& what, TaskSpec* t) {
+    auto entries = Entries(x.value, LocOf(x.key), "the headers of the 'job' task of " + what,
+                           "a mapping of header names to texts");
+    if (!entries) return;
+    if (x.value.size() == 0)
+      Error(x.value, "'headers' must have at least one header (leave it out for none)");
+    for (const auto& h : *entries) {
+      if (h.name.empty()) {
+        Error(h.key, "header names must not be empty");
+        continue;
+      }
+      if (!h.value.IsScalar()) {
+        Error(ValueLoc(h), "header '" + h.name + "' must be a text (numbers and booleans are kept as written), not " +
+                               (h.value.IsMap() ? "a mapping" : h.value.IsSequence() ? "a list" : "null"));
+        continue;
+      }
+      t->job_headers.emplace_back(h.name, h.value.Scalar());
+    }
+  }
+
+  static bool IsErrorCode(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+      if (!IsAlpha(c) && !IsDigit(c) && c != '-' && c != '.') return false;
+    return true;
+  }
+
+  // errors: { CODE: STEP }. Whether each STEP exists and leaves the job
+  // step's states is the validator's check.
+  void JobErrors(const Entry& x, const std::string& what, TaskSpec* t) {
+    auto entries = Entries(x.value, LocOf(x.key), "the errors of the 'job' task of " + what,
+                           "a mapping of error codes to step names");
+    if (!entries) return;
+    if (x.value.size() == 0)
+      Error(x.value, "'errors' must map at least one error code (leave it out for none)");
+    for (const auto& e : *entries) {
+      if (!IsErrorCode(e.name)) {
+        Error(e.key, "'" + e.name + "' is not a valid error code: codes are letters, digits, '_', '-' and '.'");
+        continue;
+      }
+      if (!e.value.IsScalar() || e.value.Scalar().empty()) {
+        Error(ValueLoc(e), "error '" + e.name + "' must name the step to take when a worker reports it");
+        continue;
+      }
+      t->job_errors.push_back({e.name, e.value.Scalar(), LocOf(e.key), LocOf(e.value)});
+    }
   }
 
   bool HumanTask(const Entry& human, const std::string& what, TaskSpec* t) {
     std::string hwhat = "the 'human' task of " + what;
+    std::vector<std::string> allowed = HumanKeys();
+    // Job-only keys are let through Fixed to get a clearer message.
+    for (const auto& k : JobKeys())
+      if (k != "type") allowed.push_back(k);
     size_t before = errors_;
-    auto keys = Fixed(human.value, LocOf(human.key), hwhat, HumanKeys());
+    auto keys = Fixed(human.value, LocOf(human.key), hwhat, allowed);
     if (!keys) return false;
+    for (const auto& k : JobKeys())
+      if (const Entry* e = keys->Get(k); e && k != "type")
+        Error(e->key, "'" + k + "' applies to job tasks, not human tasks");
     if (auto queue = TaskName(*keys, human, hwhat, "queue")) t->human_queue = *queue;
     if (const Entry* x = keys->Get("due")) {
       std::optional<int64_t> ms = x->value.IsScalar() ? ParseDuration(x->value.Scalar()) : std::nullopt;

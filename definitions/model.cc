@@ -1,5 +1,6 @@
 #include "definitions/model.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace treaty::defs {
@@ -26,6 +27,24 @@ const FieldSpec* FieldSpec::FindProperty(const std::string& n) const {
 const FormField* TaskForm::FindField(const std::string& n) const {
   for (const auto& f : fields)
     if (f.name == n) return &f;
+  return nullptr;
+}
+
+int64_t TaskSpec::JobRetryDelayMs(int64_t n) const {
+  int64_t d = JobBackoffMs();
+  for (int64_t i = 1; i < n && d < kMaxJobBackoffMs; ++i) d *= 2;
+  return std::min(d, kMaxJobBackoffMs);
+}
+
+const std::string* TaskSpec::FindJobHeader(const std::string& key) const {
+  for (const auto& [k, v] : job_headers)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+const JobError* TaskSpec::FindJobError(const std::string& code) const {
+  for (const auto& e : job_errors)
+    if (e.code == code) return &e;
   return nullptr;
 }
 

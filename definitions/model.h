@@ -119,8 +119,21 @@ struct TaskForm {
   const FormField* FindField(const std::string& n) const;
 };
 
+// A business error a job worker may report instead of completing its job,
+// and the step taken then (docs/definitions.md, "Job tasks").
+struct JobError {
+  std::string code;  // letters, digits, '_', '-', '.'
+  std::string step;  // a step leaving every state the job's step leaves (the validator checks)
+  Loc code_loc;      // the code, a key under `errors:`
+  Loc step_loc;      // its step name value
+};
+
 struct TaskSpec {
   static constexpr int kDefaultPriority = 50;
+  static constexpr int64_t kDefaultJobRetries = 3;
+  static constexpr int64_t kDefaultJobBackoffMs = 10 * 1000;
+  static constexpr int64_t kMaxJobBackoffMs = 3600 * 1000;  // the retry delay doubles up to this
+  static constexpr int64_t kDefaultJobTimeoutMs = 5 * 60 * 1000;
 
   std::string human_queue;  // task: { human: { queue: Q } }
   std::string job_type;     // task: { job: { type: T } }
@@ -134,6 +147,30 @@ struct TaskSpec {
   std::vector<std::string> candidate_groups;  // no duplicates, none empty
   std::vector<std::string> candidate_users;   // no duplicates, none empty
   std::optional<TaskForm> form;
+  // Job tasks only (the loader refuses these keys under `human:`).
+  // `retries`: how often a failed job is tried again; 0 or more.
+  int64_t job_retries = kDefaultJobRetries;
+  bool job_retries_set = false;  // `retries:` was written (even as 3)
+  // `backoff`: the delay before the first retry, doubling after each
+  // failure up to kMaxJobBackoffMs; positive, at most kMaxJobBackoffMs.
+  std::optional<int64_t> job_backoff_ms;
+  // `timeout`: the lease a worker gets when it activates the job; positive.
+  std::optional<int64_t> job_timeout_ms;
+  // `headers`: static key/value texts handed to the worker, in the order
+  // written; keys non-empty and distinct.
+  std::vector<std::pair<std::string, std::string>> job_headers;
+  // `errors`: business error code -> step, in the order written; codes
+  // distinct.
+  std::vector<JobError> job_errors;
+
+  int64_t JobBackoffMs() const { return job_backoff_ms.value_or(kDefaultJobBackoffMs); }
+  int64_t JobTimeoutMs() const { return job_timeout_ms.value_or(kDefaultJobTimeoutMs); }
+  // The delay before retry `n` (1 for the first): JobBackoffMs() doubled
+  // n-1 times, at most kMaxJobBackoffMs.
+  int64_t JobRetryDelayMs(int64_t n) const;
+  // The header or error of that name; nullptr when there is none.
+  const std::string* FindJobHeader(const std::string& key) const;
+  const JobError* FindJobError(const std::string& code) const;
 };
 
 struct StepSpec {

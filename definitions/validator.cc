@@ -39,6 +39,7 @@ class Validator {
     WaysOut();
     Deadlines();
     Forms();
+    JobErrors();
     for (const auto& s : d_.steps) Expressions(s);
   }
 
@@ -241,6 +242,41 @@ class Validator {
         if (std::find(inputs.begin(), inputs.end(), f.name) != inputs.end()) continue;
         Error(f.loc, "form of step '" + s.name + "' describes unknown input field '" + f.name + "'" +
                          (inputs.empty() ? ": the step has no input" : DidYouMean(f.name, inputs)));
+      }
+    }
+  }
+
+  // A job's business errors lead to other steps out of the same state:
+  // each error step leaves every state the job's step leaves, so whatever
+  // state the job was created in, its error step can be taken there.
+  void JobErrors() {
+    for (const auto& s : d_.steps) {
+      if (!s.task) continue;
+      for (const auto& e : s.task->job_errors) {
+        std::string head = "error '" + e.code + "' of job step '" + s.name + "'";
+        const StepSpec* step = d_.FindStep(e.step);
+        if (step == nullptr) {
+          Error(e.step_loc, head + " names unknown step '" + e.step + "'" + DidYouMean(e.step, step_names_));
+          continue;
+        }
+        if (step == &s) {
+          Error(e.step_loc, head + " names the job step itself; an error leads to another step out of its state");
+          continue;
+        }
+        std::vector<std::string> missing;
+        for (const auto& f : s.from) {
+          bool leaves = false;
+          for (const auto& g : step->from) leaves = leaves || g.name == f.name;
+          if (!leaves && std::find(missing.begin(), missing.end(), f.name) == missing.end()) missing.push_back(f.name);
+        }
+        if (missing.empty()) continue;
+        std::string states;
+        for (size_t i = 0; i < missing.size(); ++i)
+          states += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ") + ("'" + missing[i] + "'");
+        bool one = missing.size() == 1;
+        Error(e.step_loc, "error step '" + step->name + "' of job step '" + s.name + "' must leave " +
+                              (one ? "state " : "states ") + states + " too (add " + (one ? "it" : "them") +
+                              " to its 'from')");
       }
     }
   }

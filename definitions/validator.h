@@ -14,7 +14,9 @@
 //     of a fitting type, and rules read only fields every role may see
 //     (the visibility rules, schema.h InputVisibleTo);
 //   - deadlines: the step exists and leaves that state;
-//   - tasks: a human task's form describes input fields of its step only.
+//   - tasks: a human task's form describes input fields of its step only;
+//     a job task's error steps exist, are other steps, and leave every
+//     state the job's step leaves.
 //
 // Thread-safety: reentrant; no shared state.
 #pragma once

@@ -171,6 +171,44 @@ steps:
   EXPECT_NE(CanonicalJson(Load(plain)).find(R"("task":{"human":{"queue":"q"}})"), std::string::npos);
 }
 
+TEST(Canonical, JobTaskFormat) {
+  // Keys sorted; headers and errors sorted by key; durations in
+  // milliseconds; header values as their text (an empty one kept); the
+  // defaults (3 retries, 10s backoff, 5m timeout), written or not, left out.
+  const char* kHead = R"(process: p
+version: 1
+roles: [a]
+states: { s0: { initial: true }, s1: { final: true } }
+steps:
+)";
+  Definition d = Load(std::string(kHead) + R"(  go:
+    from: s0
+    to: s1
+    by: a
+    task:
+      job:
+        type: mailer
+        timeout: 1m30s
+        retries: 0
+        backoff: 500ms
+        headers: { z: last, a: 1.50, m: true, e: "" }
+        errors: { Z.9: no, A-1: no }
+  no: { from: s0, to: s1, by: a }
+)");
+  EXPECT_EQ(CanonicalJson(d),
+            R"({"process":"p","roles":["a"],"states":{"s0":{"initial":true},"s1":{"final":true}},)"
+            R"("steps":{"go":{"by":["a"],"from":["s0"],"task":{"job":{"backoff":"500ms",)"
+            R"("errors":{"A-1":"no","Z.9":"no"},"headers":{"a":"1.50","e":"","m":"true","z":"last"},)"
+            R"("retries":0,"timeout":"90000ms","type":"mailer"}},"to":"s1"},)"
+            R"("no":{"by":["a"],"from":["s0"],"to":"s1"}},"version":1})");
+  // The defaults, written or not, are the same definition.
+  const std::string plain = std::string(kHead) + "  go: { from: s0, to: s1, by: a, task: { job: { type: t } } }\n";
+  std::string defaults = plain;
+  defaults.replace(defaults.find("type: t"), 7, "type: t, retries: 3, backoff: 10s, timeout: 5m");
+  EXPECT_EQ(CanonicalJson(Load(defaults)), CanonicalJson(Load(plain)));
+  EXPECT_NE(CanonicalJson(Load(plain)).find(R"("task":{"job":{"type":"t"}})"), std::string::npos);
+}
+
 TEST(Canonical, SensitiveToEverySemanticChange) {
   const std::string base_yaml = R"(process: p
 version: 2
@@ -206,6 +244,21 @@ steps:
         candidate_groups: [g1]
         candidate_users: [u1]
         form: { title: T1, description: D1, fields: { why: { label: L1, help: H1, placeholder: P1 } } }
+  work:
+    from: m0
+    to: m1
+    by: seller
+    task:
+      job:
+        type: w1
+        retries: 5
+        backoff: 20s
+        timeout: 2m
+        headers: { h1: v1, h2: "7" }
+        errors: { E1: fail, E2: fail2 }
+  fail: { from: m0, to: m0, by: seller }
+  fail2: { from: m0, to: m0, by: seller }
+  job: { from: m1, to: m0, by: seller, task: { job: { type: j } } }
 )";
   const Digest base = DefinitionHash(Load(base_yaml));
   const std::vector<std::pair<std::string, std::string>> changes = {
@@ -242,6 +295,23 @@ steps:
       {"help: H1", "help: H2"},
       {"placeholder: P1", "placeholder: P2"},
       {"queue: q } }", "queue: q, due: 1h } }"},
+      {"type: w1", "type: w2"},
+      {"retries: 5", "retries: 6"},
+      {"retries: 5", "retries: 3"},
+      {"backoff: 20s", "backoff: 21s"},
+      {"backoff: 20s", "backoff: 10s"},
+      {"timeout: 2m", "timeout: 3m"},
+      {"timeout: 2m", "timeout: 5m"},
+      {"h1: v1", "h1: v2"},
+      {"h1: v1", "h3: v1"},
+      {"h2: \"7\"", "h2: \"07\""},
+      {"E1: fail,", "E3: fail,"},
+      {"E1: fail,", "E1: fail2,"},
+      {"type: j } }", "type: j, retries: 0 } }"},
+      {"type: j } }", "type: j, backoff: 1s } }"},
+      {"type: j } }", "type: j, timeout: 1s } }"},
+      {"type: j } }", "type: j, headers: { k: v } } }"},
+      {"type: j } }", "type: j, errors: { E: back } } }"},
   };
   for (const auto& [from, to] : changes) {
     std::string changed = base_yaml;
@@ -263,7 +333,8 @@ TEST(Canonical, RoundTripsThroughTheLoader) {
        {kPurchaseOrder, std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml",
         std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml", kValid + "minimal.yaml",
         kValid + "composite.yaml", kValid + "parallel.yaml", kValid + "visibility.yaml",
-        kValid + "purchase-order-variant.yaml", kValid + "purchase-order-tasks.yaml"}) {
+        kValid + "purchase-order-variant.yaml", kValid + "purchase-order-tasks.yaml",
+        kValid + "credit-check.yaml"}) {
     Definition d = LoadFile(f);
     std::string json = CanonicalJson(d);
     Diagnostics diags("<canonical>");

@@ -132,6 +132,71 @@ TEST(Loader, HumanTaskDetails) {
   EXPECT_FALSE(t.form.has_value());
 }
 
+TEST(Loader, JobTaskDetails) {
+  Diagnostics d("cc");
+  auto def = LoadDefinitionFile(std::string(TREATY_TEST_DATA) + "/valid/credit-check.yaml", &d);
+  ASSERT_TRUE(def.has_value()) << (d.empty() ? "" : d.items()[0].ToString());
+  const TaskSpec& check = *def->FindStep("check")->task;
+  EXPECT_EQ(check.job_type, "credit-bureau");
+  EXPECT_TRUE(check.human_queue.empty());
+  EXPECT_EQ(check.job_retries, 5);
+  EXPECT_TRUE(check.job_retries_set);
+  EXPECT_EQ(check.job_backoff_ms, 30 * 1000LL);
+  EXPECT_EQ(check.JobBackoffMs(), 30 * 1000LL);
+  EXPECT_EQ(check.job_timeout_ms, 2 * 60 * 1000LL);
+  EXPECT_EQ(check.JobTimeoutMs(), 2 * 60 * 1000LL);
+  // Headers in the order written; numbers and booleans as their text.
+  using Header = std::pair<std::string, std::string>;
+  EXPECT_EQ(check.job_headers,
+            (std::vector<Header>{{"bureau", "experian"}, {"region", "EU"}, {"max-score", "999"}, {"strict", "true"}}));
+  ASSERT_NE(check.FindJobHeader("strict"), nullptr);
+  EXPECT_EQ(*check.FindJobHeader("strict"), "true");
+  EXPECT_EQ(check.FindJobHeader("nope"), nullptr);
+  ASSERT_EQ(check.job_errors.size(), 2u);
+  EXPECT_EQ(check.job_errors[0].code, "DECLINED");
+  EXPECT_EQ(check.job_errors[0].step, "decline");
+  EXPECT_EQ(Where(check.job_errors[0].code_loc), "42:11");
+  EXPECT_EQ(Where(check.job_errors[0].step_loc), "42:21");
+  const JobError* no_file = check.FindJobError("bureau.no-file");
+  ASSERT_NE(no_file, nullptr);
+  EXPECT_EQ(no_file->step, "refer");
+  EXPECT_EQ(check.FindJobError("OK"), nullptr);
+  // The retry delay doubles from the backoff, up to an hour.
+  EXPECT_EQ(check.JobRetryDelayMs(1), 30 * 1000LL);
+  EXPECT_EQ(check.JobRetryDelayMs(2), 60 * 1000LL);
+  EXPECT_EQ(check.JobRetryDelayMs(3), 120 * 1000LL);
+  EXPECT_EQ(check.JobRetryDelayMs(8), 3600 * 1000LL);  // 30s * 128 = 64m, capped
+  EXPECT_EQ(check.JobRetryDelayMs(1000), 3600 * 1000LL);
+
+  // Only `type`: the defaults.
+  auto plain = Load(std::string(kHead) + "states: { s0: { initial: true } }\n"
+                                         "steps: { go: { from: s0, to: s0, by: a, task: { job: { type: t } } } }\n");
+  ASSERT_TRUE(plain.def.has_value());
+  const TaskSpec& t = *plain.def->steps[0].task;
+  EXPECT_EQ(t.job_type, "t");
+  EXPECT_EQ(t.job_retries, 3);
+  EXPECT_FALSE(t.job_retries_set);
+  EXPECT_FALSE(t.job_backoff_ms.has_value());
+  EXPECT_EQ(t.JobBackoffMs(), 10 * 1000LL);
+  EXPECT_FALSE(t.job_timeout_ms.has_value());
+  EXPECT_EQ(t.JobTimeoutMs(), 5 * 60 * 1000LL);
+  EXPECT_TRUE(t.job_headers.empty());
+  EXPECT_TRUE(t.job_errors.empty());
+  EXPECT_EQ(t.JobRetryDelayMs(1), 10 * 1000LL);
+  EXPECT_EQ(t.JobRetryDelayMs(4), 80 * 1000LL);
+
+  // retries: 0 is written; backoff up to 1h exactly.
+  auto edge = Load(std::string(kHead) + "states: { s0: { initial: true } }\n"
+                                        "steps: { go: { from: s0, to: s0, by: a, task: { job: { type: t, retries: 0, "
+                                        "backoff: 1h, headers: { e: '' } } } } }\n");
+  ASSERT_TRUE(edge.def.has_value()) << edge.diags[0];
+  const TaskSpec& e = *edge.def->steps[0].task;
+  EXPECT_EQ(e.job_retries, 0);
+  EXPECT_TRUE(e.job_retries_set);
+  EXPECT_EQ(e.JobBackoffMs(), 3600 * 1000LL);
+  EXPECT_EQ(e.job_headers, (std::vector<std::pair<std::string, std::string>>{{"e", ""}}));
+}
+
 TEST(Loader, FieldShorthandAndFullSpecs) {
   auto l = Load(std::string(kHead) + R"(data:
   a: string

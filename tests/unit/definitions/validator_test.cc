@@ -292,6 +292,61 @@ TEST(Validator, HumanTaskKeysUnderJob) {
                         "job-task-human-keys.yaml:12:82: error: 'form' applies to human tasks, not job tasks"})));
 }
 
+TEST(Validator, BadJobTasks) {
+  EXPECT_EQ(
+      Invalid("bad-job-task.yaml"),
+      (Full(Lines{
+          "bad-job-task.yaml:15:18: error: 'retries' must be an integer, 0 or more",
+          "bad-job-task.yaml:16:18: error: 'backoff' must be a positive duration of at most 1h such as 500ms, 10s or "
+          "1m",
+          "bad-job-task.yaml:17:18: error: 'timeout' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d",
+          "bad-job-task.yaml:18:20: error: header names must not be empty",
+          "bad-job-task.yaml:18:33: error: header 'tags' must be a text (numbers and booleans are kept as written), "
+          "not a list",
+          "bad-job-task.yaml:18:48: error: header 'owner' must be a text (numbers and booleans are kept as written), "
+          "not a mapping",
+          "bad-job-task.yaml:18:63: error: header 'empty' must be a text (numbers and booleans are kept as written), "
+          "not null",
+          "bad-job-task.yaml:19:19: error: 'BAD CODE' is not a valid error code: codes are letters, digits, '_', '-' "
+          "and '.'",
+          "bad-job-task.yaml:19:36: error: '' is not a valid error code: codes are letters, digits, '_', '-' and '.'",
+          "bad-job-task.yaml:19:54: error: error 'NO_MAIL' must name the step to take when a worker reports it",
+          "bad-job-task.yaml:19:65: error: error 'OK' must name the step to take when a worker reports it",
+          "bad-job-task.yaml:26:15: error: 'type' must not be empty",
+          "bad-job-task.yaml:27:18: error: 'retries' must be an integer, 0 or more",
+          "bad-job-task.yaml:28:18: error: 'backoff' must be a positive duration of at most 1h such as 500ms, 10s or "
+          "1m",
+          "bad-job-task.yaml:29:18: error: 'timeout' must be a positive duration such as 48h, 30m, 10s, 500ms or 7d",
+          "bad-job-task.yaml:30:18: error: 'headers' must have at least one header (leave it out for none)",
+          "bad-job-task.yaml:31:17: error: 'errors' must map at least one error code (leave it out for none)",
+          "bad-job-task.yaml:36:38: error: the headers of the 'job' task of step 'three' must be a mapping of header "
+          "names to texts",
+          "bad-job-task.yaml:36:51: error: the errors of the 'job' task of step 'three' must be a mapping of error "
+          "codes to step names",
+          "bad-job-task.yaml:41:46: error: duplicate key 'k' in the headers of the 'job' task of step 'four'"})));
+}
+
+TEST(Validator, JobTaskKeysUnderHuman) {
+  EXPECT_EQ(Invalid("human-task-job-keys.yaml"),
+            (Full(Lines{"human-task-job-keys.yaml:12:32: error: 'retries' applies to job tasks, not human tasks",
+                        "human-task-job-keys.yaml:12:44: error: 'backoff' applies to job tasks, not human tasks",
+                        "human-task-job-keys.yaml:12:57: error: 'timeout' applies to job tasks, not human tasks",
+                        "human-task-job-keys.yaml:12:70: error: 'headers' applies to job tasks, not human tasks",
+                        "human-task-job-keys.yaml:12:89: error: 'errors' applies to job tasks, not human tasks"})));
+}
+
+TEST(Validator, JobErrorSteps) {
+  EXPECT_EQ(Invalid("job-error-step.yaml"),
+            (Full(Lines{"job-error-step.yaml:18:21: error: error 'DECLINED' of job step 'check' names unknown step "
+                        "'declin' (did you mean 'decline'?)",
+                        "job-error-step.yaml:19:17: error: error 'LOOP' of job step 'check' names the job step "
+                        "itself; an error leads to another step out of its state",
+                        "job-error-step.yaml:20:20: error: error step 'decline' of job step 'check' must leave state "
+                        "'s1' too (add it to its 'from')",
+                        "job-error-step.yaml:21:22: error: error step 'away' of job step 'check' must leave states "
+                        "'s0' and 's1' too (add them to its 'from')"})));
+}
+
 TEST(Validator, FormDescribesUnknownInputField) {
   EXPECT_EQ(Invalid("form-unknown-field.yaml"),
             (Full(Lines{"form-unknown-field.yaml:18:13: error: form of step 'go' describes unknown input field "
@@ -339,6 +394,9 @@ TEST(Validator, EveryErrorClassHasAFixture) {
                         "bad-human-task.yaml",
                         "job-task-human-keys.yaml",
                         "form-unknown-field.yaml",
+                        "bad-job-task.yaml",
+                        "human-task-job-keys.yaml",
+                        "job-error-step.yaml",
                         "several-problems.yaml"})
     EXPECT_FALSE(Invalid(f).empty()) << f;
 }
@@ -346,7 +404,7 @@ TEST(Validator, EveryErrorClassHasAFixture) {
 TEST(Validator, ValidFixturesAndExamplesAreClean) {
   for (const std::string& f : {kValid + "minimal.yaml", kValid + "composite.yaml", kValid + "parallel.yaml",
                                kValid + "visibility.yaml", kValid + "purchase-order-variant.yaml",
-                               kValid + "purchase-order-tasks.yaml",
+                               kValid + "purchase-order-tasks.yaml", kValid + "credit-check.yaml",
                                std::string(TREATY_SOURCE_DIR) + "/examples/purchase-order/purchase-order.yaml",
                                std::string(TREATY_SOURCE_DIR) + "/examples/letter-of-credit/letter-of-credit.yaml",
                                std::string(TREATY_SOURCE_DIR) + "/tests/data/machines/claims.yaml"}) {
