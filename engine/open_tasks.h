@@ -29,6 +29,7 @@ class OpenTasks {
     std::unique_lock<std::shared_mutex> lock(mu_);
     by_no_.clear();
     no_of_.clear();
+    by_queue_.clear();
     unassigned_.clear();
     for (auto& r : rows) PutLocked(std::make_shared<const TaskRow>(std::move(r)));
   }
@@ -50,21 +51,27 @@ class OpenTasks {
     auto row = by_no_.find(it->second);
     return row == by_no_.end() ? nullptr : row->second;
   }
-  // The inbox question, answered from memory: open tasks of `queue` nobody
-  // holds, in creation order (or its reverse), `limit` of them from `offset`.
-  std::vector<std::shared_ptr<const TaskRow>> Unassigned(const std::string& queue, bool descending, int64_t offset,
-                                                         int64_t limit) const {
+  // Which of a queue's open tasks: those nobody holds, those claimed, all.
+  enum class Held { kNobody, kSomebody, kAny };
+  // The inbox question, answered from memory: a queue's open tasks (as
+  // `held` says) in creation order (or its reverse), `limit` of them from
+  // `offset`.
+  std::vector<std::shared_ptr<const TaskRow>> InQueue(const std::string& queue, Held held, bool descending,
+                                                      int64_t offset, int64_t limit) const {
     std::shared_lock<std::shared_mutex> lock(mu_);
     std::vector<std::shared_ptr<const TaskRow>> out;
-    auto q = unassigned_.find(queue);
-    if (q == unassigned_.end()) return out;
+    const auto& index = held == Held::kNobody ? unassigned_ : by_queue_;
+    auto q = index.find(queue);
+    if (q == index.end()) return out;
     auto take = [&](auto begin, auto end) {
       for (auto it = begin; it != end && static_cast<int64_t>(out.size()) < limit; ++it) {
+        const auto& t = by_no_.at(*it);
+        if (held == Held::kSomebody && t->assignee.empty()) continue;
         if (offset > 0) {
           --offset;
           continue;
         }
-        out.push_back(by_no_.at(*it));
+        out.push_back(t);
       }
     };
     if (descending) take(q->second.rbegin(), q->second.rend());
@@ -78,16 +85,20 @@ class OpenTasks {
 
  private:
   void PutLocked(std::shared_ptr<const TaskRow> t) {
-    if (auto old = by_no_.find(t->no); old != by_no_.end() && old->second->assignee.empty()) {
-      auto q = unassigned_.find(old->second->queue);
-      q->second.erase(t->no);
-      if (q->second.empty()) unassigned_.erase(q);
+    if (auto old = by_no_.find(t->no); old != by_no_.end()) {
+      for (auto* index : {&by_queue_, &unassigned_}) {
+        if (index == &unassigned_ && !old->second->assignee.empty()) continue;
+        auto q = index->find(old->second->queue);
+        q->second.erase(t->no);
+        if (q->second.empty()) index->erase(q);
+      }
     }
     if (!TaskActive(t->state)) {
       by_no_.erase(t->no);
       no_of_.erase(t->id);
       return;
     }
+    by_queue_[t->queue].insert(t->no);
     if (t->assignee.empty()) unassigned_[t->queue].insert(t->no);
     no_of_[t->id] = t->no;
     by_no_[t->no] = std::move(t);
@@ -96,9 +107,9 @@ class OpenTasks {
   mutable std::shared_mutex mu_;
   std::unordered_map<int64_t, std::shared_ptr<const TaskRow>> by_no_;
   std::unordered_map<std::string, int64_t> no_of_;
-  // Open tasks nobody holds, by queue, in creation order: an inbox page
-  // without a query.
-  std::unordered_map<std::string, std::set<int64_t>> unassigned_;
+  // Open tasks by queue, all and those nobody holds, in creation order: an
+  // inbox page without a query.
+  std::unordered_map<std::string, std::set<int64_t>> by_queue_, unassigned_;
 };
 
 }  // namespace treaty::engine

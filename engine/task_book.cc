@@ -248,15 +248,24 @@ Result<std::optional<TaskRow>> TaskBook::Get(const std::string& id) {
 }
 
 Result<std::vector<TaskRow>> TaskBook::Search(const TaskQuery& q, int64_t* matched) {
-  // A clerk's inbox — a queue's open tasks nobody holds, oldest (or newest)
-  // first — is answered from memory; anything else asks the store.
-  bool inbox = !q.queue.empty() && q.states.size() == 1 && q.states[0] == TaskState::kOpen &&
-               q.order == TaskQuery::Order::kCreated && q.assignee.empty() && q.candidate_group.empty() &&
-               q.candidate_user.empty() && q.definition.empty() && q.instance.empty() && !q.due_before &&
-               !q.due_after && !q.priority_min && !q.priority_max;
+  // A queue's open tasks — nobody's (a clerk's inbox), claimed, or both —
+  // oldest (or newest) first, are answered from memory; anything else asks
+  // the store.
+  bool open = false, claimed = false, closed = false;
+  for (TaskState st : q.states) {
+    open = open || st == TaskState::kOpen;
+    claimed = claimed || st == TaskState::kClaimed;
+    closed = closed || !TaskActive(st);
+  }
+  bool inbox = !q.queue.empty() && !q.states.empty() && !closed && q.order == TaskQuery::Order::kCreated &&
+               q.assignee.empty() && q.candidate_group.empty() && q.candidate_user.empty() && q.definition.empty() &&
+               q.instance.empty() && !q.due_before && !q.due_after && !q.priority_min && !q.priority_max;
   std::vector<TaskRow> out;
   if (inbox) {
-    for (const auto& t : open_.Unassigned(q.queue, q.descending, q.offset, q.limit)) out.push_back(*t);
+    OpenTasks::Held held = open && claimed ? OpenTasks::Held::kAny
+                           : open          ? OpenTasks::Held::kNobody
+                                           : OpenTasks::Held::kSomebody;
+    for (const auto& t : open_.InQueue(q.queue, held, q.descending, q.offset, q.limit)) out.push_back(*t);
     if (matched) *matched = static_cast<int64_t>(out.size());
     return out;
   }

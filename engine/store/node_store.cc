@@ -87,10 +87,15 @@ CREATE TABLE IF NOT EXISTS tasks (
   candidate_users TEXT NOT NULL, closed_ms INTEGER, closed_height INTEGER, close_reason TEXT, closed_by TEXT,
   updated_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tasks_open_by_instance ON tasks(instance) WHERE state = 'open';
-CREATE INDEX IF NOT EXISTS tasks_open_by_queue ON tasks(queue) WHERE state = 'open';
+-- A queue's open tasks in creation order are the inbox, served from memory
+-- (engine/open_tasks.h): no index of their own. Only tasks with a due date
+-- wait to fall overdue.
+DROP INDEX IF EXISTS tasks_open_by_queue;
+DROP INDEX IF EXISTS tasks_open_not_overdue;
 CREATE INDEX IF NOT EXISTS tasks_open_by_queue_due ON tasks(queue, due_ms) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS tasks_open_by_queue_priority ON tasks(queue, priority) WHERE state = 'open';
-CREATE INDEX IF NOT EXISTS tasks_open_not_overdue ON tasks(due_ms) WHERE state = 'open' AND overdue = 0;
+CREATE INDEX IF NOT EXISTS tasks_falling_due ON tasks(due_ms) WHERE state = 'open' AND overdue = 0
+  AND due_ms != 9223372036854775807;
 CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks(assignee) WHERE assignee != '';
 CREATE INDEX IF NOT EXISTS tasks_closed ON tasks(state) WHERE state != 'open';
 -- Who may work a task, one row per candidate group (kind 0) or user (1).

@@ -250,9 +250,10 @@ Result<std::optional<TaskRow>> NodeStore::GetTaskByNo(int64_t no) {
 namespace {
 
 Result<std::optional<int64_t>> QueryNextDue(Db& db) {
-  // The partial index holds open tasks not yet overdue by due date; a task
-  // without one has the largest integer.
-  Stmt s = db.Prepare("SELECT MIN(due_ms) FROM tasks WHERE state = 'open' AND overdue = 0");
+  // The partial index holds open tasks with a due date not yet overdue (the
+  // literal is kNoDue: a partial index is used only when the query says so).
+  Stmt s = db.Prepare(
+      "SELECT MIN(due_ms) FROM tasks WHERE state = 'open' AND overdue = 0 AND due_ms != 9223372036854775807");
   TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "next due date"));
   if (s.IsNull(0) || s.Int(0) == kNoDue) return std::optional<int64_t>();
   return std::optional<int64_t>(s.Int(0));
@@ -371,7 +372,8 @@ Status WriteTxn::UpdateTask(const TaskRow& before_row, const TaskRow& t) {
 
 Result<std::vector<TaskRow>> WriteTxn::TasksFallenDue(int64_t now_ms, size_t max) {
   static const std::string sql = std::string("SELECT ") + kTaskCols +
-                                 " FROM tasks WHERE state = 'open' AND overdue = 0 AND due_ms <= ? ORDER BY due_ms LIMIT ?";
+                                 " FROM tasks WHERE state = 'open' AND overdue = 0 AND due_ms != 9223372036854775807 AND due_ms <= ? "
+                                 "ORDER BY due_ms LIMIT ?";
   Stmt s = db().Prepare(sql.c_str());
   s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(max));
   return ReadTasks(s);

@@ -296,6 +296,14 @@ TEST_F(Tasks, SearchFiltersOrdersAndPages) {
   EXPECT_EQ(one.next_page_token(), "2");
   inbox.set_queue("no-such-queue");
   EXPECT_TRUE(Search(inbox).empty());
+  pb::SearchTasksRequest held;
+  held.set_queue("sales-approvals");
+  held.add_states(pb::TASK_CLAIMED);
+  ids.clear();
+  for (const auto& t : Search(held)) ids.push_back(t.instance_id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"s-1", "s-3"}));
+  held.add_states(pb::TASK_OPEN);
+  EXPECT_EQ(Search(held).size(), 5u);
   pb::SearchTasksRequest group;
   group.set_candidate_group("sales");
   EXPECT_EQ(Search(group).size(), 5u);
