@@ -50,8 +50,8 @@ class TasksService final : public TasksBase {
  public:
   explicit TasksService(Node* node) : node_(node), blocking_(4) {}
 
-
-  grpc::Status DoSearchTasks(const pb::SearchTasksRequest* req, pb::SearchTasksResponse* resp) {
+  // The reads, answered inline (the callback methods below finish with them).
+  grpc::Status AnswerSearch(const pb::SearchTasksRequest* req, pb::SearchTasksResponse* resp) {
     TaskQuery q;
     q.queue = req->queue();
     q.assignee = req->assignee();
@@ -103,7 +103,7 @@ class TasksService final : public TasksBase {
     return grpc::Status::OK;
   }
 
-  grpc::Status DoGetTask(const pb::GetTaskRequest* req, pb::GetTaskResponse* resp) {
+  grpc::Status AnswerGet(const pb::GetTaskRequest* req, pb::GetTaskResponse* resp) {
     auto t = Find(req->task_id());
     if (!t.ok()) return ToGrpc(t.status());
     FillTask(*t, resp->mutable_task());
@@ -180,14 +180,14 @@ class TasksService final : public TasksBase {
   grpc::ServerUnaryReactor* SearchTasks(grpc::CallbackServerContext* ctx, const pb::SearchTasksRequest* req,
                                          pb::SearchTasksResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(DoSearchTasks(req, resp));
+    reactor->Finish(AnswerSearch(req, resp));
     return reactor;
   }
 
   grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx, const pb::GetTaskRequest* req,
                                          pb::GetTaskResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(DoGetTask(req, resp));
+    reactor->Finish(AnswerGet(req, resp));
     return reactor;
   }
 
