@@ -95,6 +95,9 @@ class DotWriter {
     std::string label = s.name + " (" + Roles(s) + ")";
     if (!s.label.empty()) label += "\n" + s.label;
     if (s.guard) label += "\n[" + s.guard->text + "]";
+    // Who does the step: a person from a queue, or a machine of a job type.
+    if (s.task && !s.task->human_queue.empty()) label += "\nhuman task: " + s.task->human_queue;
+    if (s.task && !s.task->job_type.empty()) label += "\njob: " + s.task->job_type;
     for (const auto& f : s.from) {
       std::string l = label;
       const StateSpec* from = Spec(f.name);

@@ -181,6 +181,8 @@ int Describe(const Args& a) {
     std::cout << " -> " << s.to.name << " by ";
     for (size_t i = 0; i < s.by.size(); ++i) std::cout << (i ? "|" : "") << s.by[i].name;
     if (s.guard) std::cout << " if " << s.guard->text;
+    if (s.task && !s.task->human_queue.empty()) std::cout << ", human task in queue " << s.task->human_queue;
+    if (s.task && !s.task->job_type.empty()) std::cout << ", job of type " << s.task->job_type;
     std::cout << "\n";
   }
   return 0;

@@ -42,11 +42,18 @@ TEST(Dot, PurchaseOrder) {
   EXPECT_TRUE(Has(dot, "  \"submitted\" [label=\"submitted\"];\n"));
   EXPECT_TRUE(Has(dot, "  \"paid\" [label=\"paid\", shape=doublecircle, style=\"\"];\n"));
   EXPECT_TRUE(Has(dot, "  \"cancelled\" [label=\"cancelled\", shape=doublecircle, style=\"\"];\n"));
-  // One edge per step and source state, labelled "name (roles)", guards in brackets.
-  EXPECT_TRUE(Has(dot, "  \"submitted\" -> \"accepted\" [label=\"accept (seller)\"];\n"));
+  // One edge per step and source state, labelled "name (roles)", guards in
+  // brackets, and who does a task step (a person from a queue, or a job).
+  EXPECT_TRUE(Has(dot, "  \"submitted\" -> \"accepted\" [label=\"accept (seller)\\nhuman task: sales-approvals\"];\n"))
+      << dot;
   EXPECT_TRUE(Has(dot, "  \"accepted\" -> \"paid\" [label=\"pay (buyer)\\n[input.amount == data.total]\"];\n"));
   EXPECT_EQ(Count(dot, " -> "), 5u);  // 4 steps and the initial marker
   EXPECT_FALSE(Has(dot, "subgraph"));
+}
+
+TEST(Dot, AJobStepSaysItsType) {
+  std::string dot = GraphvizDot(LoadFile(kValid + "credit-check.yaml"));
+  EXPECT_TRUE(Has(dot, "check (lender)\\njob: credit-bureau")) << dot;
 }
 
 TEST(Dot, CompositeStatesAreClusters) {
@@ -60,7 +67,7 @@ TEST(Dot, CompositeStatesAreClusters) {
   // Several roles, escaped quotes in a guard, a step label, a deadline.
   EXPECT_TRUE(Has(dot,
                   "[label=\"assess (assessor, insurer)\\n[\\\"assessor\\\" in actor.roles || data.amount < "
-                  "1000]\"];"));
+                  "1000]\\nhuman task: assessments\"];"));
   EXPECT_TRUE(Has(dot,
                   "\"filed\" -> \"expired\" [label=\"expire (insurer)\\nnobody started the review\\nafter 7d\", "
                   "style=dashed];"));
