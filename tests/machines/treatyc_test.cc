@@ -54,12 +54,17 @@ TEST(Treatyc, GraphDescribeCompile) {
   Outcome g = Treatyc("graph " + kPo);
   EXPECT_EQ(g.code, 0);
   EXPECT_EQ(g.out.rfind("digraph \"purchase-order v1\"", 0), 0u) << g.out;
-  EXPECT_NE(g.out.find("\"submitted\" -> \"accepted\" [label=\"accept (seller)\"]"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("\"submitted\" -> \"accepted\" [label=\"accept (seller)\\nhuman task: sales-approvals\"]"),
+            std::string::npos)
+      << g.out;
 
   Outcome d = Treatyc("describe " + kPo);
   EXPECT_EQ(d.code, 0);
   EXPECT_NE(d.out.find("sha256   "), std::string::npos);
   EXPECT_NE(d.out.find("pay: accepted -> paid by buyer if input.amount == data.total"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("accept: submitted -> accepted by seller, human task in queue sales-approvals"),
+            std::string::npos)
+      << d.out;
 
   fs::path h = fs::temp_directory_path() / ("po-" + std::to_string(getpid()) + ".msm.h");
   Outcome c = Treatyc("compile " + kPo + " -o " + h.string());
