@@ -248,6 +248,7 @@ int Throw(pb::Jobs::Stub* jobs, const Args& a, const std::string& key) {
   } else {
     std::cout << "job " << key << " threw " << req.error_code() << ": ";
     PrintProposal(resp.step(), resp.outcome(), resp.ledger_height(), resp.proposal_id(), resp.instance());
+    if (resp.has_attestation()) PrintAttestation(resp.attestation());
   }
   return 0;
 }

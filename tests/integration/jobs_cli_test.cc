@@ -286,7 +286,7 @@ TEST_F(JobsCli, BadInputGetsThePreciseErrorAndExitCode) {
   ASSERT_FALSE(key.empty());
 
   // An unknown key: NOT_FOUND naming it, for every command taking a key.
-  for (const std::string& cmd :
+  for (const std::string cmd :
        {"job show loan-3:9:check", "job complete loan-3:9:check --output '{\"score\":1}'",
         "job fail loan-3:9:check --retries 1", "job retries loan-3:9:check 1", "job timeout loan-3:9:check 1000",
         "job throw loan-3:9:check --code DECLINED"}) {
