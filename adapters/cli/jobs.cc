@@ -90,8 +90,9 @@ void PrintJob(const pb::Job& j) {
   if (!j.incident_id().empty()) std::cout << "incident   " << j.incident_id() << "\n";
   if (!j.error_code().empty() || !j.error_message().empty())
     std::cout << "error      " << (j.error_code().empty() ? "" : j.error_code() + ": ") << j.error_message() << "\n";
-  std::cout << "created    " << TimeText(j.created_ms()) << ", ledger height " << j.created_height() << ", position "
-            << j.position() << "\n";
+  std::cout << "created    " << TimeText(j.created_ms()) << " (ledger time), ledger height " << j.created_height()
+            << ", position " << j.position() << "\n";
+  if (j.opened_ms() > 0) std::cout << "opened     " << TimeText(j.opened_ms()) << " (node time)\n";
   if (j.closed_height() > 0)
     std::cout << "closed     " << TimeText(j.closed_ms()) << ", ledger height " << j.closed_height()
               << (j.closed_by().empty() ? "" : " by " + j.closed_by()) << "\n";

@@ -232,6 +232,8 @@ TEST_F(JobsCli, ShowsExtendsLeasesAndThrowsErrors) {
   EXPECT_NE(r.out.find("headers    bureau=acme-credit\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("variables  {"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"applicant\":\"Ada\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("opened     20"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("closed     "), std::string::npos) << r.out;
 
   r = Cli("--json job activate --type credit-check --worker w1 --lease 10000 --max 5");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -278,6 +280,10 @@ TEST_F(JobsCli, ShowsExtendsLeasesAndThrowsErrors) {
   EXPECT_NE(Row(r, key).find(" error_thrown "), std::string::npos) << r.out;
   job = Show(key);
   EXPECT_EQ(job.value("error_code", ""), "DECLINED") << job.dump();
+  r = Cli("job show " + key);
+  EXPECT_NE(r.out.find("state      error_thrown"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("error      DECLINED: too much debt\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("closed     20"), std::string::npos) << r.out;
 }
 
 TEST_F(JobsCli, BadInputGetsThePreciseErrorAndExitCode) {
