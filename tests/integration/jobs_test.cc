@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "local_network.h"
@@ -428,6 +429,47 @@ TEST_F(Jobs, AStreamGetsEachJobOnceAsItOpens) {
   }
   EXPECT_EQ(keys.size(), 5u);
   for (const auto& k : keys) ASSERT_TRUE(Complete(k, R"({"score":601})").ok());
+}
+
+TEST_F(Jobs, AStreamHoldsNoMoreThanItsMaxActiveJobs) {
+  for (int i = 0; i < 5; ++i) Open("f-" + std::to_string(i));
+  grpc::ClientContext ctx;
+  pb::StreamJobsRequest req;
+  req.set_type("score");
+  req.set_worker("small");
+  req.set_max_active_jobs(2);
+  auto reader = jobs_->StreamJobs(&ctx, req);
+  std::mutex mu;
+  std::vector<std::string> got;
+  std::thread read([&] {
+    pb::Job j;
+    while (reader->Read(&j)) {
+      std::lock_guard<std::mutex> lock(mu);
+      got.push_back(j.key());
+    }
+  });
+  auto count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return got.size();
+  };
+  ASSERT_TRUE(Eventually([&] { return count() == 2; }, 5000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(count(), 2u);  // three wait for a place
+  // A completion and a failure each free a place.
+  std::string first, second;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    first = got[0];
+    second = got[1];
+  }
+  ASSERT_TRUE(Complete(first, R"({"score":700})").ok());
+  ASSERT_TRUE(Eventually([&] { return count() == 3; }, 5000));
+  ASSERT_TRUE(Fail(second, 2, "busy", nullptr, 60000).ok());
+  ASSERT_TRUE(Eventually([&] { return count() == 4; }, 5000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(count(), 4u);
+  ctx.TryCancel();
+  read.join();
 }
 
 TEST_F(Jobs, BadRequestsGetPreciseErrorsAndChangeNothing) {
