@@ -118,6 +118,11 @@ class JobBook final : public TxnObserver {
   // so the job closes as error_thrown when that step applies.
   void NoteThrown(const std::string& id, const std::string& code, const std::string& message, Done done);
 
+  // Runs `then` once no activation of the job is waiting to be written
+  // (at once, mostly; else on the JobBook's thread after that write), so
+  // a completion's step never overtakes its job's activation record.
+  void Settled(const std::string& id, std::function<void()> then);
+
   // The idempotency key the next completion (or thrown error) of `j`
   // proposes its step with: one per attempt, shared by every worker.
   static std::string CompletionKey(const JobRow& j) { return "job:" + j.id + ":" + std::to_string(j.attempts); }

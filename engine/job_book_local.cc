@@ -304,6 +304,21 @@ JobBook::Change JobBook::ActivateChange(const std::string& worker, int64_t lease
   };
 }
 
+void JobBook::Settled(const std::string& id, std::function<void()> then) {
+  bool pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending = reserved_.count(id) > 0;
+  }
+  if (!pending) return then();
+  // Queued behind the activation: answered after its commit.
+  auto c = std::make_unique<LocalChange>();
+  c->ids = {id};
+  c->change = [](JobRow*, std::vector<std::string>*) { return Status::Ok(); };
+  c->done = [then = std::move(then)](Result<std::vector<JobRow>>) { then(); };
+  Submit(std::move(c));
+}
+
 void JobBook::Unsubscribe(uint64_t stream, const std::vector<JobRow>& unsent) {
   if (stream != 0) {
     std::lock_guard<std::mutex> lock(mu_);

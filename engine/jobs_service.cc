@@ -7,6 +7,8 @@
 #include <cstdlib>
 
 #include "definitions/schema.h"
+#include "engine/job_messages.h"
+#include "engine/job_stream.h"
 #include "engine/service_util.h"
 #include "engine/services.h"
 #include "treaty/v1/treaty.grpc.pb.h"
@@ -19,38 +21,6 @@ using namespace service;  // NOLINT: the services' shared vocabulary
 // The longest error message a worker may send (a stack trace fits).
 constexpr size_t kMaxMessage = 16 * 1024;
 constexpr int64_t kMaxOffset = 1'000'000'000;
-
-pb::JobState StateToPb(JobState s) {
-  switch (s) {
-    case JobState::kActivatable: return pb::JOB_ACTIVATABLE;
-    case JobState::kActivated: return pb::JOB_ACTIVATED;
-    case JobState::kFailed: return pb::JOB_FAILED;
-    case JobState::kIncident: return pb::JOB_INCIDENT;
-    case JobState::kCompleted: return pb::JOB_COMPLETED;
-    case JobState::kErrorThrown: return pb::JOB_ERROR_THROWN;
-    case JobState::kCancelled: return pb::JOB_CANCELLED;
-  }
-  return pb::JOB_STATE_UNSPECIFIED;
-}
-
-std::optional<JobState> StateFromPb(int s) {
-  switch (s) {
-    case pb::JOB_ACTIVATABLE: return JobState::kActivatable;
-    case pb::JOB_ACTIVATED: return JobState::kActivated;
-    case pb::JOB_FAILED: return JobState::kFailed;
-    case pb::JOB_INCIDENT: return JobState::kIncident;
-    case pb::JOB_COMPLETED: return JobState::kCompleted;
-    case pb::JOB_ERROR_THROWN: return JobState::kErrorThrown;
-    case pb::JOB_CANCELLED: return JobState::kCancelled;
-    default: return std::nullopt;
-  }
-}
-
-Status CheckName(const std::string& v, const char* what) {
-  if (v.empty()) return Status::InvalidArgument(std::string(what) + " is required");
-  if (v.size() > 256) return Status::InvalidArgument(std::string(what) + " is at most 256 bytes");
-  return Status::Ok();
-}
 
 Status CheckMessage(const std::string& m) {
   if (m.size() > kMaxMessage)
@@ -96,90 +66,23 @@ class JobsService final : public JobsBase {
     a.max_jobs = req->max_jobs();
     a.lease_ms = req->timeout_ms();
     a.wait_ms = req->request_timeout_ms();
-    node_->jobs()->Activate(a, [this, reactor, resp](Result<std::vector<JobRow>> rows) {
+    node_->jobs()->Activate(a, [this, ctx, reactor, resp](Result<std::vector<JobRow>> rows) {
       if (!rows.ok()) return reactor->Finish(ToGrpc(rows.status()));
-      for (const auto& j : *rows) FillJob(j, resp->add_jobs(), /*variables=*/true);
+      if (!rows->empty() && ctx->IsCancelled()) {
+        // The caller gave up waiting (its deadline, a cancel): the jobs go
+        // back at once rather than sit leased to nobody.
+        node_->jobs()->Unsubscribe(0, *rows);
+        return reactor->Finish(grpc::Status::CANCELLED);
+      }
+      for (const auto& j : *rows) FillJob(node_, j, resp->add_jobs(), /*variables=*/true);
       reactor->Finish(grpc::Status::OK);
     });
     return reactor;
   }
 
-  // Pushes the jobs the JobBook activates for it; a job not yet written
-  // when the stream ends goes back (Unsubscribe).
-  class JobStream final : public grpc::ServerWriteReactor<pb::Job> {
-   public:
-    JobStream(JobsService* svc, const pb::StreamJobsRequest* req) : svc_(svc) {
-      Status bad = CheckName(req->type(), "type");
-      if (bad.ok()) bad = CheckName(req->worker(), "worker");
-      if (bad.ok()) bad = svc->CheckLease(req->timeout_ms());
-      if (bad.ok() && (req->max_active_jobs() < 0 || req->max_active_jobs() > JobBook::kMaxActivate))
-        bad = Status::InvalidArgument("max_active_jobs must be from 0 (32) to " +
-                                      std::to_string(JobBook::kMaxActivate) + ", not " +
-                                      std::to_string(req->max_active_jobs()));
-      if (!bad.ok()) {
-        finished_ = true;
-        Finish(ToGrpc(bad));
-        return;
-      }
-      id_ = svc_->node_->jobs()->Subscribe(req->type(), req->worker(), req->timeout_ms(),
-                                           req->max_active_jobs() == 0 ? 32 : req->max_active_jobs(),
-                                           [this](JobRow j) { Push(std::move(j)); });
-    }
-    void OnWriteDone(bool ok) override {
-      std::lock_guard<std::mutex> lock(mu_);
-      writing_ = false;
-      if (!ok) {
-        EndLocked(grpc::Status(grpc::UNAVAILABLE, "the stream broke"));
-        return;
-      }
-      queue_.pop_front();  // it reached the transport
-      WriteNextLocked();
-    }
-    void OnCancel() override {
-      std::lock_guard<std::mutex> lock(mu_);
-      EndLocked(grpc::Status::CANCELLED);
-    }
-    void OnDone() override {
-      std::vector<JobRow> unsent;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (auto& [row, msg] : queue_) unsent.push_back(std::move(row));
-        queue_.clear();
-      }
-      if (id_ != 0 || !unsent.empty()) svc_->node_->jobs()->Unsubscribe(id_, unsent);
-      delete this;
-    }
-
-   private:
-    // On the JobBook's thread: the row is turned into its message here.
-    void Push(JobRow j) {
-      pb::Job msg;
-      svc_->FillJob(j, &msg, /*variables=*/true);
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.emplace_back(std::move(j), std::move(msg));
-      if (finished_) return;  // given back by OnDone
-      WriteNextLocked();
-    }
-    void WriteNextLocked() {
-      if (writing_ || finished_ || queue_.empty()) return;
-      writing_ = true;
-      StartWrite(&queue_.front().second);
-    }
-    void EndLocked(const grpc::Status& st) {
-      if (finished_) return;
-      finished_ = true;
-      Finish(st);
-    }
-    JobsService* svc_;
-    uint64_t id_ = 0;
-    std::mutex mu_;
-    std::deque<std::pair<JobRow, pb::Job>> queue_;  // mu_: front is being written while writing_
-    bool writing_ = false, finished_ = false;       // mu_
-  };
-
   grpc::ServerWriteReactor<pb::Job>* StreamJobs(grpc::CallbackServerContext*,
                                                 const pb::StreamJobsRequest* req) override {
-    return new JobStream(this, req);
+    return new JobStream(node_, req);
   }
 
   // ---- completion and thrown errors
@@ -187,13 +90,20 @@ class JobsService final : public JobsBase {
   grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx, const pb::CompleteJobRequest* req,
                                         pb::CompleteJobResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    // After an activation of the job still being written: its record and
+    // event come before the step that closes it.
+    node_->jobs()->Settled(req->key(), [this, reactor, req, resp] { CompleteJobNow(reactor, req, resp); });
+    return reactor;
+  }
+
+  void CompleteJobNow(grpc::ServerUnaryReactor* reactor, const pb::CompleteJobRequest* req, pb::CompleteJobResponse* resp) {
     auto job = Find(req->key());
     if (!job.ok()) {
       reactor->Finish(ToGrpc(job.status()));
-      return reactor;
+      return;
     }
     Answer answer = AnswerFor(reactor, resp);
-    if (!JobOpen(job->state)) return AnswerClosed(*job, answer), reactor;
+    if (!JobOpen(job->state)) return AnswerClosed(*job, answer);
     Status bad = MayFinish(*job, static_cast<int>(req->wait_for()));
     const defs::StepSpec* step = bad.ok() ? StepOf(*job, job->step) : nullptr;
     if (bad.ok() && step == nullptr) bad = NotLoaded(*job, job->step);
@@ -210,23 +120,29 @@ class JobsService final : public JobsBase {
     }
     if (!bad.ok()) {
       reactor->Finish(ToGrpc(bad));
-      return reactor;
+      return;
     }
     std::string text = req->output_json().empty() ? "{}" : req->output_json();
     Propose(*job, job->step, text, req->wait_for() == pb::WAIT_ATTESTED_BY_ALL, req->wait_timeout_ms(), answer);
-    return reactor;
   }
 
   grpc::ServerUnaryReactor* ThrowError(grpc::CallbackServerContext* ctx, const pb::ThrowErrorRequest* req,
-                                       pb::ThrowErrorResponse* resp) override {
+                                        pb::ThrowErrorResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    // After an activation of the job still being written: its record and
+    // event come before the step that closes it.
+    node_->jobs()->Settled(req->key(), [this, reactor, req, resp] { ThrowErrorNow(reactor, req, resp); });
+    return reactor;
+  }
+
+  void ThrowErrorNow(grpc::ServerUnaryReactor* reactor, const pb::ThrowErrorRequest* req, pb::ThrowErrorResponse* resp) {
     auto job = Find(req->key());
     if (!job.ok()) {
       reactor->Finish(ToGrpc(job.status()));
-      return reactor;
+      return;
     }
     Answer answer = AnswerFor(reactor, resp);
-    if (!JobOpen(job->state)) return AnswerClosed(*job, answer), reactor;
+    if (!JobOpen(job->state)) return AnswerClosed(*job, answer);
     Status bad = MayFinish(*job, static_cast<int>(req->wait_for()));
     if (bad.ok()) bad = CheckName(req->error_code(), "error_code");
     if (bad.ok()) bad = CheckMessage(req->error_message());
@@ -234,7 +150,7 @@ class JobsService final : public JobsBase {
     if (bad.ok() && spec == nullptr) bad = NotLoaded(*job, job->step);
     if (!bad.ok()) {
       reactor->Finish(ToGrpc(bad));
-      return reactor;
+      return;
     }
     const defs::JobError* mapped = spec->FindJobError(req->error_code());
     if (mapped == nullptr) {
@@ -243,16 +159,16 @@ class JobsService final : public JobsBase {
       node_->jobs()->RaiseIncident(job->id, kIncidentUnmappedError, why, std::nullopt,
                                    [this, reactor, resp](Result<JobRow> j) {
                                      if (!j.ok()) return reactor->Finish(ToGrpc(j.status()));
-                                     FillJob(*j, resp->mutable_job(), false);
+                                     FillJob(node_, *j, resp->mutable_job(), false);
                                      FillIncident(*j, resp->mutable_incident());
                                      reactor->Finish(grpc::Status::OK);
                                    });
-      return reactor;
+      return;
     }
     const defs::StepSpec* step = StepOf(*job, mapped->step);
     if (step == nullptr) {
       reactor->Finish(ToGrpc(NotLoaded(*job, mapped->step)));
-      return reactor;
+      return;
     }
     auto vars = ObjectOf(req->variables_json(), "variables_json");
     if (vars.ok()) {
@@ -262,7 +178,7 @@ class JobsService final : public JobsBase {
     }
     if (!vars.ok()) {
       reactor->Finish(ToGrpc(vars.status()));
-      return reactor;
+      return;
     }
     resp->set_step(step->name);
     std::string text = req->variables_json().empty() ? "{}" : req->variables_json();
@@ -275,7 +191,6 @@ class JobsService final : public JobsBase {
                                 if (!noted.ok()) return answer.reactor->Finish(ToGrpc(noted.status()));
                                 Propose(*noted, step_name, text, all, wait_ms, answer);
                               });
-    return reactor;
   }
 
   // ---- failures, retries, leases
@@ -313,7 +228,7 @@ class JobsService final : public JobsBase {
                                    pb::Job* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     auto job = Find(req->key());
-    if (job.ok()) FillJob(*job, resp, /*variables=*/true);
+    if (job.ok()) FillJob(node_, *job, resp, /*variables=*/true);
     reactor->Finish(ToGrpc(job.status()));
     return reactor;
   }
@@ -326,7 +241,7 @@ class JobsService final : public JobsBase {
     q.instance = req->instance_id();
     q.definition = req->definition();
     for (int s : req->states()) {
-      auto state = StateFromPb(s);
+      auto state = JobStateFromPb(s);
       if (!state) {
         reactor->Finish(grpc::Status(grpc::INVALID_ARGUMENT, "unknown job state " + std::to_string(s)));
         return reactor;
@@ -346,7 +261,7 @@ class JobsService final : public JobsBase {
     }
     if (static_cast<int64_t>(rows->size()) > size) resp->set_next_page_token(std::to_string(q.offset + size));
     for (int64_t n = 0; n < static_cast<int64_t>(rows->size()) && n < size; ++n)
-      FillJob((*rows)[n], resp->add_jobs(), /*variables=*/false);
+      FillJob(node_, (*rows)[n], resp->add_jobs(), /*variables=*/false);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
@@ -410,13 +325,6 @@ class JobsService final : public JobsBase {
   }
   static void Finish(const Answer& a, const grpc::Status& st) { a.reactor->Finish(st); }
 
-  Status CheckLease(int64_t ms) const {
-    if (ms < 0 || ms > JobBook::kMaxLeaseMs)
-      return Status::InvalidArgument("timeout_ms must be from 0 (the definition's) to " +
-                                     std::to_string(JobBook::kMaxLeaseMs) + ", not " + std::to_string(ms));
-    return Status::Ok();
-  }
-
   static grpc::Status Page(int32_t page_size, const std::string& token, int64_t* offset, int64_t* size) {
     *size = page_size <= 0 ? 50 : std::min(page_size, 1000);
     *offset = 0;
@@ -454,56 +362,10 @@ class JobsService final : public JobsBase {
     return Status::Ok();
   }
 
-  void FillJob(const JobRow& j, pb::Job* out, bool variables) {
-    out->set_key(j.id);
-    out->set_type(j.type);
-    out->set_instance_id(j.instance);
-    out->set_definition(j.definition);
-    out->set_version(j.version);
-    out->set_step(j.step);
-    out->set_state(StateToPb(j.state));
-    out->set_retries(static_cast<int32_t>(j.retries));
-    out->set_worker(j.worker);
-    out->set_deadline_ms(j.deadline_ms);
-    out->set_retry_at_ms(j.retry_at_ms);
-    out->set_error_message(j.error_message);
-    out->set_error_code(j.error_code);
-    if (j.state == JobState::kIncident) out->set_incident_id(j.IncidentId());
-    out->set_position(static_cast<uint64_t>(j.position));
-    out->set_created_ms(j.created_ms);
-    out->set_created_height(static_cast<uint64_t>(j.created_height));
-    out->set_closed_ms(j.closed_ms);
-    out->set_closed_height(static_cast<uint64_t>(j.closed_height));
-    out->set_close_reason(j.close_reason);
-    out->set_closed_by(j.closed_by);
-    out->set_updated_ms(j.updated_ms);
-    out->set_failures(static_cast<int32_t>(j.failures));
-    out->set_opened_ms(j.opened_ms);
-    if (const defs::TaskSpec* spec = node_->jobs()->SpecOf(j)) {
-      for (const auto& [k, v] : spec->job_headers) (*out->mutable_headers())[k] = v;
-    }
-    if (!variables) return;
-    auto inst = node_->GetInstance(j.instance);
-    out->set_variables_json(inst.ok() && *inst ? (*inst)->data_json : "{}");
-  }
-
-  static void FillIncident(const JobRow& j, pb::Incident* out) {
-    out->set_incident_id(j.IncidentId());
-    out->set_job_key(j.id);
-    out->set_type(j.type);
-    out->set_instance_id(j.instance);
-    out->set_definition(j.definition);
-    out->set_step(j.step);
-    out->set_kind(j.incident_kind);
-    out->set_message(j.incident_message);
-    out->set_raised_ms(j.incident_ms);
-    out->set_retries(static_cast<int32_t>(j.retries));
-  }
-
   JobBook::Done AnswerTo(grpc::ServerUnaryReactor* reactor, pb::Job* resp) {
     return [this, reactor, resp](Result<JobRow> j) {
       if (!j.ok()) return reactor->Finish(ToGrpc(j.status()));
-      FillJob(*j, resp, /*variables=*/false);
+      FillJob(node_, *j, resp, /*variables=*/false);
       reactor->Finish(grpc::Status::OK);
     };
   }
@@ -511,7 +373,7 @@ class JobsService final : public JobsBase {
   // A closed job answers a completion or thrown error with the one step
   // that closed it (completed, error_thrown), or why it was cancelled.
   void AnswerClosed(const JobRow& j, const Answer& a) {
-    FillJob(j, a.job, false);
+    FillJob(node_, j, a.job, false);
     if (j.state == JobState::kCancelled)
       return Finish(a, grpc::Status(grpc::FAILED_PRECONDITION, "job '" + j.id + "' is cancelled: " + j.close_reason));
     auto p = node_->GetProposal(j.closed_by);
@@ -583,7 +445,7 @@ class JobsService final : public JobsBase {
                         p.reason;
       node_->jobs()->RaiseIncident(j.id, kIncidentStepRejected, why, j.attempts,
                                    [this, a, p, why, attested](Result<JobRow> noted) {
-                                     if (noted.ok()) FillJob(*noted, a.job, false);
+                                     if (noted.ok()) FillJob(node_, *noted, a.job, false);
                                      std::string after = noted.ok() ? "; incident '" + noted->IncidentId() + "' raised"
                                                                     : "; raising the incident failed: " +
                                                                           noted.status().ToString();
@@ -600,11 +462,11 @@ class JobsService final : public JobsBase {
       done.closed_height = p.height;
       done.closed_ms = p.applied_ms;
       done.deadline_ms = 0;
-      FillJob(done, a.job, false);
+      FillJob(node_, done, a.job, false);
       return Finish(a, grpc::Status::OK);
     }
     auto now = node_->jobs()->Get(j.id);
-    FillJob(now.ok() && *now ? **now : j, a.job, false);
+    FillJob(node_, now.ok() && *now ? **now : j, a.job, false);
     Finish(a, grpc::Status::OK);
   }
 

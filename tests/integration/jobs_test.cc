@@ -472,6 +472,26 @@ TEST_F(Jobs, AStreamHoldsNoMoreThanItsMaxActiveJobs) {
   read.join();
 }
 
+TEST_F(Jobs, ALongPollItsCallerGaveUpOnLeavesTheJobForOthers) {
+  std::thread gone([&] {
+    pb::ActivateJobsRequest req;
+    req.set_type("score");
+    req.set_worker("impatient");
+    req.set_max_jobs(1);
+    req.set_request_timeout_ms(5000);
+    pb::ActivateJobsResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+    EXPECT_EQ(jobs_->ActivateJobs(&ctx, req, &resp).error_code(), grpc::DEADLINE_EXCEEDED);
+  });
+  gone.join();
+  Open("g-1");  // after the caller left, before its poll would end
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto got = Activate("patient");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].worker(), "patient");
+}
+
 TEST_F(Jobs, BadRequestsGetPreciseErrorsAndChangeNothing) {
   Open("j-12");
   grpc::Status st;

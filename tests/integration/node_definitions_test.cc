@@ -207,7 +207,7 @@ TEST(NodeStartup, RefusesADataFolderOfAnotherVersionOrParty) {
   sqlite3_close(db);
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
   EXPECT_FALSE(node.Start());
-  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 4)"),
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 99, this treatyd uses 5)"),
             std::string::npos)
       << node.Log();
 }
@@ -229,7 +229,7 @@ TEST(NodeStartup, RefusesASchema2FolderUnchanged) {
   auto before = QueryDb(dir.path() + "/node/node.db", "SELECT COUNT(*) FROM sqlite_master");
   TreatydProcess node(dir.path() + "/node", {"--party", "acme"});
   EXPECT_FALSE(node.Start());
-  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 2, this treatyd uses 4)"),
+  EXPECT_NE(node.Log().find("was written by an incompatible version (schema 2, this treatyd uses 5)"),
             std::string::npos)
       << node.Log();
   EXPECT_EQ(QueryDb(dir.path() + "/node/node.db", "SELECT COUNT(*) FROM sqlite_master"), before);

@@ -258,7 +258,7 @@ steps:
         errors: { E1: fail, E2: fail2 }
   fail: { from: m0, to: m0, by: seller }
   fail2: { from: m0, to: m0, by: seller }
-  job: { from: m1, to: m0, by: seller, task: { job: { type: j } } }
+  job: { from: m1, to: m0, by: buyer, task: { job: { type: j } } }
 )";
   const Digest base = DefinitionHash(Load(base_yaml));
   const std::vector<std::pair<std::string, std::string>> changes = {
