@@ -68,6 +68,9 @@ _PAUSE_S = 1.0
 # After closing a stream, the node gives back the jobs it had not written yet by itself; waiting for
 # that first keeps the worker from failing back jobs the node was yielding anyway.
 _YIELD_S = 0.2
+# gRPC's own reconnection backoff grows to 2 minutes; a worker should notice its node is back sooner.
+_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+                    ("grpc.max_reconnect_backoff_ms", 5000)]
 
 
 class _Backoff:
@@ -114,7 +117,7 @@ class Worker:
         self.grace_s = grace_s
         self._handler = handler
         self._own_channel = channel is None
-        self._channel = channel if channel is not None else grpc.insecure_channel(server)
+        self._channel = channel if channel is not None else grpc.insecure_channel(server, options=_CHANNEL_OPTIONS)
         self._jobs = rpc.JobsStub(self._channel)
         self._stopping = threading.Event()
         self._hurry = threading.Event()  # a second signal: give running jobs back now
