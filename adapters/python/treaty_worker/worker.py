@@ -315,25 +315,23 @@ class Worker:
 
     def _give_back_unreceived(self, why):
         """Gives back jobs leased to this worker's name that it never received (lost with a cancelled call)."""
-        token = ""
+        lost, token = [], ""
         try:
-            while True:
+            while True:  # all pages first: giving jobs back moves the later ones up the (offset) pages
                 response = self._jobs.SearchJobs(
                     pb.SearchJobsRequest(type=self.type, states=[pb.JOB_ACTIVATED], page_size=1000, page_token=token),
                     timeout=5)
-                for message in response.jobs:
-                    if message.worker == self.name and not self._pool.holds(message.key):
-                        log.info("job %s: leased to this worker but never received", message.key)
-                        self._outcomes.give_back(
-                            Job(key=message.key, type=message.type, instance_id=message.instance_id,
-                                step=message.step, variables={}, headers={}, retries=message.retries,
-                                deadline_ms=message.deadline_ms), why)
+                lost += [m for m in response.jobs if m.worker == self.name and not self._pool.holds(m.key)]
                 token = response.next_page_token
                 if not token:
-                    return
+                    break
         except grpc.RpcError as e:
             log.warning("worker %s: could not look for jobs leased to it but not received (%s: %s); the node offers "
                         "them again when their leases end", self.name, e.code().name, e.details())
+        for m in lost:
+            log.info("job %s: leased to this worker but never received", m.key)
+            self._outcomes.give_back(Job(key=m.key, type=m.type, instance_id=m.instance_id, step=m.step, variables={},
+                                         headers={}, retries=m.retries, deadline_ms=m.deadline_ms), why)
 
     # ------------------------------------------------------------ running jobs
 
