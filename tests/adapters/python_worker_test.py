@@ -335,9 +335,10 @@ class WorkerTest(unittest.TestCase):
             self.wait_for("nine instances checked", lambda: all(self.node.states(i) == ["checked"] for i in loans))
         self.assertEqual(gauge.peak, 3)
 
-    def test_a_full_streaming_worker_gives_back_what_it_cannot_run(self):
-        # A holds one running and one queued job; the other two were pushed to its stream. Within about a
-        # second A closes its stream and gives them back, so B runs them long before their 30 s leases end.
+    def test_a_busy_streaming_worker_leaves_the_jobs_it_cannot_run_to_others(self):
+        # A (concurrency 1) holds one running and one queued job. The node keeps the other two from A's
+        # stream (max_active_jobs), or, if it pushed them anyway, A closes its stream within about a
+        # second and gives them back: either way B runs them long before their 30 s leases end.
         slow_started = threading.Event()
 
         def slow(job):

@@ -4,8 +4,9 @@
 (docs/worker-python.md, "Outcomes"):
 - a returned dict (None for {}) -> CompleteJob with it as output_json; the
   node refusing the output (INVALID_ARGUMENT: it fails the step's input
-  schema) fails the job like an exception would, so it does not sit
-  activated until its lease ends;
+  schema) or the step (FAILED_PRECONDITION while the job is still leased to
+  this worker: a guard) fails the job like an exception would, so it does
+  not sit activated until its lease ends;
 - BusinessError -> ThrowError with its code, message and variables;
 - any other exception -> FailJob with retries = job.retries - 1 (never
   below 0; at 0 the node raises an incident) and the exception's text;
@@ -58,6 +59,10 @@ class Outcomes:
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 return self.fail(job, f"the node refused the handler's output: {e.details()}")
+            if e.code() == grpc.StatusCode.FAILED_PRECONDITION and self._still_leased(job):
+                # The step was refused before it was proposed (a guard): fail the job rather than
+                # leave it activated until its lease ends.
+                return self.fail(job, f"the node refused the job's step: {e.details()}")
             return self._refused(job, "CompleteJob", e)
         if r is None:
             return
@@ -111,6 +116,14 @@ class Outcomes:
             return self._refused(job, method + " (giving it back)", e)
         if r is not None:
             log.info("job %s: given back (%s)", job.key, message)
+
+    def _still_leased(self, job):
+        """Whether the job is still activated for this worker (not cancelled, closed or in an incident)."""
+        try:
+            now = self._jobs.GetJob(pb.GetJobRequest(key=job.key), timeout=10)
+        except grpc.RpcError:
+            return False
+        return now.state == pb.JOB_ACTIVATED and now.worker == self._name
 
     def _call(self, job, method, request, timeout_s):
         """The call's response, repeated while the node is unreachable and the lease lasts; None if given up."""

@@ -85,12 +85,18 @@ class JobPool:
             return predicate(len(self._held))
 
     def offer(self, job):
-        """Takes a received job. False (and the job is not taken) if the key is held already."""
+        """Takes a received job. A job held already is activated anew (its lease ended and the node gave it
+        to this worker again): a queued one takes the new lease; a running one is left running (its outcome
+        is the job's), and False is returned."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the pool is closed")
-            if job.key in self._held:
-                return False
+            held = self._held.get(job.key)
+            if held is not None:
+                if held.state != QUEUED:
+                    return False
+                held.job = job
+                return True
             entry = Entry(job)
             self._held[job.key] = entry
             self._queue.append(entry)

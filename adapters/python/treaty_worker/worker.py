@@ -9,18 +9,18 @@ it did (outcomes.py: a dict completes the job, BusinessError throws a
 business error, any other exception fails it with one retry less).
 
 Taking jobs (docs/worker-python.md, "Taking jobs"):
-- stream=True: StreamJobs, which pushes activated jobs without regard to
-  how busy the worker is. Every job read from the stream belongs to this
+- stream=True: StreamJobs. Every job read from the stream belongs to this
   worker, so the worker keeps a local queue of `concurrency` jobs besides
-  the `concurrency` running ones. When it holds that many it stops reading
-  (what the node writes meanwhile waits in the transport, still leased to
-  this worker); if no slot frees within 1 s it cancels the stream. The node
-  then yields the jobs it had not written; those written but unread are
-  lost in transit yet leased to this worker, so the worker looks them up
-  (SearchJobs: activated, its name, not held) and gives them back at once
-  (FailJob, retries unchanged, backoff 0). The stream is opened again once
-  the queue is empty. A queued job whose lease ends before a slot frees is
-  not run (pool.py).
+  the `concurrency` running ones and asks the node (max_active_jobs) to
+  keep no more than that many activated for the stream. Should it hold that
+  many anyway, it stops reading (what the node writes meanwhile waits in
+  the transport, still leased to this worker); if no slot frees within 1 s
+  it cancels the stream. The node then yields the jobs it had not written;
+  those written but unread are lost in transit yet leased to this worker,
+  so the worker looks them up (SearchJobs: activated, its name, not held)
+  and gives them back at once (FailJob, retries unchanged, backoff 0). The
+  stream is opened again once the queue is empty. A queued job whose lease
+  ends before a slot frees is not run (pool.py).
 - stream=False: ActivateJobs long polls (`poll_timeout_ms`), each asking for
   no more jobs than there are free slots.
 The node being unreachable is logged and retried with backoff (0.1 s
@@ -226,7 +226,10 @@ class Worker:
     def _stream_jobs(self):
         backoff = _Backoff(self._stopping)
         capacity = self._pool.capacity()
-        request = pb.StreamJobsRequest(type=self.type, worker=self.name, timeout_ms=self.lease_ms)
+        # The node's flow control keeps the stream within what the worker holds; the pause below is for
+        # the rest (a queued job whose lease ended counts no more at the node but is still held here).
+        request = pb.StreamJobsRequest(type=self.type, worker=self.name, timeout_ms=self.lease_ms,
+                                       max_active_jobs=min(capacity, 1000))
         while not self._stopping.is_set():
             # Open (again) once the local queue is empty: every slot may still be busy.
             if not self._pool.wait_until(lambda held: held <= self.concurrency, self._stopping):
@@ -311,7 +314,8 @@ class Worker:
             self._outcomes.fail(bare, str(e))
             return
         if not self._pool.offer(job):
-            log.warning("job %s: received again while this worker holds it; ignored", job.key)
+            log.warning("job %s: received again while its handler runs (its lease ended: make the lease longer "
+                        "than the handler takes); the running handler's outcome is sent", job.key)
 
     def _give_back_unreceived(self, why):
         """Gives back jobs leased to this worker's name that it never received (lost with a cancelled call)."""
