@@ -15,7 +15,8 @@ stubs come from the build (stubs.py). See docs/worker-python.md.
 
 Thread-safety: see each module; the package itself holds no state.
 """
-from .job import BusinessError, Job
-from .worker import Worker
+from .stubs import stubs_dir  # first: it says what is missing (grpcio, the stubs) before anything needs it
+from .job import BusinessError, Job  # noqa: E402
+from .worker import Worker  # noqa: E402
 
-__all__ = ["BusinessError", "Job", "Worker"]
+__all__ = ["BusinessError", "Job", "Worker", "stubs_dir"]

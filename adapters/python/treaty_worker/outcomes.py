@@ -40,6 +40,8 @@ _CALL_TIMEOUT_S = 35  # CompleteJob and ThrowError wait for the step (the node's
 
 
 class Outcomes:
+    """Reports handler outcomes for one worker (see the module doc). Thread-safe: no mutable state."""
+
     def __init__(self, jobs_stub, worker_name, stopping):
         self._jobs = jobs_stub
         self._name = worker_name

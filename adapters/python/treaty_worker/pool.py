@@ -35,7 +35,8 @@ def now_ms():
 
 
 class Entry:
-    """A held job and where it is (QUEUED, RUNNING, REPORTING, ABANDONED); changed under the pool's lock."""
+    """A held job and where it is (QUEUED, RUNNING, REPORTING, ABANDONED); read and changed only under the
+    pool's lock (the job itself is immutable)."""
 
     __slots__ = ("job", "state")
 
@@ -45,6 +46,8 @@ class Entry:
 
 
 class JobPool:
+    """`size` threads running held jobs, `queue_size` more waiting (see the module doc). Thread-safe."""
+
     def __init__(self, size, queue_size, run, name):
         if size < 1:
             raise ValueError("concurrency must be 1 or more")

@@ -8,6 +8,7 @@ once and exposes the messages as `pb` and the service stubs as `rpc`.
 
 Thread-safety: import-time only; `pb` and `rpc` are modules, safe to share.
 """
+import importlib.util
 import os
 import sys
 
@@ -20,12 +21,11 @@ def stubs_dir():
 
 
 def _load():
-    try:
-        import grpc  # noqa: F401
-    except ImportError as e:
+    missing = [m for m in ("grpc", "google.protobuf") if importlib.util.find_spec(m.split(".")[0]) is None]
+    if missing:
         raise ImportError(
-            f"treaty_worker needs grpcio ({e}); run it with Debian's /usr/bin/python3 "
-            "(packages python3-grpcio and python3-protobuf)") from e
+            f"treaty_worker needs {', '.join(missing)}: run it with Debian's /usr/bin/python3 "
+            "(packages python3-grpcio and python3-protobuf)")
     where = stubs_dir()
     if not os.path.isfile(os.path.join(where, "treaty", "v1", "treaty_pb2_grpc.py")):
         raise ImportError(

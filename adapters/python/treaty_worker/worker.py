@@ -89,6 +89,8 @@ class _Backoff:
 
 
 class Worker:
+    """A job worker for one type (see the module doc). run() once from one thread; stop() from any."""
+
     def __init__(self, server, type, handler, concurrency=4, name=None, lease_ms=0, stream=True,
                  poll_timeout_ms=10000, channel=None, grace_s=10):
         if not isinstance(type, str) or not type:
