@@ -357,9 +357,12 @@ class WorkerTest(unittest.TestCase):
                 self.wait_for("all four checked", lambda: all(self.node.states(i) == ["checked"] for i in loans),
                               timeout=15)
         self.assertLess(time.monotonic() - start, 20)
-        workers = sorted(self.node.job(i).worker for i in loans)
+        jobs = [self.node.job(i) for i in loans]
+        workers = sorted(j.worker for j in jobs)
         self.assertEqual(workers.count("slow-a"), 2, workers)
         self.assertEqual(workers.count("quick-b"), 2, workers)
+        # A asked for flow control (max_active_jobs 2), so the node never pushed it more: nothing given back.
+        self.assertEqual([j.failures for j in jobs], [0, 0, 0, 0])
 
     def test_worker_waits_for_an_unavailable_node(self):
         self.node.stop()
