@@ -304,6 +304,15 @@ class WorkerTest(unittest.TestCase):
         self.assertIn("bureau down", incidents[0].message)
         self.assertEqual(self.node.states(iid), ["applied"])
 
+    def test_output_the_step_refuses_fails_the_job(self):
+        with Running(Worker(self.node.address, TYPE, lambda job: {"score": 5000})):  # the step allows 0..999
+            iid = self.node.apply()
+            self.wait_for("the job failed", lambda: self.node.job(iid).failures >= 1)
+        job = self.node.job(iid)
+        self.assertTrue(job.error_message.startswith("the node refused the handler's output: "), job.error_message)
+        self.assertIn("score", job.error_message)
+        self.assertEqual(self.node.states(iid), ["applied"])
+
     def test_business_error_takes_the_mapped_step_or_raises_an_incident(self):
         def check(job):
             if job.variables["amount"] == 13:
