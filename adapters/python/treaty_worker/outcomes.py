@@ -17,7 +17,8 @@
 
 Calls are idempotent at the node (by job key), so one that fails for want
 of the node (UNAVAILABLE, DEADLINE_EXCEEDED) is repeated with backoff until
-the job's lease ends; any other refusal (NOT_FOUND, FAILED_PRECONDITION:
+the job's lease ends (for about 0.7 s once the worker is stopping, so a
+stop with the node gone does not take minutes); any other refusal (NOT_FOUND, FAILED_PRECONDITION:
 the job was cancelled or closed meanwhile) is logged and dropped.
 
 Thread-safety: stateless apart from the stub (gRPC stubs are thread-safe);
@@ -137,7 +138,7 @@ class Outcomes:
                 if e.code() not in _TRANSIENT:
                     raise
                 left_ms = job.deadline_ms - now_ms() if job.deadline_ms else 0
-                if left_ms <= delay * 1000 or (self._stopping.is_set() and delay > 2):
+                if left_ms <= delay * 1000 or (self._stopping.is_set() and delay > 0.5):  # ~0.7 s when stopping
                     log.error("job %s: %s failed (%s: %s) and the lease is over or the worker is stopping; "
                               "giving up (the node offers the job again when its lease ends)",
                               job.key, method, e.code().name, e.details())
