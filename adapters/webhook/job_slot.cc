@@ -110,7 +110,10 @@ void JobSlot::Throw(const pb::Job& job, const std::string& code, const std::stri
   req.set_error_message(message);
   pb::ThrowErrorResponse resp;
   grpc::Status st = Report(&pb::Jobs::Stub::ThrowError, req, &resp);
-  if (!st.ok()) Log(http + "; ThrowError " + code + " failed (" + StatusText(st) + ")");
+  if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+    // As for a refused completion: failed now rather than left to its lease.
+    Fail(job, "the node refused business error " + code + ": " + st.error_message() + " (" + message + ")", http);
+  else if (!st.ok()) Log(http + "; ThrowError " + code + " failed (" + StatusText(st) + ")");
   else if (resp.step().empty()) Log(http + "; threw " + code + ", unmapped: incident " + resp.incident().incident_id());
   else Log(http + "; threw " + code + ", step " + resp.step() + " " + pb::Outcome_Name(resp.outcome()));
 }

@@ -114,7 +114,11 @@ int main(int argc, char** argv) {
   }
 
   Log("treaty-webhook: config " + config_path + ", node " + config->node + ", worker " + config->worker);
-  auto channel = grpc::CreateChannel(config->node, grpc::InsecureChannelCredentials());
+  // A node that was down is found again within 5s of coming back, not
+  // after gRPC's default reconnect backoff of up to 2 minutes.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  auto channel = grpc::CreateCustomChannel(config->node, grpc::InsecureChannelCredentials(), channel_args);
   auto definitions = pb::Definitions::NewStub(channel);
 
   // The job types are checked against the node's definitions before any
