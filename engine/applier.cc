@@ -357,6 +357,7 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
   std::string payload = json{{"states", std::move(states)}, {"data", std::move(data)}}.dump();
   TREATY_ASSIGN_OR_RETURN(p->history_seq, txn.AppendHistory(r, h, "instance_started", payload));
   if (p_.tasks != nullptr) TREATY_RETURN_IF_ERROR(p_.tasks->Applied(txn, *def, r, *p, at));
+  if (p_.jobs != nullptr) TREATY_RETURN_IF_ERROR(p_.jobs->Applied(txn, *def, r, *p, at));
   if (ledger_->Inline() == nullptr) {
     // Every other member's first pin in the instance is now expected (the
     // author's next by the caller).
@@ -433,6 +434,7 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
   h.states_json = inst->states_json;
   TREATY_ASSIGN_OR_RETURN(p->history_seq, txn.AppendHistory(*inst, h, "step_confirmed"));
   if (p_.tasks != nullptr) TREATY_RETURN_IF_ERROR(p_.tasks->Applied(txn, *def, *inst, *p, at));
+  if (p_.jobs != nullptr) TREATY_RETURN_IF_ERROR(p_.jobs->Applied(txn, *def, *inst, *p, at));
   if (members_ != nullptr) TREATY_RETURN_IF_ERROR(members_->Attest(txn, inst->id, p->history_seq, inst->roles, h.outcome));
   if (inst->final) {
     ctx_->Log("instance " + inst->id + " completed in " + inst->states_json);

@@ -26,6 +26,7 @@
 #include "engine/node_context.h"
 #include "engine/pin_tracker.h"
 #include "engine/state_hash.h"
+#include "engine/job_book.h"
 #include "engine/task_book.h"
 #include "engine/unique_claims.h"
 #include "engine/waiters.h"
@@ -46,6 +47,7 @@ class Applier final : public TxnObserver {
     InstanceCache* cache;
     Waiters* waiters;
     TaskBook* tasks;  // null: no human tasks
+    JobBook* jobs;    // null: no jobs
   };
   Applier(const NodeContext* ctx, chain::Ledger* ledger, Parts parts) : ctx_(ctx), ledger_(ledger), p_(parts) {}
   ~Applier() { Stop(); }

@@ -21,8 +21,9 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
       claims_(&ctx_),
       state_hash_(&ctx_),
       tasks_(&ctx_, &waiters_),
+      jobs_(&ctx_, &waiters_),
       applier_(&ctx_, ledger,
-               Applier::Parts{&pins_, &claims_, &state_hash_, &keys_, &nonces_, &cache_, &waiters_, &tasks_}),
+               Applier::Parts{&pins_, &claims_, &state_hash_, &keys_, &nonces_, &cache_, &waiters_, &tasks_, &jobs_}),
       batcher_(&ctx_, ledger, &waiters_, &applier_, &nonces_, &keys_),
       proposer_(&ctx_, &batcher_, &waiters_, &cache_, &claims_),
       deadlines_(&ctx_, &proposer_, &batcher_, [this] { return applier_.LedgerTimeMs(); }) {
@@ -39,6 +40,7 @@ Node::Node(NodeOptions opts, NodeStore* store, chain::Ledger* ledger, runtime::R
   store->AddObserver(&nonces_);
   store->AddObserver(&pins_);
   store->AddObserver(&tasks_);
+  store->AddObserver(&jobs_);
   if (members_) store->AddObserver(members_.get());
 }
 
@@ -48,12 +50,15 @@ Status Node::Start() {
   // Before anything is applied: tasks of a store upgraded from schema 3.
   TREATY_RETURN_IF_ERROR(tasks_.Load());
   TREATY_RETURN_IF_ERROR(tasks_.OpenMissing());  // an upgraded store's, until done
+  TREATY_RETURN_IF_ERROR(jobs_.Load());
+  TREATY_RETURN_IF_ERROR(jobs_.OpenMissing());
   // Before anything is applied: the deadlines the store holds (a node that
   // was down when one passed proposes it now); the applier tells of the rest.
   TREATY_RETURN_IF_ERROR(deadlines_.Load());
   TREATY_RETURN_IF_ERROR(applier_.Start());
   batcher_.Start();
   tasks_.Start();
+  jobs_.Start();
   // Ledger time is known now: the next due date an idle node must reach.
   TREATY_RETURN_IF_ERROR(tasks_.WantNextDue());
   deadlines_.Start();
@@ -67,6 +72,7 @@ void Node::Stop() {
   deadlines_.Stop();  // it proposes through the batcher
   waiters_.Stop();
   tasks_.Stop();
+  jobs_.Stop();
   batcher_.Stop();
   applier_.Stop();
 }
@@ -108,6 +114,10 @@ Result<Node::Health> Node::Check() {
   TREATY_ASSIGN_OR_RETURN(auto tasks, ctx_.store->TaskCounts());
   h.open_tasks = tasks.first;
   h.overdue_tasks = tasks.second;
+  TREATY_ASSIGN_OR_RETURN(auto jobs, ctx_.store->CountJobs());
+  h.open_jobs = jobs.open;
+  h.activated_jobs = jobs.activated;
+  h.incidents = jobs.incidents;
   if (multi_party()) {
     TREATY_ASSIGN_OR_RETURN(h.outbox, ctx_.store->OutboxSize());
   }

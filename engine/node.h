@@ -10,6 +10,7 @@
 //   MemberProtocol  send, receive, attest, resend (multi-party)
 //   UniqueClaims    unique business keys; StateHash: the attested hash
 //   TaskBook        human tasks: opened and closed as steps apply
+//   JobBook         jobs for machines: opened and closed as steps apply; leases, retries, incidents
 //   DeadlineWatcher proposes deadline steps once ledger time has passed them
 //   NodeStore       the SQLite store, the only code with SQL
 //
@@ -33,6 +34,7 @@
 #include "engine/deadline_watcher.h"
 #include "engine/instance_cache.h"
 #include "engine/instance_keys.h"
+#include "engine/job_book.h"
 #include "engine/member_protocol.h"
 #include "engine/node_context.h"
 #include "engine/pin_tracker.h"
@@ -80,6 +82,16 @@ class Node {
     return tasks_.Search(q, matched);
   }
   TaskBook* tasks() { return &tasks_; }
+  // Jobs (JobBook): activation, failures, incidents through jobs().
+  JobBook* jobs() { return &jobs_; }
+  Result<std::vector<JobRow>> Incidents(const std::string& type, const std::string& instance, int64_t limit,
+                                        int64_t offset) {
+    return ctx_.store->Incidents(type, instance, limit, offset);
+  }
+  Result<std::optional<ProposalRow>> GetProposal(const std::string& id) { return ctx_.store->GetProposal(id); }
+  Result<std::optional<NodeStore::KnownKey>> IdempotencyKey(const std::string& key) {
+    return ctx_.store->IdempotencyKey(key);
+  }
   // Waits until an event after `offset` may exist or the timeout passes.
   void WaitForEvents(int64_t offset, std::chrono::milliseconds timeout);
 
@@ -92,6 +104,7 @@ class Node {
     int64_t ledger_time_ms = 0;
     uint64_t pending_deadlines = 0;
     int64_t open_tasks = 0, overdue_tasks = 0;
+    int64_t open_jobs = 0, activated_jobs = 0, incidents = 0;
   };
   Result<Health> Check();
   uint64_t AppliedHeight();
@@ -138,6 +151,7 @@ class Node {
   UniqueClaims claims_;
   StateHash state_hash_;
   TaskBook tasks_;
+  JobBook jobs_;
   Applier applier_;
   std::unique_ptr<MemberProtocol> members_;
   Batcher batcher_;

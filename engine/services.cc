@@ -355,6 +355,9 @@ class NodeService final : public pb::Node::Service {
     resp->set_pending_deadlines(h.pending_deadlines);
     resp->set_open_tasks(static_cast<uint64_t>(h.open_tasks));
     resp->set_overdue_tasks(static_cast<uint64_t>(h.overdue_tasks));
+    resp->set_open_jobs(static_cast<uint64_t>(h.open_jobs));
+    resp->set_activated_jobs(static_cast<uint64_t>(h.activated_jobs));
+    resp->set_incidents(static_cast<uint64_t>(h.incidents));
     int64_t now = node_->options().env->NowMs();
     for (const auto& b : h.blocked) {
       resp->add_blocked_instances(b.instance);
@@ -387,6 +390,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::
   out.push_back(std::make_unique<DefinitionsService>(node));
   out.push_back(std::make_unique<NodeService>(node, version));
   out.push_back(MakeTasksService(node));
+  out.push_back(MakeJobsService(node));
   return out;
 }
 

@@ -1,5 +1,5 @@
 // The gRPC services of the public API (proto/treaty/v1/treaty.proto) over a
-// Node: Processes, Events, Definitions, Node and Tasks. Every error is a gRPC
+// Node: Processes, Events, Definitions, Node, Tasks and Jobs. Every error is a gRPC
 // status with a message a person understands; nothing is changed by a
 // failed call.
 //
@@ -21,5 +21,7 @@ namespace treaty::engine {
 std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version);
 // The Tasks service alone (tasks_service.cc); MakeServices includes it.
 std::unique_ptr<grpc::Service> MakeTasksService(Node* node);
+// The Jobs service alone (jobs_service.cc); MakeServices includes it.
+std::unique_ptr<grpc::Service> MakeJobsService(Node* node);
 
 }  // namespace treaty::engine

@@ -6,48 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/step_work.h"
+
 namespace treaty::engine {
 
 namespace {
 
 using json = nlohmann::json;
-
-// Whether a step leaving `from` may go from the active states: a step from a
-// composite state leaves it from any of its substates ("checks.credit_ok").
-bool Leaves(const defs::StepSpec& step, const std::vector<std::string>& active) {
-  for (const auto& path : active) {
-    size_t start = 0;
-    while (start <= path.size()) {
-      size_t dot = path.find('.', start);
-      std::string_view part(path.data() + start, (dot == std::string::npos ? path.size() : dot) - start);
-      for (const auto& f : step.from)
-        if (f.name == part) return true;
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-  }
-  return false;
-}
-
-bool HoldsRoleOf(const defs::StepSpec& step, const InstanceRow& inst, const std::string& party) {
-  for (const auto& r : step.by) {
-    auto it = inst.roles.find(r.name);
-    if (it != inst.roles.end() && it->second == party) return true;
-  }
-  return false;
-}
-
-// "the buyer's cancel": who applied the step, by the role it took it in.
-std::string WhoseStep(const defs::Definition& model, const InstanceRow& inst, const ProposalRow& p) {
-  const defs::StepSpec* step = model.FindStep(p.step);
-  if (step != nullptr) {
-    for (const auto& r : step->by) {
-      auto it = inst.roles.find(r.name);
-      if (it != inst.roles.end() && it->second == p.author) return "the " + r.name + "'s " + p.step;
-    }
-  }
-  return "party " + p.author + "'s " + p.step;
-}
 
 // What the definition says of a new task: its due date counts from the
 // ledger time its state was entered.
@@ -56,10 +21,6 @@ void ApplyTerms(const defs::TaskSpec& spec, int64_t entered_ms, TaskRow* t) {
   if (spec.due_ms) t->due_ms = entered_ms + *spec.due_ms;
   t->candidate_groups = spec.candidate_groups;
   t->candidate_users = spec.candidate_users;
-}
-
-std::string TaskId(const std::string& instance, int64_t position, const std::string& step) {
-  return instance + ":" + std::to_string(position) + ":" + step;
 }
 
 }  // namespace
@@ -104,7 +65,7 @@ Status TaskBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, c
   for (auto& t : active) {
     const defs::StepSpec* step = def.model().FindStep(t.step);
     bool done = t.step == p.step;
-    if (!done && step != nullptr && Leaves(*step, snap.active_states)) {
+    if (!done && step != nullptr && LeavesActive(*step, snap.active_states)) {
       still.push_back(std::move(t));
       continue;
     }
@@ -129,11 +90,11 @@ Status TaskBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, cons
   if (inst.final) return Status::Ok();
   TREATY_ASSIGN_OR_RETURN(runtime::Snapshot snap, inst.ParsedSnapshot());
   for (const defs::StepSpec* step : HumanSteps(def)) {
-    if (!Leaves(*step, snap.active_states) || !HoldsRoleOf(*step, inst, ctx_->party())) continue;
+    if (!LeavesActive(*step, snap.active_states) || !HoldsRoleOf(*step, inst, ctx_->party())) continue;
     bool open = std::any_of(active.begin(), active.end(), [&](const TaskRow& t) { return t.step == step->name; });
     if (open) continue;  // its state was not left: the task opened then stays
     TaskRow t;
-    t.id = TaskId(inst.id, inst.position, step->name);
+    t.id = StepWorkId(inst.id, inst.position, step->name);
     TREATY_ASSIGN_OR_RETURN(auto exists, txn.GetTask(t.id));
     if (exists) continue;  // closed already at this position (a replay of an upgrade)
     const defs::TaskSpec& spec = *step->task;

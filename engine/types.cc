@@ -35,6 +35,26 @@ std::optional<TaskState> TaskStateFromName(std::string_view name) {
   return std::nullopt;
 }
 
+const char* JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kActivatable: return "activatable";
+    case JobState::kActivated: return "activated";
+    case JobState::kFailed: return "failed";
+    case JobState::kIncident: return "incident";
+    case JobState::kCompleted: return "completed";
+    case JobState::kErrorThrown: return "error_thrown";
+    case JobState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<JobState> JobStateFromName(std::string_view name) {
+  for (JobState s : {JobState::kActivatable, JobState::kActivated, JobState::kFailed, JobState::kIncident,
+                     JobState::kCompleted, JobState::kErrorThrown, JobState::kCancelled})
+    if (name == JobStateName(s)) return s;
+  return std::nullopt;
+}
+
 const char* StatusName(ProposalStatus s) {
   switch (s) {
     case ProposalStatus::kPending: return "pending";

@@ -16,6 +16,7 @@
 #include "definitions/base/sha256.h"
 #include "definitions/base/status.h"
 #include "definitions/runtime/machine.h"
+#include "engine/job_types.h"
 #include "engine/task_types.h"
 
 namespace treaty::engine {

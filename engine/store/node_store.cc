@@ -101,6 +101,23 @@ CREATE INDEX IF NOT EXISTS tasks_closed ON tasks(state) WHERE state != 'open';
 -- Who may work a task, one row per candidate group (kind 0) or user (1).
 CREATE TABLE IF NOT EXISTS task_candidates (kind INTEGER NOT NULL, name TEXT NOT NULL, task_no INTEGER NOT NULL,
   PRIMARY KEY (kind, name, task_no)) WITHOUT ROWID;
+-- Jobs (schema 5): steps done by machines (engine/job_book.h). Ids as
+-- tasks'. The open ones are kept in memory (the activation path reads no
+-- index); these indexes serve the applier (an instance's open jobs), the
+-- searches and the incident list.
+CREATE TABLE IF NOT EXISTS jobs (
+  no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, instance TEXT NOT NULL,
+  definition TEXT NOT NULL, version INTEGER NOT NULL, step TEXT NOT NULL, position INTEGER NOT NULL,
+  state TEXT NOT NULL, retries INTEGER NOT NULL, failures INTEGER NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '',
+  deadline_ms INTEGER NOT NULL DEFAULT 0, retry_at_ms INTEGER NOT NULL DEFAULT 0, error_message TEXT NOT NULL DEFAULT '',
+  error_code TEXT NOT NULL DEFAULT '', incidents INTEGER NOT NULL DEFAULT 0, incident_kind TEXT NOT NULL DEFAULT '',
+  incident_message TEXT NOT NULL DEFAULT '', incident_ms INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, created_height INTEGER NOT NULL,
+  closed_ms INTEGER, closed_height INTEGER, close_reason TEXT, closed_by TEXT, updated_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_open_by_instance ON jobs(instance)
+  WHERE state IN ('activatable', 'activated', 'failed', 'incident');
+CREATE INDEX IF NOT EXISTS jobs_by_type ON jobs(type, no);
+CREATE INDEX IF NOT EXISTS jobs_incidents ON jobs(no) WHERE state = 'incident';
 )SQL";
 
 }  // namespace
@@ -132,9 +149,10 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
     }
     TREATY_RETURN_IF_ERROR(get.status());
   }
-  // Schema 3 differs from 4 only by the task tables, which kSchema adds.
+  // Schemas 3 and 4 differ from 5 only by the task (4) and job (5)
+  // tables, which kSchema adds.
   migrated_from_ = 0;
-  if (version == "3") migrated_from_ = 3;
+  if (version == "3" || version == "4") migrated_from_ = std::stoi(version);
   if (!version.empty() && version != std::to_string(kSchemaVersion) && migrated_from_ == 0)
     return Status::FailedPrecondition(path + " was written by an incompatible version (schema " + version +
                                       ", this treatyd uses " + std::to_string(kSchemaVersion) + ")");
@@ -155,8 +173,13 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
       Stmt put = db_.Prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'");
       put.Bind(1, std::to_string(kSchemaVersion));
       TREATY_RETURN_IF_ERROR(put.Run());
-      Stmt mark = db_.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tasks_backfill', 'pending')");
-      TREATY_RETURN_IF_ERROR(mark.Run());
+      if (migrated_from_ < 4) {
+        Stmt mark = db_.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tasks_backfill', 'pending')");
+        TREATY_RETURN_IF_ERROR(mark.Run());
+      }
+      // The jobs its waiting instances call for: JobBook::OpenMissing.
+      Stmt jobs = db_.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('jobs_backfill', 'pending')");
+      TREATY_RETURN_IF_ERROR(jobs.Run());
     }
     return Status::Ok();
   }();

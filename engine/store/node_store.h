@@ -39,7 +39,7 @@
 
 namespace treaty::engine {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 class WriteTxn;
 
@@ -66,7 +66,7 @@ class NodeStore {
   Status Open(const std::string& path, const std::string& party, bool full_sync = true, Env* env = Env::Default());
   void Close();
   const std::string& path() const { return path_; }
-  // The schema an existing file was upgraded from by Open (3), or 0.
+  // The schema an existing file was upgraded from by Open (3 or 4), or 0.
   int migrated_from() const { return migrated_from_; }
 
   // Durable: its commit reaches the disk before Commit returns. Relaxed:
@@ -152,6 +152,19 @@ class NodeStore {
   Result<std::optional<int64_t>> NextTaskDue();
   // Open (or claimed) tasks, and how many of them are overdue.
   Result<std::pair<int64_t, int64_t>> TaskCounts();
+
+  // ---- jobs (job_book.h)
+  Result<std::optional<JobRow>> GetJob(const std::string& id);
+  // Jobs in creation order (closed ones too, as the query says).
+  Result<std::vector<JobRow>> SearchJobs(const JobQuery& q);
+  // Open incidents (jobs in state incident) in creation order.
+  Result<std::vector<JobRow>> Incidents(const std::string& type, const std::string& instance, int64_t limit,
+                                        int64_t offset);
+  struct JobCounts {
+    int64_t open = 0, activated = 0, incidents = 0;
+  };
+  Result<JobCounts> CountJobs();
+  Result<bool> JobBackfillPending();
   // Instances not final, for tasks opened on an upgraded store.
   Result<std::vector<InstanceRow>> ActiveInstances(int64_t after_no, size_t max);
 
@@ -347,6 +360,16 @@ class WriteTxn {
   Result<std::optional<int64_t>> NextTaskDue();
   // Open or claimed tasks due at `now_ms` not yet marked overdue.
   Result<std::vector<TaskRow>> TasksFallenDue(int64_t now_ms, size_t max);
+
+  // ---- jobs (job_book.h)
+  Result<std::optional<JobRow>> GetJob(const std::string& id);
+  Status InsertJob(JobRow* j);  // sets j->no
+  // Writes the job's changeable columns (state, lease, retries, errors,
+  // incident, attempts, closing).
+  Status UpdateJob(const JobRow& j);
+  // The open jobs of an instance, in creation order.
+  Result<std::vector<JobRow>> OpenJobsOf(const std::string& instance);
+  Status ClearJobBackfill();
 
   // ---- the ledger: the embedded ledger's blocks, and the cursor
   Status AppendBlock(const chain::Block& b);

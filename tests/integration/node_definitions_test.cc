@@ -338,7 +338,7 @@ TEST(NodeStartup, UpgradesASchema3FolderAndOpensTheTasksItsInstancesWaitFor) {
   }
   auto version = QueryDb(dir.path() + "/node/node.db", "SELECT value FROM meta WHERE key = 'schema_version'");
   ASSERT_EQ(version.size(), 1u);
-  EXPECT_EQ(version[0][0], "4");
+  EXPECT_EQ(version[0][0], "5");
 }
 
 }  // namespace
