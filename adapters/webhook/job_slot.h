@@ -24,7 +24,9 @@
 namespace treaty::webhook {
 
 // How long one ActivateJobs call waits for a job (long poll).
-constexpr int64_t kPollMs = 2000;
+// Short, because a stop waits for the poll to end: the node's long poll
+// cannot be cancelled without losing a job it activates meanwhile.
+constexpr int64_t kPollMs = 1000;
 
 class JobSlot {
  public:

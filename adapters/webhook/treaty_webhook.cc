@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,17 +115,17 @@ int main(int argc, char** argv) {
   }
 
   Log("treaty-webhook: config " + config_path + ", node " + config->node + ", worker " + config->worker);
-  // A node that was down is found again within 5s of coming back, not
+  // A node that was down is found again within 2s of coming back, not
   // after gRPC's default reconnect backoff of up to 2 minutes.
   grpc::ChannelArguments channel_args;
-  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   auto channel = grpc::CreateCustomChannel(config->node, grpc::InsecureChannelCredentials(), channel_args);
   auto definitions = pb::Definitions::NewStub(channel);
 
   // The job types are checked against the node's definitions before any
   // job is taken; while the node does not answer, the daemon waits for it.
   std::vector<LoadedDefinition> defs;
-  auto last_log = std::chrono::steady_clock::time_point::min();
+  std::optional<std::chrono::steady_clock::time_point> last_log;
   for (;;) {
     defs.clear();
     grpc::Status st = FetchDefinitions(definitions.get(), &defs);
@@ -135,7 +136,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     auto now = std::chrono::steady_clock::now();
-    if (now - last_log >= kNodeLogEvery) {
+    if (!last_log || now - *last_log >= kNodeLogEvery) {
       Log("treaty-webhook: node " + config->node + " does not answer (" + st.error_message() +
           "); checking the job types against its definitions once it does, trying every 2s");
       last_log = now;

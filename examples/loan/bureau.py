@@ -37,6 +37,9 @@ def band_of(score):
 
 class Bureau(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes: without this, Nagle's algorithm
+    # holds the body for the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))

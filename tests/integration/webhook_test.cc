@@ -80,11 +80,11 @@ steps:
 )";
 
 // The usual endpoint: the score from $.result.score, 404 and 422 mapped.
-std::string BureauJob(const std::string& url, const std::string& extra = "") {
+std::string BureauJob(const std::string& url, const std::string& extra = "", const std::string& timeout = "2s") {
   return "  credit-check:\n"
          "    url: " + url + "\n"
          "    headers: { X-Api-Key: secret-1 }\n"
-         "    timeout: 2s\n"
+         "    timeout: " + timeout + "\n"
          "    output: { score: $.result.score }\n"
          "    errors:\n"
          "      404: NO_FILE\n"
@@ -390,7 +390,7 @@ TEST_F(Webhook, AResponseOutsideTheStepsInputSchemaFailsTheJob) {
 
 TEST_F(Webhook, ARequestOverItsTimeoutFailsTheJob) {
   StartNode();
-  StartWebhook(WriteConfig(BureauJob(Url()) + "    timeout: 300ms\n"));
+  StartWebhook(WriteConfig(BureauJob(Url(), "", "300ms")));
   std::string id = Apply("slow-1500");
   pb::Incident inc = WaitForIncident(id);
   ASSERT_FALSE(inc.incident_id().empty()) << WebhookLog();
@@ -463,11 +463,11 @@ TEST_F(Webhook, JobTypesOutputFieldsAndCodesTheDefinitionsDoNotKnowAreRefusedAtS
                                    "definitions (their job types: credit-check)"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(config + ":8:33: output 'rating' of job type 'credit-check' is not an input field of its "
+  EXPECT_NE(r.output.find(config + ":8:31: output 'rating' of job type 'credit-check' is not an input field of its "
                                    "steps (wloan v1 step check; their input fields: score)"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(config + ":9:23: error code 'NO_FIEL' (errors.404 of job type 'credit-check') is not in "
+  EXPECT_NE(r.output.find(config + ":9:20: error code 'NO_FIEL' (errors.404 of job type 'credit-check') is not in "
                                    "the 'errors' of its steps (their codes: DECLINED, NO_FILE)"),
             std::string::npos)
       << r.output;
