@@ -15,6 +15,14 @@ namespace pb = ::treaty::v1;
 namespace {
 
 constexpr int kReportAttempts = 5;
+// The node takes error messages of up to 16 KiB; ours quote at most 512
+// bytes of a body, but a refused output is quoted whole, so all are cut.
+constexpr size_t kMaxMessageBytes = 4096;
+
+std::string Cut(const std::string& message) {
+  if (message.size() <= kMaxMessageBytes) return message;
+  return message.substr(0, kMaxMessageBytes) + "... (" + std::to_string(message.size()) + " bytes)";
+}
 constexpr auto kReportDeadline = std::chrono::seconds(30);
 
 std::string StatusText(const grpc::Status& st) {
@@ -29,11 +37,11 @@ std::string StatusText(const grpc::Status& st) {
 
 }  // namespace
 
-JobSlot::JobSlot(const Endpoint& ep, std::string worker, std::shared_ptr<grpc::Channel> channel, Shutdown* shutdown,
-                 int index)
+JobSlot::JobSlot(const Endpoint& ep, std::string worker, Connect connect, Shutdown* shutdown, int index)
     : ep_(ep),
       worker_(std::move(worker)),
-      jobs_(pb::Jobs::NewStub(channel)),
+      connect_(std::move(connect)),
+      jobs_(pb::Jobs::NewStub(connect_())),
       shutdown_(shutdown),
       name_(ep.type + "#" + std::to_string(index)) {}
 
@@ -51,6 +59,7 @@ void JobSlot::Run() {
     grpc::Status st = jobs_->ActivateJobs(&ctx, req, &resp);
     if (!st.ok()) {
       LogPollError(st);
+      if (st.error_code() == grpc::StatusCode::UNAVAILABLE) jobs_ = pb::Jobs::NewStub(connect_());
       shutdown_->WaitFor(std::chrono::seconds(st.error_code() == grpc::StatusCode::UNIMPLEMENTED ? 5 : 1));
       continue;
     }
@@ -107,7 +116,7 @@ void JobSlot::Throw(const pb::Job& job, const std::string& code, const std::stri
   pb::ThrowErrorRequest req;
   req.set_key(job.key());
   req.set_error_code(code);
-  req.set_error_message(message);
+  req.set_error_message(Cut(message));
   pb::ThrowErrorResponse resp;
   grpc::Status st = Report(&pb::Jobs::Stub::ThrowError, req, &resp);
   if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
@@ -122,7 +131,7 @@ void JobSlot::Fail(const pb::Job& job, const std::string& message, const std::st
   pb::FailJobRequest req;
   req.set_key(job.key());
   req.set_retries(std::max(job.retries() - 1, 0));
-  req.set_error_message(message);  // no backoff_ms: the definition's backoff applies
+  req.set_error_message(Cut(message));  // no backoff_ms: the definition's backoff applies
   pb::Job resp;
   grpc::Status st = Report(&pb::Jobs::Stub::FailJob, req, &resp);
   if (!st.ok()) Log(http + "; FailJob failed (" + StatusText(st) + "): " + message);
@@ -142,6 +151,7 @@ grpc::Status JobSlot::Report(grpc::Status (pb::Jobs::Stub::*method)(grpc::Client
     Log(name_ + ": node unavailable reporting job " + req.key() + " (" + StatusText(st) + "), attempt " +
         std::to_string(attempt) + " of " + std::to_string(kReportAttempts));
     std::this_thread::sleep_for(std::chrono::seconds(1));
+    jobs_ = pb::Jobs::NewStub(connect_());
   }
   return st;
 }

@@ -13,6 +13,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,8 +31,11 @@ constexpr int64_t kPollMs = 1000;
 
 class JobSlot {
  public:
-  JobSlot(const Endpoint& ep, std::string worker, std::shared_ptr<grpc::Channel> channel, Shutdown* shutdown,
-          int index);
+  // `connect` makes a channel to the node: the slot makes a new one when
+  // the node did not answer, as gRPC's reconnection of a channel that lost
+  // its node lags seconds behind the node's return.
+  using Connect = std::function<std::shared_ptr<grpc::Channel>()>;
+  JobSlot(const Endpoint& ep, std::string worker, Connect connect, Shutdown* shutdown, int index);
 
   void Run();
 
@@ -49,6 +53,7 @@ class JobSlot {
 
   const Endpoint& ep_;
   std::string worker_;
+  Connect connect_;
   std::unique_ptr<::treaty::v1::Jobs::Stub> jobs_;
   Shutdown* shutdown_;
   std::string name_;  // "credit-check#2", for the log

@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_only) {
-    std::printf("%s: ok, %zu job types\n", config_path.c_str(), config->endpoints.size());
+    std::printf("%s: ok, %zu job type(s)\n", config_path.c_str(), config->endpoints.size());
     return 0;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -115,12 +115,12 @@ int main(int argc, char** argv) {
   }
 
   Log("treaty-webhook: config " + config_path + ", node " + config->node + ", worker " + config->worker);
-  // A node that was down is found again within 2s of coming back, not
-  // after gRPC's default reconnect backoff of up to 2 minutes.
-  grpc::ChannelArguments channel_args;
-  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  auto channel = grpc::CreateCustomChannel(config->node, grpc::InsecureChannelCredentials(), channel_args);
-  auto definitions = pb::Definitions::NewStub(channel);
+  // A new channel for each try while the node does not answer (and for a
+  // slot whose node went away): an existing channel's reconnection lags
+  // seconds behind the node's return (gRPC's reconnect backoff).
+  JobSlot::Connect connect = [node = config->node] {
+    return grpc::CreateChannel(node, grpc::InsecureChannelCredentials());
+  };
 
   // The job types are checked against the node's definitions before any
   // job is taken; while the node does not answer, the daemon waits for it.
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   std::optional<std::chrono::steady_clock::time_point> last_log;
   for (;;) {
     defs.clear();
-    grpc::Status st = FetchDefinitions(definitions.get(), &defs);
+    grpc::Status st = FetchDefinitions(pb::Definitions::NewStub(connect()).get(), &defs);
     if (st.ok()) break;
     if (!Transient(st)) {
       std::fprintf(stderr, "treaty-webhook: reading the definitions of node %s failed: %s\n", config->node.c_str(),
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     Log("treaty-webhook: job type " + ep.type + ": " + std::to_string(ep.concurrency) + " slot(s), " + ep.method + " " +
         ep.url + ", timeout " + FormatDuration(ep.timeout_ms));
     for (int i = 1; i <= ep.concurrency; ++i)
-      slots.push_back(std::make_unique<JobSlot>(ep, config->worker, channel, &shutdown, i));
+      slots.push_back(std::make_unique<JobSlot>(ep, config->worker, connect, &shutdown, i));
   }
   std::vector<std::thread> threads;
   for (auto& slot : slots) threads.emplace_back([s = slot.get()] { s->Run(); });

@@ -5,8 +5,8 @@
 // failures failing the job (retries decremented, retried after the
 // definition's backoff, an incident when none are left), timeouts, the
 // concurrency limit, SIGTERM finishing the request in flight, waiting for
-// a node that is not up yet, and config errors refused at start with
-// FILE:LINE:COL.
+// a node that is not up yet or went away, and config errors refused at
+// start with FILE:LINE:COL.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -404,12 +404,12 @@ TEST_F(Webhook, NeverMoreRequestsInFlightThanTheConcurrency) {
   StartNode();
   StartWebhook(WriteConfig(BureauJob(Url(), "    concurrency: 2\n")));
   std::vector<std::string> ids;
-  for (int i = 0; i < 6; ++i) ids.push_back(Apply("slow-300"));
+  for (int i = 0; i < 6; ++i) ids.push_back(Apply("slow-500"));
   for (const auto& id : ids) ASSERT_TRUE(WaitForState(id, "checked")) << WebhookLog();
   int most = 0;
   for (const auto& id : ids)
     for (const auto& r : RequestsFor(id)) most = std::max(most, r["in_flight"].get<int>());
-  EXPECT_EQ(most, 2);  // two slots, both busy: six jobs of 300ms opened at once
+  EXPECT_EQ(most, 2);  // two slots, both busy: six jobs of 500ms opened at once
   EXPECT_EQ(webhook_->Stop(), 0) << WebhookLog();
 }
 
@@ -438,6 +438,30 @@ TEST_F(Webhook, WaitsForANodeThatIsNotUpYet) {
       << WebhookLog();
   std::string id = Apply("score-610");
   ASSERT_TRUE(WaitForState(id, "checked")) << WebhookLog();
+  EXPECT_EQ(webhook_->Stop(), 0) << WebhookLog();
+}
+
+TEST_F(Webhook, ResumesTakingJobsWhenTheNodeComesBack) {
+  StartNode();
+  StartWebhook(WriteConfig(BureauJob(Url())));
+  std::string before = Apply("score-700");
+  ASSERT_TRUE(WaitForState(before, "checked")) << WebhookLog();
+  ASSERT_EQ(node_->Stop(), 0);
+  ASSERT_TRUE(Eventually([&] { return WebhookLog().find("ActivateJobs failed (UNAVAILABLE") != std::string::npos; },
+                         std::chrono::seconds(10)))
+      << WebhookLog();
+  StartNode();  // the same port and data
+  // The test's own channel may lag behind the node's return too.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        grpc::Status st;
+        client_->Status(&st);
+        return st.ok();
+      },
+      std::chrono::seconds(10)));
+  std::string after = Apply("score-701");
+  ASSERT_TRUE(WaitForState(after, "checked", std::chrono::seconds(5))) << WebhookLog();
+  EXPECT_NE(WebhookLog().find("activating jobs again"), std::string::npos) << WebhookLog();
   EXPECT_EQ(webhook_->Stop(), 0) << WebhookLog();
 }
 
