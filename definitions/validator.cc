@@ -269,6 +269,15 @@ class Validator {
           for (const auto& g : step->from) leaves = leaves || g.name == f.name;
           if (!leaves && std::find(missing.begin(), missing.end(), f.name) == missing.end()) missing.push_back(f.name);
         }
+        // The job's party proposes the error step: whichever of the job
+        // step's roles it holds must be allowed to take it.
+        for (const auto& r : s.by) {
+          bool allowed = false;
+          for (const auto& b : step->by) allowed = allowed || b.name == r.name;
+          if (!allowed)
+            Error(e.step_loc, "error step '" + step->name + "' of job step '" + s.name + "' must be taken by role '" +
+                                  r.name + "' too: the job's party proposes it (add it to its 'by')");
+        }
         if (missing.empty()) continue;
         std::string states;
         for (size_t i = 0; i < missing.size(); ++i)

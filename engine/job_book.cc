@@ -127,7 +127,7 @@ Status JobBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, const
     j.retries = step->task->job_retries;
     j.created_ms = at.time_ms;
     j.created_height = at.height;
-    j.updated_ms = ctx_->NowMs();
+    j.opened_ms = j.updated_ms = ctx_->NowMs();
     TREATY_RETURN_IF_ERROR(txn.InsertJob(&j));
     Changed(j);
     TREATY_RETURN_IF_ERROR(AppendJobEvent(txn, j, "job_opened", at.time_ms, at.height));

@@ -54,6 +54,7 @@ struct JobRow {
   int64_t created_ms = 0, created_height = 0;  // ledger time and height of opening
   int64_t closed_ms = 0, closed_height = 0;
   std::string close_reason, closed_by;
+  int64_t opened_ms = 0;   // node time of the opening transaction
   int64_t updated_ms = 0;  // last change, node time
 
   std::string IncidentId() const { return id + "#" + std::to_string(incidents); }

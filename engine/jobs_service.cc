@@ -473,6 +473,7 @@ class JobsService final : public JobsBase {
     out->set_closed_by(j.closed_by);
     out->set_updated_ms(j.updated_ms);
     out->set_failures(static_cast<int32_t>(j.failures));
+    out->set_opened_ms(j.opened_ms);
     if (const defs::TaskSpec* spec = node_->jobs()->SpecOf(j)) {
       for (const auto& [k, v] : spec->job_headers) (*out->mutable_headers())[k] = v;
     }

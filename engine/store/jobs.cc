@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kJobCols =
     "no, id, type, instance, definition, version, step, position, state, retries, failures, worker, deadline_ms, "
     "retry_at_ms, error_message, error_code, incidents, incident_kind, incident_message, incident_ms, attempts, "
-    "created_ms, created_height, closed_ms, closed_height, close_reason, closed_by, updated_ms";
+    "created_ms, created_height, closed_ms, closed_height, close_reason, closed_by, opened_ms, updated_ms";
 
 // The literal the partial index on open jobs is declared with: SQLite uses
 // it only when a query says the same.
@@ -50,7 +50,8 @@ Result<JobRow> ReadJob(Stmt& s) {
   j.closed_height = s.IsNull(24) ? 0 : s.Int(24);
   j.close_reason = s.IsNull(25) ? "" : s.Text(25);
   j.closed_by = s.IsNull(26) ? "" : s.Text(26);
-  j.updated_ms = s.Int(27);
+  j.opened_ms = s.Int(27);
+  j.updated_ms = s.Int(28);
   return j;
 }
 
@@ -149,10 +150,10 @@ Result<std::optional<JobRow>> WriteTxn::GetJob(const std::string& id) { return Q
 Status WriteTxn::InsertJob(JobRow* j) {
   Stmt s = db().Prepare(
       "INSERT INTO jobs (id, type, instance, definition, version, step, position, state, retries, created_ms, "
-      "created_height, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING no");
+      "created_height, opened_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING no");
   s.Bind(1, j->id).Bind(2, j->type).Bind(3, j->instance).Bind(4, j->definition).Bind(5, j->version);
   s.Bind(6, j->step).Bind(7, j->position).Bind(8, std::string(JobStateName(j->state))).Bind(9, j->retries);
-  s.Bind(10, j->created_ms).Bind(11, j->created_height).Bind(12, j->updated_ms);
+  s.Bind(10, j->created_ms).Bind(11, j->created_height).Bind(12, j->opened_ms).Bind(13, j->updated_ms);
   TREATY_RETURN_IF_ERROR(store::ExpectRow(s, "job insert"));
   j->no = s.Int(0);
   return Status::Ok();

@@ -113,7 +113,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   error_code TEXT NOT NULL DEFAULT '', incidents INTEGER NOT NULL DEFAULT 0, incident_kind TEXT NOT NULL DEFAULT '',
   incident_message TEXT NOT NULL DEFAULT '', incident_ms INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, created_height INTEGER NOT NULL,
-  closed_ms INTEGER, closed_height INTEGER, close_reason TEXT, closed_by TEXT, updated_ms INTEGER NOT NULL);
+  closed_ms INTEGER, closed_height INTEGER, close_reason TEXT, closed_by TEXT, opened_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_open_by_instance ON jobs(instance)
   WHERE state IN ('activatable', 'activated', 'failed', 'incident');
 CREATE INDEX IF NOT EXISTS jobs_by_type ON jobs(type, no);

@@ -344,7 +344,9 @@ TEST(Validator, JobErrorSteps) {
                         "job-error-step.yaml:20:20: error: error step 'decline' of job step 'check' must leave state "
                         "'s1' too (add it to its 'from')",
                         "job-error-step.yaml:21:22: error: error step 'away' of job step 'check' must leave states "
-                        "'s0' and 's1' too (add them to its 'from')"})));
+                        "'s0' and 's1' too (add them to its 'from')",
+                        "job-error-step.yaml:23:19: error: error step 'theirs' of job step 'check' must be taken by "
+                        "role 'a' too: the job's party proposes it (add it to its 'by')"})));
 }
 
 TEST(Validator, FormDescribesUnknownInputField) {
