@@ -35,6 +35,12 @@ std::string StatusText(const grpc::Status& st) {
   return name + (st.error_message().empty() ? "" : ": " + st.error_message());
 }
 
+// The node refused what the worker reported (the job stays as it was).
+bool Refused(const grpc::Status& st) {
+  return st.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+         st.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
+}
+
 }  // namespace
 
 JobSlot::JobSlot(const Endpoint& ep, std::string worker, Connect connect, Shutdown* shutdown, int index)
@@ -103,10 +109,12 @@ void JobSlot::Complete(const pb::Job& job, const std::string& output, const std:
   grpc::Status st = Report(&pb::Jobs::Stub::CompleteJob, req, &resp);
   if (st.ok()) {
     Log(http + "; completed, step " + pb::Outcome_Name(resp.outcome()));
-  } else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    // The step refused the output (its input schema): the job would stay
-    // activated until its lease ends, so it is failed now, with the reason.
-    Fail(job, "the step's input refused the response's output " + output + ": " + st.error_message(), http);
+  } else if (Refused(st)) {
+    // The output does not fit the step's input, or the step's preflight
+    // refused it (a guard): the job would stay activated until its lease
+    // ends, so it is failed now, with the reason. (A job that is no longer
+    // activated refuses the FailJob too, which is logged.)
+    Fail(job, "the node refused the completion with the response's output " + output + ": " + StatusText(st), http);
   } else {
     Log(http + "; CompleteJob failed (" + StatusText(st) + ")");
   }
@@ -119,9 +127,9 @@ void JobSlot::Throw(const pb::Job& job, const std::string& code, const std::stri
   req.set_error_message(Cut(message));
   pb::ThrowErrorResponse resp;
   grpc::Status st = Report(&pb::Jobs::Stub::ThrowError, req, &resp);
-  if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+  if (Refused(st))
     // As for a refused completion: failed now rather than left to its lease.
-    Fail(job, "the node refused business error " + code + ": " + st.error_message() + " (" + message + ")", http);
+    Fail(job, "the node refused business error " + code + ": " + StatusText(st) + " (" + message + ")", http);
   else if (!st.ok()) Log(http + "; ThrowError " + code + " failed (" + StatusText(st) + ")");
   else if (resp.step().empty()) Log(http + "; threw " + code + ", unmapped: incident " + resp.incident().incident_id());
   else Log(http + "; threw " + code + ", step " + resp.step() + " " + pb::Outcome_Name(resp.outcome()));
