@@ -200,6 +200,10 @@ void JobBook::Committed() {
   std::lock_guard<std::mutex> lock(mu_);
   std::set<std::string> types;
   for (auto& j : changed_) {
+    if (auto held = held_by_.find(j.id); held != held_by_.end()) {
+      // Completed, failed, timed out or yielded: the stream's place is free.
+      if (j.state != JobState::kActivated || j.worker != held->second->worker) ReleaseLocked(j.id, &types);
+    }
     auto old = open_.find(j.id);
     if (old != open_.end() && old->second.state == JobState::kActivatable) {
       auto r = ready_.find(old->second.type);
@@ -255,29 +259,40 @@ void JobBook::DispatchLocked(const std::string& type) {
       if (polls->second.empty()) polls_.erase(polls);
       auto c = std::make_unique<LocalChange>();
       c->ids = take(poll->a.max_jobs);
-      c->change = ActivateChange(poll->a.worker, poll->a.lease_ms);
+      c->change = ActivateChange(poll->a.worker, poll->a.lease_ms, ctx_->NowMs());
       c->skip_refused = true;
-      c->done = std::move(poll->done);
+      c->early = [done = std::move(poll->done)](std::vector<JobRow> rows) { done(std::move(rows)); };
+      c->done = [](Result<std::vector<JobRow>>) {};
       Submit(std::move(c));
       continue;
     }
     auto streams = streams_.find(type);
     if (streams == streams_.end() || streams->second.empty()) break;
+    // The next stream in turn with a free place.
     size_t& turn = turn_[type];
-    std::shared_ptr<Stream> s = streams->second[turn++ % streams->second.size()];
+    std::shared_ptr<Stream> s;
+    for (size_t tried = 0; tried < streams->second.size() && !s; ++tried) {
+      auto& next = streams->second[turn++ % streams->second.size()];
+      if (next->active < next->max_active) s = next;
+    }
+    if (!s) break;  // every stream is full: the jobs wait for a place
     auto c = std::make_unique<LocalChange>();
     c->ids = take(1);
-    c->change = ActivateChange(s->worker, s->lease_ms);
+    for (const auto& id : c->ids) {
+      s->active += 1;
+      held_by_[id] = s;
+    }
+    c->change = ActivateChange(s->worker, s->lease_ms, ctx_->NowMs());
     c->skip_refused = true;
-    c->done = [this, s](Result<std::vector<JobRow>> rows) {
-      if (!rows.ok()) return;  // the reservation was released; the job is ready again
+    c->done = [](Result<std::vector<JobRow>>) {};
+    c->early = [this, s](std::vector<JobRow> rows) {
       std::vector<JobRow> unsent;
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto live = streams_.find(s->type);
         bool alive = live != streams_.end() &&
                      std::find(live->second.begin(), live->second.end(), s) != live->second.end();
-        for (auto& j : *rows) {
+        for (auto& j : rows) {
           if (alive) s->push(std::move(j));
           else unsent.push_back(std::move(j));
         }
@@ -315,12 +330,21 @@ void JobBook::Activate(const Activation& a, Delivery done) {
   queue_cv_.notify_one();
 }
 
-uint64_t JobBook::Subscribe(const std::string& type, const std::string& worker, int64_t lease_ms,
+void JobBook::ReleaseLocked(const std::string& id, std::set<std::string>* types) {
+  auto held = held_by_.find(id);
+  if (held == held_by_.end()) return;
+  held->second->active -= 1;
+  types->insert(held->second->type);
+  held_by_.erase(held);
+}
+
+uint64_t JobBook::Subscribe(const std::string& type, const std::string& worker, int64_t lease_ms, int64_t max_active,
                             std::function<void(JobRow)> push) {
   auto s = std::make_shared<Stream>();
   s->type = type;
   s->worker = worker;
   s->lease_ms = lease_ms;
+  s->max_active = max_active;
   s->push = std::move(push);
   std::lock_guard<std::mutex> lock(mu_);
   s->id = next_stream_++;

@@ -90,8 +90,11 @@ class JobBook final : public TxnObserver {
   void Activate(const Activation& a, Delivery done);
   // A stream: every job of the type that becomes activatable is activated
   // for the worker (streams of a type take turns) and handed to `push`
-  // (on the JobBook's thread; it must not block). Returns its id.
-  uint64_t Subscribe(const std::string& type, const std::string& worker, int64_t lease_ms,
+  // (on the JobBook's thread; it must not block), while fewer than
+  // `max_active` of the jobs pushed to it are still activated (flow
+  // control: a worker is never handed more than it can work on). Returns
+  // its id.
+  uint64_t Subscribe(const std::string& type, const std::string& worker, int64_t lease_ms, int64_t max_active,
                      std::function<void(JobRow)> push);
   // Ends a stream. `unsent`: jobs pushed to it that never reached the
   // worker; they are activatable again at once.
@@ -138,6 +141,10 @@ class JobBook final : public TxnObserver {
     // not an error.
     bool skip_refused = false;
     std::function<void(Result<std::vector<JobRow>>)> done;
+    // Activations: the rows the change makes, handed out before they are
+    // written (the write follows at once, in queue order, so the worker's
+    // next call finds them written). See docs/jobs.md, "Inside the node".
+    std::function<void(std::vector<JobRow>)> early;
     Result<std::vector<JobRow>> result = Status::Internal("not written");
   };
   struct Poll {
@@ -149,8 +156,11 @@ class JobBook final : public TxnObserver {
     uint64_t id = 0;
     std::string type, worker;
     int64_t lease_ms = 0;
+    int64_t max_active = 32, active = 0;  // mu_: jobs pushed and still activated
     std::function<void(JobRow)> push;
   };
+  // A job handed to a stream no longer holds one of its places (mu_ held).
+  void ReleaseLocked(const std::string& id, std::set<std::string>* types);
 
   const std::vector<const defs::StepSpec*>& JobSteps(const runtime::DefinitionRuntime& def);
   Status Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, const InstanceRow& inst,
@@ -160,11 +170,14 @@ class JobBook final : public TxnObserver {
 
   // Hands activatable jobs of `type` to its polls and streams (mu_ held).
   void DispatchLocked(const std::string& type);
-  Change ActivateChange(const std::string& worker, int64_t lease_ms);
+  // Leases from `from_ms` (the dispatch), so the row handed out before the
+  // write and the row written agree.
+  Change ActivateChange(const std::string& worker, int64_t lease_ms, int64_t from_ms);
   void Submit(std::unique_ptr<LocalChange> c);
   void SubmitOne(const std::string& id, Change change, Done done);
   void Loop();
   void WriteLocal(const std::vector<LocalChange*>& batch);
+  void HandOutEarly(const std::vector<std::unique_ptr<LocalChange>>& batch);
   // Timers and long polls due at `now`: changes queued, polls answered.
   void RunTimers(int64_t now);
   int64_t NextTimerLocked() const;
@@ -182,6 +195,7 @@ class JobBook final : public TxnObserver {
   std::map<std::string, std::deque<std::shared_ptr<Poll>>> polls_;  // mu_
   std::map<std::string, std::vector<std::shared_ptr<Stream>>> streams_;  // mu_
   std::map<std::string, size_t> turn_;                             // mu_: the next stream of a type
+  std::unordered_map<std::string, std::shared_ptr<Stream>> held_by_;  // mu_: job -> the stream it holds a place of
   uint64_t next_stream_ = 1;                                       // mu_
 
   std::mutex queue_mu_;

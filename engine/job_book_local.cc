@@ -72,6 +72,7 @@ void JobBook::Submit(std::unique_ptr<LocalChange> c) {
       return;
     }
   }
+  if (c->early) c->early({});  // a waiting poll is answered with none
   c->done(Status::Unavailable("the node is stopping"));
 }
 
@@ -169,6 +170,7 @@ void JobBook::Loop() {
       queue_.pop_front();
     }
     lock.unlock();
+    HandOutEarly(batch);
     std::vector<LocalChange*> view;
     for (auto& c : batch) view.push_back(c.get());
     WriteLocal(view);
@@ -184,6 +186,7 @@ void JobBook::Loop() {
       std::set<std::string> types;
       for (const auto& id : released) {
         reserved_.erase(id);
+        ReleaseLocked(id, &types);
         auto it = open_.find(id);
         if (it == open_.end() || it->second.state != JobState::kActivatable) continue;
         ready_[it->second.type].insert(it->second.no);
@@ -193,6 +196,29 @@ void JobBook::Loop() {
       for (const auto& t : types) DispatchLocked(t);
     }
     for (auto& c : batch) c->done(std::move(c->result));
+  }
+}
+
+void JobBook::HandOutEarly(const std::vector<std::unique_ptr<LocalChange>>& batch) {
+  // A worker waiting for a job should not wait behind the block the
+  // applier is committing (the writer lock, a disk sync): activations are
+  // handed out from memory first and written right after. A crash in
+  // between loses the activation, not the job: it is activatable again at
+  // restart, and the completion key still applies its step once.
+  for (const auto& c : batch) {
+    if (!c->early) continue;
+    std::vector<JobRow> rows;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& id : c->ids) {
+        auto it = open_.find(id);
+        if (it == open_.end()) continue;
+        JobRow row = it->second;
+        std::vector<std::string> events;
+        if (c->change(&row, &events).ok()) rows.push_back(std::move(row));
+      }
+    }
+    c->early(std::move(rows));
   }
 }
 
@@ -261,8 +287,8 @@ void JobBook::WriteLocal(const std::vector<LocalChange*>& batch) {
   waiters_->Applied(&none, 0);
 }
 
-JobBook::Change JobBook::ActivateChange(const std::string& worker, int64_t lease_ms) {
-  return [this, worker, lease_ms](JobRow* j, std::vector<std::string>* events) -> Status {
+JobBook::Change JobBook::ActivateChange(const std::string& worker, int64_t lease_ms, int64_t from_ms) {
+  return [this, worker, lease_ms, from_ms](JobRow* j, std::vector<std::string>* events) -> Status {
     if (j->state != JobState::kActivatable)
       return Status::FailedPrecondition("job '" + j->id + "' is " + JobStateName(j->state));
     int64_t lease = lease_ms;
@@ -272,7 +298,7 @@ JobBook::Change JobBook::ActivateChange(const std::string& worker, int64_t lease
     }
     j->state = JobState::kActivated;
     j->worker = worker;
-    j->deadline_ms = ctx_->NowMs() + lease;
+    j->deadline_ms = from_ms + lease;
     events->push_back("job_activated");
     return Status::Ok();
   };
@@ -283,6 +309,10 @@ void JobBook::Unsubscribe(uint64_t stream, const std::vector<JobRow>& unsent) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [type, v] : streams_)
       v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& s) { return s->id == stream; }), v.end());
+    // Its jobs keep their leases (or are yielded below); they hold no
+    // place of a stream that is gone.
+    for (auto it = held_by_.begin(); it != held_by_.end();)
+      it = it->second->id == stream ? held_by_.erase(it) : std::next(it);
   }
   for (const auto& sent : unsent) {
     // Yielded only if still the lease the stream was given.

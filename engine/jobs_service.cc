@@ -112,12 +112,17 @@ class JobsService final : public JobsBase {
       Status bad = CheckName(req->type(), "type");
       if (bad.ok()) bad = CheckName(req->worker(), "worker");
       if (bad.ok()) bad = svc->CheckLease(req->timeout_ms());
+      if (bad.ok() && (req->max_active_jobs() < 0 || req->max_active_jobs() > JobBook::kMaxActivate))
+        bad = Status::InvalidArgument("max_active_jobs must be from 0 (32) to " +
+                                      std::to_string(JobBook::kMaxActivate) + ", not " +
+                                      std::to_string(req->max_active_jobs()));
       if (!bad.ok()) {
         finished_ = true;
         Finish(ToGrpc(bad));
         return;
       }
       id_ = svc_->node_->jobs()->Subscribe(req->type(), req->worker(), req->timeout_ms(),
+                                           req->max_active_jobs() == 0 ? 32 : req->max_active_jobs(),
                                            [this](JobRow j) { Push(std::move(j)); });
     }
     void OnWriteDone(bool ok) override {
@@ -532,9 +537,12 @@ class JobsService final : public JobsBase {
     args.idempotency_key = JobBook::CompletionKey(j);
     args.wait = true;
     args.timeout = std::chrono::milliseconds(wait_ms);
-    auto known = node_->IdempotencyKey(args.idempotency_key);
-    if (!known.ok()) return Finish(a, ToGrpc(known.status()));
-    if (*known) {
+    if (round > 0) {
+      // Another completion used the key with its own input first: propose
+      // what it recorded, which the key turns into its proposal.
+      auto known = node_->IdempotencyKey(args.idempotency_key);
+      if (!known.ok()) return Finish(a, ToGrpc(known.status()));
+      if (!*known) return Finish(a, grpc::Status(grpc::INTERNAL, "idempotency key of job '" + j.id + "' vanished"));
       auto recorded = json::parse((*known)->request, nullptr, false);
       if (recorded.is_object() && recorded.contains("step") && recorded.contains("input")) {
         args.step = recorded["step"].get<std::string>();
@@ -582,6 +590,18 @@ class JobsService final : public JobsBase {
                                      Finish(a, RejectedStatus(p, why + attested + after));
                                    });
       return;
+    }
+    if (p.status == ProposalStatus::kConfirmed && p.instance_after && p.instance_after->position == j.position + 1) {
+      // The step came right after the job's state was entered: the applier
+      // closed the job by it, in the same transaction, as this says.
+      JobRow done = j;
+      done.state = p.step == j.step ? JobState::kCompleted : JobState::kErrorThrown;
+      done.closed_by = p.id;
+      done.closed_height = p.height;
+      done.closed_ms = p.applied_ms;
+      done.deadline_ms = 0;
+      FillJob(done, a.job, false);
+      return Finish(a, grpc::Status::OK);
     }
     auto now = node_->jobs()->Get(j.id);
     FillJob(now.ok() && *now ? **now : j, a.job, false);
