@@ -6,10 +6,36 @@ namespace treaty::webhook {
 
 namespace {
 
+// The length of the UTF-8 sequence starting at s[i], or 0 when it is not
+// one (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+size_t Utf8Length(const std::string& s, size_t i) {
+  auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = at(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
+  return n;
+}
+
 std::string Quote(const std::string& body) {
   if (body.empty()) return "(empty body)";
-  if (body.size() <= kQuotedBodyBytes) return body;
-  return body.substr(0, kQuotedBodyBytes) + "... (" + std::to_string(body.size()) + " bytes)";
+  return MessageText(body, kQuotedBodyBytes);
 }
 
 JobOutcome Fail(std::string message) {
@@ -32,6 +58,25 @@ JobOutcome Throw(const std::string& code, std::string message) {
 std::string AsText(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 }  // namespace
+
+std::string MessageText(const std::string& text, size_t max_bytes) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size() && out.size() < max_bytes) {
+    size_t n = Utf8Length(text, i);
+    if (n == 0) {
+      static const char* kHex = "0123456789abcdef";
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+      n = 1;
+    } else {
+      out.append(text, i, n);
+    }
+    i += n;
+  }
+  if (i < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
 
 JobOutcome DecideJobOutcome(const Endpoint& ep, const HttpResponse& resp) {
   std::string call = ep.method + " " + ep.url;

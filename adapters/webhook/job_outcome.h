@@ -26,4 +26,9 @@ constexpr size_t kQuotedBodyBytes = 512;
 
 JobOutcome DecideJobOutcome(const Endpoint& ep, const HttpResponse& resp);
 
+// `text` for a message the node stores (a proto string: valid UTF-8):
+// bytes that are not UTF-8 written as \xNN, cut after `max_bytes` with the
+// original size noted.
+std::string MessageText(const std::string& text, size_t max_bytes);
+
 }  // namespace treaty::webhook

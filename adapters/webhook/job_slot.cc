@@ -15,15 +15,12 @@ namespace pb = ::treaty::v1;
 namespace {
 
 constexpr int kReportAttempts = 5;
+constexpr auto kReportDeadline = std::chrono::seconds(30);
 // The node takes error messages of up to 16 KiB; ours quote at most 512
 // bytes of a body, but a refused output is quoted whole, so all are cut.
 constexpr size_t kMaxMessageBytes = 4096;
 
-std::string Cut(const std::string& message) {
-  if (message.size() <= kMaxMessageBytes) return message;
-  return message.substr(0, kMaxMessageBytes) + "... (" + std::to_string(message.size()) + " bytes)";
-}
-constexpr auto kReportDeadline = std::chrono::seconds(30);
+std::string Cut(const std::string& message) { return MessageText(message, kMaxMessageBytes); }
 
 std::string StatusText(const grpc::Status& st) {
   static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",

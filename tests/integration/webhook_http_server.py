@@ -17,6 +17,7 @@ variables, or an envelope's "variables"):
     declined     422 {"code": "DECLINED"}
     frozen       422 {"code": "FROZEN"}
     boom         500 internal trouble
+    binary       500 with bytes that are not UTF-8: ff fe, then " oops"
     text         200 not json
     slow-MS      sleeps MS milliseconds, then 200 {"result": {"score": 700}}
     flaky-N      500 for the first N requests of a job (Treaty-Job-Key), then
@@ -90,6 +91,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(422, {"code": "FROZEN"})
         if applicant == "boom":
             return self.send(500, "internal trouble")
+        if applicant == "binary":
+            return self.send(500, b"\xff\xfe oops")
         if applicant == "text":
             return self.send(200, "not json")
         if applicant.startswith("slow-"):
@@ -102,10 +105,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send(400, {"error": "unknown applicant " + applicant})
 
     def send(self, status, payload):
-        data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+        if isinstance(payload, bytes):
+            data, kind = payload, "application/octet-stream"
+        elif isinstance(payload, str):
+            data, kind = payload.encode(), "text/plain"
+        else:
+            data, kind = json.dumps(payload).encode(), "application/json"
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -343,6 +343,7 @@ TEST_F(Webhook, FailuresAreRetriedAfterTheBackoffThenRaiseAnIncident) {
   std::string text = Apply("text");      // 200, not JSON
   std::string frozen = Apply("frozen");  // 422 with a code the config does not map
   std::string flaky = Apply("flaky-1");  // 500 once, then 200
+  std::string binary = Apply("binary");  // 500 with bytes that are not UTF-8
 
   ASSERT_TRUE(WaitForState(flaky, "checked")) << WebhookLog();
   EXPECT_EQ(RequestsFor(flaky).size(), 2u);
@@ -370,6 +371,10 @@ TEST_F(Webhook, FailuresAreRetriedAfterTheBackoffThenRaiseAnIncident) {
 
   inc = WaitForIncident(text);
   EXPECT_NE(inc.message().find("not JSON"), std::string::npos) << inc.message();
+  // The node keeps messages as UTF-8 text: other bytes come as \xNN.
+  inc = WaitForIncident(binary);
+  EXPECT_NE(inc.message().find("HTTP 500 from POST " + Url() + ": \\xff\\xfe oops"), std::string::npos)
+      << inc.message();
   inc = WaitForIncident(frozen);
   EXPECT_NE(inc.message().find("FROZEN"), std::string::npos) << inc.message();
   EXPECT_EQ(RequestsFor(frozen).size(), 3u);
