@@ -550,6 +550,11 @@ TEST_F(Webhook, ConfigErrorsNameTheFileLineColumnAndKey) {
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.output.find(dir_.path() + "/none.yaml: cannot read the file"), std::string::npos)
       << missing.output;
+  // --check reads the file only: the example config is well formed.
+  Finished check = RunToEnd(std::string(TREATY_WEBHOOK) + " --check --config " + TREATY_SOURCE_DIR +
+                            "/examples/loan/webhook.yaml");
+  EXPECT_EQ(check.code, 0) << check.output;
+  EXPECT_NE(check.output.find("webhook.yaml: ok, 1 job type(s)"), std::string::npos) << check.output;
   Finished usage = RunToEnd(std::string(TREATY_WEBHOOK));
   EXPECT_EQ(usage.code, 2);
   EXPECT_NE(usage.output.find("usage: treaty-webhook --config FILE"), std::string::npos) << usage.output;
