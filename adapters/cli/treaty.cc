@@ -18,11 +18,15 @@
 //           [--definition D] [--instance I] [--order created|due|priority[ desc]] [--limit N]
 //     task show|claim|unclaim|assign|update|complete ID [--assignee A] [--override] [--input JSON]
 //           [--priority N] [--due MS] [--follow-up MS] [--groups G,..] [--users U,..] [--wait here|all]
+//     jobs [--type T] [--state activatable|activated|failed|incident|completed|error_thrown|cancelled]...
+//          [--instance I] [--definition D] [--limit N]
+//     job show|activate|complete|fail|throw|retries|timeout ...   (jobs.cc)
+//     incidents [--type T] [--instance I] [--limit N]
+//     incident resolve ID
 //
 // Human-readable output by default, one JSON object per line with --json.
 // Exit code 0 on success; on an error, the server's status and message on
 // stderr and exit code 1 (2 for usage errors).
-#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cctype>
@@ -32,7 +36,20 @@
 #include <string>
 #include <vector>
 
+#include "cli_support.h"
+#include "jobs.h"
 #include "treaty/v1/treaty.grpc.pb.h"
+
+using treaty::cli::Args;
+using treaty::cli::Fail;
+using treaty::cli::g_json;
+using treaty::cli::Join;
+using treaty::cli::OutcomeName;
+using treaty::cli::Pad;
+using treaty::cli::Paged;
+using treaty::cli::PrintAttestation;
+using treaty::cli::ToJson;
+using treaty::cli::Usage;
 
 namespace {
 
@@ -56,58 +73,28 @@ constexpr const char* kUsage =
     "  task unclaim ID\n"
     "  task assign ID --assignee A          (an empty assignee unassigns)\n"
     "  task update ID [--priority N] [--due MS|none] [--follow-up MS|none] [--groups G,..] [--users U,..]\n"
-    "  task complete ID [--input JSON] [--assignee A] [--wait here|all] [--timeout MS]\n";
+    "  task complete ID [--input JSON] [--assignee A] [--wait here|all] [--timeout MS]\n"
+    "  jobs [--type T] [--state activatable|activated|failed|incident|completed|error_thrown|cancelled]...\n"
+    "       [--instance I] [--definition D] [--limit N]\n"
+    "  job show KEY\n"
+    "  job activate --type T --worker W [--max N] [--lease MS] [--wait MS]   (--wait: long poll)\n"
+    "  job complete KEY [--output JSON] [--wait-all] [--timeout MS]\n"
+    "  job fail KEY --retries N [--message M] [--backoff MS]   (N: retries left; 0 raises an incident)\n"
+    "  job throw KEY --code C [--message M] [--variables JSON] [--wait-all] [--timeout MS]\n"
+    "  job retries KEY N\n"
+    "  job timeout KEY MS                    (a new lease of MS from now)\n"
+    "  incidents [--type T] [--instance I] [--limit N]\n"
+    "  incident resolve ID\n";
 
-struct Args {
-  std::vector<std::string> positional;
-  std::multimap<std::string, std::string> opts;
-  std::string Get(const std::string& k, const std::string& def = "") const {
-    auto it = opts.find(k);
-    return it == opts.end() ? def : it->second;
-  }
-  bool Has(const std::string& k) const { return opts.count(k) > 0; }
-};
+}  // namespace
 
-bool g_json = false;
-
-int Usage(const std::string& why) {
+int treaty::cli::Usage(const std::string& why) {
   if (!why.empty()) std::cerr << "treaty: " << why << "\n";
   std::cerr << kUsage;
   return 2;
 }
 
-int Fail(const grpc::Status& st) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-                                 "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-                                 "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  int c = st.error_code();
-  std::cerr << "treaty: " << (c >= 0 && c <= 16 ? kNames[c] : "ERROR") << ": " << st.error_message() << "\n";
-  return 1;
-}
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-std::string Join(const google::protobuf::RepeatedPtrField<std::string>& v, const char* sep = ", ") {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
-const char* OutcomeName(pb::Outcome o) {
-  switch (o) {
-    case pb::PENDING: return "PENDING";
-    case pb::CONFIRMED: return "CONFIRMED";
-    case pb::REJECTED: return "REJECTED";
-    default: return "?";
-  }
-}
+namespace {
 
 void PrintInstance(const pb::Instance& i) {
   if (g_json) {
@@ -126,11 +113,6 @@ void PrintInstance(const pb::Instance& i) {
   std::cout << "\n";
 }
 
-std::string Pad(std::string s, size_t n) {
-  if (s.size() < n) s.resize(n, ' ');
-  return s;
-}
-
 // --wait here|all and --timeout MS; false (after a usage message) on a bad value.
 template <typename Req>
 bool SetWait(const Args& a, Req* req, int* code) {
@@ -143,18 +125,6 @@ bool SetWait(const Args& a, Req* req, int* code) {
   }
   req->set_wait_timeout_ms(static_cast<uint32_t>(std::stoul(a.Get("--timeout", "0"))));
   return true;
-}
-
-// Who attested, when the call waited for every member.
-void PrintAttestation(const pb::AttestationStatus& at) {
-  auto join = [](const auto& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
-  if (at.attested_by_size() > 0) std::cout << "attested by " << join(at.attested_by()) << "\n";
-  if (at.missing_size() > 0) std::cout << "not attested within the timeout by " << join(at.missing()) << "\n";
-  if (at.mismatched_size() > 0) std::cout << "ANOTHER OUTCOME attested by " << join(at.mismatched()) << "\n";
 }
 
 int Start(pb::Processes::Stub* p, const Args& a) {
@@ -228,26 +198,6 @@ int GetCmd(pb::Processes::Stub* p, const Args& a) {
   auto st = p->GetInstance(&ctx, req, &resp);
   if (!st.ok()) return Fail(st);
   PrintInstance(resp);
-  return 0;
-}
-
-// Fetches pages of a listing until `limit` rows or the last page: `call`
-// fills a response for the request as it stands, `print` prints a page's
-// rows and says how many. 0, or the exit code of a failed call.
-template <typename Resp, typename Req, typename Call, typename Print>
-int Paged(Req* req, int limit, Call call, Print print) {
-  int shown = 0;
-  std::string token;
-  do {
-    req->set_page_size(std::min(limit - shown, 500));
-    req->set_page_token(token);
-    Resp resp;
-    grpc::ClientContext ctx;
-    auto st = call(&ctx, &resp);
-    if (!st.ok()) return Fail(st);
-    shown += print(resp);
-    token = resp.next_page_token();
-  } while (!token.empty() && shown < limit);
   return 0;
 }
 
@@ -370,6 +320,8 @@ int StatusCmd(pb::Node::Stub* n) {
             << "pending proposals  " << resp.pending_proposals() << "\n"
             << "pending deadlines  " << resp.pending_deadlines() << "\n"
             << "open tasks         " << resp.open_tasks() << " (" << resp.overdue_tasks() << " overdue)\n"
+            << "open jobs          " << resp.open_jobs() << " (" << resp.activated_jobs() << " activated)\n"
+            << "open incidents     " << resp.incidents() << "\n"
             << "blocked instances  " << (resp.blocked().empty() ? "none" : "") << "\n";
   for (const auto& b : resp.blocked())
     std::cout << "  " << b.instance_id() << " at height " << b.ledger_height() << ", pin " << b.pin().substr(0, 12)
@@ -585,7 +537,7 @@ int main(int argc, char** argv) {
     }
     if (s == "--json") {
       g_json = true;
-    } else if (s == "--no-wait" || s == "--override") {
+    } else if (s == "--no-wait" || s == "--override" || s == "--wait-all") {
       a.opts.emplace(s, "");
     } else if (s.rfind("--", 0) == 0) {
       if (i + 1 >= argc) return Usage(s + " needs a value");
@@ -613,6 +565,10 @@ int main(int argc, char** argv) {
     if (command == "status") return StatusCmd(pb::Node::NewStub(ch).get());
     if (command == "tasks") return Tasks(pb::Tasks::NewStub(ch).get(), a);
     if (command == "task") return TaskCmd(pb::Tasks::NewStub(ch).get(), a);
+    if (command == "jobs") return treaty::cli::JobsCommand(pb::Jobs::NewStub(ch).get(), a);
+    if (command == "job") return treaty::cli::JobCommand(pb::Jobs::NewStub(ch).get(), a);
+    if (command == "incidents") return treaty::cli::IncidentsCommand(pb::Jobs::NewStub(ch).get(), a);
+    if (command == "incident") return treaty::cli::IncidentCommand(pb::Jobs::NewStub(ch).get(), a);
   } catch (const std::exception& e) {  // std::stoi on a bad number
     return Usage(std::string("bad value: ") + e.what());
   }
