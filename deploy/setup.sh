@@ -15,6 +15,7 @@ PACKAGES=(
   libssl-dev
   libyaml-cpp-dev
   nlohmann-json3-dev
+  libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   graphviz
