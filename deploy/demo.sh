@@ -7,7 +7,10 @@
 # claimed and completed there; every step is attested by all three, the bank holds the
 # order's items only as a salted hash, and the buyer's cancel races the
 # seller's accept: one wins at all three parties, the other is rejected
-# with the same reason everywhere. Stops exactly the processes it started.
+# with the same reason everywhere. Then a loan whose steps are done by
+# machines: the bank's credit check by treaty-webhook calling a credit
+# bureau over HTTP, its payout by a Python job worker (examples/loan).
+# Stops exactly the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/build.sh
@@ -47,7 +50,14 @@ for _ in range(200):
         pass
 PY
 )
-trap 'deploy/network.sh down || true' EXIT
+# The loan example is loaded from a folder of its own (examples/loan also
+# holds the webhook's config, which is no definition).
+mkdir -p "$out/loan-defs"
+cp examples/loan/loan.yaml "$out/loan-defs/"
+export TREATY_NODE_ARGS="--definitions $out/loan-defs"
+helpers=()
+stop_helpers() { for pid in "${helpers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; helpers=(); }
+trap 'stop_helpers; deploy/network.sh down || true' EXIT
 deploy/network.sh up 3
 buyer=127.0.0.1:$((TREATY_NET_PORT + 11))
 seller=127.0.0.1:$((TREATY_NET_PORT + 12))
@@ -123,6 +133,46 @@ echo "=== 4. A unique order number is claimed once across the network"
 as buyer start purchase-order --id po-1003 $roles >/dev/null
 echo "\$ treaty step po-1003 submit --input '{\"po_number\":\"PO-1001\",...}'"
 as buyer step po-1003 submit --input '{"po_number":"PO-1001","items":[{"sku":"X","qty":1}],"total":5}' || true
+echo
+echo "=== 5. A loan whose steps are done by machines (jobs)"
+bureau_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+/usr/bin/python3 examples/loan/bureau.py --port "$bureau_port" >"$out/bureau.log" 2>&1 &
+helpers+=($!)
+sed -e "s|^node: .*|node: $bank|" -e "s|127.0.0.1:8089|127.0.0.1:$bureau_port|" examples/loan/webhook.yaml >"$out/webhook.yaml"
+echo "The bank's credit-check jobs go to a credit bureau over HTTP ($out/webhook.yaml):"
+"$bin/treaty-webhook" --config "$out/webhook.yaml" >"$out/webhook.log" 2>&1 &
+helpers+=($!)
+echo "and its payouts to a Python worker (examples/loan/payout_worker.py), which fails each payout once:"
+/usr/bin/python3 examples/loan/payout_worker.py --server "$bank" --fail-first 1 >"$out/payout.log" 2>&1 &
+helpers+=($!)
+loan_roles="--role applicant=buyer --role bank=bank"
+for spec in "loan-1:Ada Lovelace:25000" "loan-2:Bad Debtor:900" "loan-3:Nobody Known:4000"; do
+  IFS=: read -r id name amount <<<"$spec"
+  as buyer start loan --id "$id" $loan_roles >/dev/null
+  echo "\$ treaty step $id apply --input '{\"applicant\":\"$name\",\"amount\":$amount}'   (the applicant, at the buyer's node)"
+  as buyer step "$id" apply --input "{\"applicant\":\"$name\",\"amount\":$amount}" >/dev/null
+done
+await bank loan-1 checked
+await bank loan-2 declined
+await bank loan-3 referred
+echo "The bureau scored Ada, declined Bad Debtor (422 DECLINED -> decline), had no file on Nobody (404 NO_FILE -> refer):"
+as bank jobs --type credit-check
+echo
+echo "\$ treaty step loan-1 approve   (the bank; its guard: data.score >= 600)"
+as bank step loan-1 approve
+await bank loan-1 paid
+echo "The payout worker failed once, the node retried after the definition's backoff, the second try paid:"
+as bank jobs --type payout
+echo
+echo "Every step of loan-1, attested by both parties (at the applicant's node):"
+await buyer loan-1 paid
+as buyer history loan-1
+echo
+echo "Nobody's loan waits for an underwriter in the bank's task queue:"
+as bank tasks --queue underwriting
+echo "Open incidents at the bank:"
+as bank incidents
+stop_helpers
 echo
 for p in buyer seller bank; do
   echo "--- $p:"
