@@ -49,16 +49,7 @@ Status JobBook::AppendJobEvent(WriteTxn& txn, const JobRow& j, const std::string
     payload["message"] = j.incident_message;
   }
   if (!j.close_reason.empty()) payload["reason"] = j.close_reason;
-  EventRow ev;
-  ev.type = type;
-  ev.instance = j.instance;
-  ev.definition = j.definition;
-  ev.step = j.step;
-  ev.time_ms = time_ms;
-  ev.height = height;
-  // Messages come from workers: a byte that is not UTF-8 is replaced.
-  ev.payload_json = payload.dump(-1, ' ', false, json::error_handler_t::replace);
-  return txn.AppendEvent(ev);
+  return AppendStepWorkEvent(txn, type, j.instance, j.definition, j.step, payload, time_ms, height);
 }
 
 Status JobBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, const InstanceRow& inst,
@@ -138,25 +129,14 @@ Status JobBook::Open(WriteTxn& txn, const runtime::DefinitionRuntime& def, const
 Status JobBook::OpenMissing() {
   TREATY_ASSIGN_OR_RETURN(bool pending, ctx_->store->JobBackfillPending());
   if (!pending) return Status::Ok();
-  int64_t after = 0;
-  size_t skipped = 0;
-  while (true) {
-    TREATY_ASSIGN_OR_RETURN(auto rows, ctx_->store->ActiveInstances(after, 512));
-    if (rows.empty()) break;
-    TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("job"));
-    for (const auto& inst : rows) {
-      after = inst.no;
-      auto def = ctx_->DefinitionByHash(inst.def_hash);
-      if (!def) {
-        ++skipped;  // looked at again at the next start, once it is loaded
-        continue;
-      }
-      if (JobSteps(*def).empty()) continue;
-      TREATY_ASSIGN_OR_RETURN(auto open, txn->OpenJobsOf(inst.id));
-      TREATY_RETURN_IF_ERROR(Open(*txn, *def, inst, open, LedgerPosition{inst.height, inst.updated_ms, 0}));
-    }
-    TREATY_RETURN_IF_ERROR(txn->Commit());
-  }
+  TREATY_ASSIGN_OR_RETURN(
+      size_t skipped,
+      ForEachWaitingInstance(ctx_, "job", [&](WriteTxn& txn, const runtime::DefinitionRuntime& def,
+                                              const InstanceRow& inst) -> Status {
+        if (JobSteps(def).empty()) return Status::Ok();
+        TREATY_ASSIGN_OR_RETURN(auto open, txn.OpenJobsOf(inst.id));
+        return Open(txn, def, inst, open, LedgerPosition{inst.height, inst.updated_ms, 0});
+      }));
   if (skipped > 0) {
     ctx_->Log("jobs: " + std::to_string(skipped) + " instance(s) of the upgraded store run a definition that is not "
               "loaded; their jobs open once it is",

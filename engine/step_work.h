@@ -9,10 +9,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "definitions/model.h"
+#include "definitions/runtime/machine.h"
+#include "engine/node_context.h"
 #include "engine/types.h"
 
 namespace treaty::engine {
@@ -26,5 +31,18 @@ bool HoldsRoleOf(const defs::StepSpec& step, const InstanceRow& inst, const std:
 std::string WhoseStep(const defs::Definition& model, const InstanceRow& inst, const ProposalRow& p);
 // "<instance>:<position>:<step>".
 std::string StepWorkId(const std::string& instance, int64_t position, const std::string& step);
+
+// An event of a task or job: its instance, definition and step, and its
+// payload (names come from callers: a byte that is not UTF-8 is replaced).
+Status AppendStepWorkEvent(WriteTxn& txn, const std::string& type, const std::string& instance,
+                           const std::string& definition, const std::string& step, const nlohmann::json& payload,
+                           int64_t time_ms, int64_t height);
+
+// For an upgraded store: calls `open` for every active instance whose
+// definition is loaded, 512 to a transaction of kind `kind`. Returns how
+// many instances run a definition that is not loaded (looked at again at
+// the next start).
+using OpenWaiting = std::function<Status(WriteTxn&, const runtime::DefinitionRuntime&, const InstanceRow&)>;
+Result<size_t> ForEachWaitingInstance(const NodeContext* ctx, const char* kind, const OpenWaiting& open);
 
 }  // namespace treaty::engine

@@ -41,16 +41,7 @@ Status TaskBook::AppendTaskEvent(WriteTxn& txn, const TaskRow& t, const std::str
   if (!t.assignee.empty()) payload["assignee"] = t.assignee;
   if (t.due_ms) payload["due_ms"] = *t.due_ms;
   if (!t.close_reason.empty()) payload["reason"] = t.close_reason;
-  EventRow ev;
-  ev.type = type;
-  ev.instance = t.instance;
-  ev.definition = t.definition;
-  ev.step = t.step;
-  ev.time_ms = time_ms;
-  ev.height = height;
-  // Names come from callers: a byte that is not UTF-8 is replaced, never thrown.
-  ev.payload_json = payload.dump(-1, ' ', false, json::error_handler_t::replace);
-  return txn.AppendEvent(ev);
+  return AppendStepWorkEvent(txn, type, t.instance, t.definition, t.step, payload, time_ms, height);
 }
 
 Status TaskBook::Applied(WriteTxn& txn, const runtime::DefinitionRuntime& def, const InstanceRow& inst,
@@ -141,27 +132,17 @@ Status TaskBook::LedgerTime(WriteTxn& txn, int64_t time_ms, int64_t height) {
 Status TaskBook::OpenMissing() {
   TREATY_ASSIGN_OR_RETURN(bool pending, ctx_->store->TaskBackfillPending());
   if (!pending) return Status::Ok();
-  int64_t after = 0;
-  size_t looked = 0, skipped = 0;
-  while (true) {
-    TREATY_ASSIGN_OR_RETURN(auto rows, ctx_->store->ActiveInstances(after, 512));
-    if (rows.empty()) break;
-    TREATY_ASSIGN_OR_RETURN(auto txn, ctx_->store->Begin("task"));
-    for (const auto& inst : rows) {
-      after = inst.no;
-      auto def = ctx_->DefinitionByHash(inst.def_hash);
-      if (!def) {
-        ++skipped;  // looked at again at the next start, once it is loaded
-        continue;
-      }
-      if (HumanSteps(*def).empty()) continue;
-      TREATY_ASSIGN_OR_RETURN(auto active, txn->ActiveTasksOf(inst.id));
-      // The state was entered when the instance last changed.
-      TREATY_RETURN_IF_ERROR(Open(*txn, *def, inst, active, LedgerPosition{inst.height, inst.updated_ms, 0}));
-      ++looked;
-    }
-    TREATY_RETURN_IF_ERROR(txn->Commit());
-  }
+  size_t looked = 0;
+  TREATY_ASSIGN_OR_RETURN(
+      size_t skipped,
+      ForEachWaitingInstance(ctx_, "task", [&](WriteTxn& txn, const runtime::DefinitionRuntime& def,
+                                               const InstanceRow& inst) -> Status {
+        if (HumanSteps(def).empty()) return Status::Ok();
+        TREATY_ASSIGN_OR_RETURN(auto active, txn.ActiveTasksOf(inst.id));
+        ++looked;
+        // The state was entered when the instance last changed.
+        return Open(txn, def, inst, active, LedgerPosition{inst.height, inst.updated_ms, 0});
+      }));
   // Opening is idempotent (ids are the ones a replay gives), so a start
   // that stops half-way does it again until this mark is gone.
   if (skipped == 0) {

@@ -341,5 +341,48 @@ TEST(NodeStartup, UpgradesASchema3FolderAndOpensTheTasksItsInstancesWaitFor) {
   EXPECT_EQ(version[0][0], "5");
 }
 
+TEST(NodeStartup, UpgradesASchema4FolderAndOpensTheJobsItsInstancesWaitFor) {
+  // Schema 5 adds the jobs table: a schema 4 folder is upgraded in place,
+  // and a loan waiting in `applied` gets its credit-check job, once.
+  TempDir dir;
+  ASSERT_EQ(std::system(("mkdir -p " + dir.path() + "/defs && cp " + std::string(TREATY_SOURCE_DIR) +
+                         "/examples/loan/loan.yaml " + dir.path() + "/defs/")
+                            .c_str()),
+            0);
+  std::vector<std::string> args = {"--party", "acme", "--definitions", dir.path() + "/defs"};
+  {
+    TreatydProcess node(dir.path() + "/node", args);
+    ASSERT_TRUE(node.Start()) << node.Log();
+    NodeClient c(node.channel());
+    ASSERT_TRUE(c.Start("loan-old", {}, nullptr, "loan").ok());
+    ASSERT_TRUE(c.Step("loan-old", "apply", R"({"applicant":"Ada","amount":10})").ok());
+    ASSERT_EQ(node.Stop(), 0);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/node/node.db").c_str(), &db), SQLITE_OK);
+  // What schema 4 had: no jobs table, no job events.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE jobs; DELETE FROM journal WHERE type LIKE 'job_%'; "
+                         "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  for (int run = 0; run < 2; ++run) {
+    TreatydProcess node(dir.path() + "/node", args);
+    ASSERT_TRUE(node.Start()) << node.Log();
+    auto jobs = pb::Jobs::NewStub(node.channel());
+    pb::SearchJobsRequest req;
+    pb::SearchJobsResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(jobs->SearchJobs(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.jobs_size(), 1) << "run " << run;
+    EXPECT_EQ(resp.jobs(0).key(), "loan-old:1:check");
+    EXPECT_EQ(resp.jobs(0).state(), pb::JOB_ACTIVATABLE);
+    EXPECT_EQ(resp.jobs(0).retries(), 3);
+    ASSERT_EQ(node.Stop(), 0);
+  }
+  EXPECT_TRUE(QueryDb(dir.path() + "/node/node.db", "SELECT 1 FROM meta WHERE key = 'jobs_backfill'").empty());
+}
+
 }  // namespace
 }  // namespace treaty::testing
