@@ -43,6 +43,31 @@ class JobsService final : public JobsBase {
  public:
   explicit JobsService(Node* node) : node_(node), blocking_(4) {}
 
+  // Where a completion's or thrown error's answer goes: the call, its
+  // job, and the proposal's fields of either response.
+  struct Answer {
+    grpc::ServerUnaryReactor* reactor;
+    pb::Job* job;
+    std::function<void(const ProposalRow&)> set;
+    std::function<pb::Instance*()> instance;
+    std::function<pb::AttestationStatus*()> attestation;
+  };
+  template <typename Resp>
+  static Answer AnswerFor(grpc::ServerUnaryReactor* reactor, Resp* resp) {
+    Answer a;
+    a.reactor = reactor;
+    a.job = resp->mutable_job();
+    a.set = [resp](const ProposalRow& p) {
+      resp->set_proposal_id(p.id);
+      resp->set_outcome(OutcomeOf(p.status));
+      resp->set_ledger_height(static_cast<uint64_t>(p.height));
+    };
+    a.instance = [resp] { return resp->mutable_instance(); };
+    a.attestation = [resp] { return resp->mutable_attestation(); };
+    return a;
+  }
+  static void Finish(const Answer& a, const grpc::Status& st) { a.reactor->Finish(st); }
+
   // ---- activation
 
   grpc::ServerUnaryReactor* ActivateJobs(grpc::CallbackServerContext* ctx, const pb::ActivateJobsRequest* req,
@@ -87,24 +112,34 @@ class JobsService final : public JobsBase {
 
   // ---- completion and thrown errors
 
-  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx, const pb::CompleteJobRequest* req,
-                                        pb::CompleteJobResponse* resp) override {
+  // Once an activation of the job still being written is (so its record
+  // and event come before the step that closes it): `next` with the job
+  // if it is open and may be finished by this call; otherwise the call is
+  // answered here (unknown, closed: the step that closed it, an incident).
+  template <typename Req, typename Resp, typename Next>
+  grpc::ServerUnaryReactor* WithOpenJob(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp, Next next) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    // After an activation of the job still being written: its record and
-    // event come before the step that closes it.
-    node_->jobs()->Settled(req->key(), [this, reactor, req, resp] { CompleteJobNow(reactor, req, resp); });
+    node_->jobs()->Settled(req->key(), [this, reactor, req, resp, next] {
+      auto job = Find(req->key());
+      if (!job.ok()) return reactor->Finish(ToGrpc(job.status()));
+      Answer answer = AnswerFor(reactor, resp);
+      if (!JobOpen(job->state)) return AnswerClosed(*job, answer);
+      if (Status bad = MayFinish(*job, static_cast<int>(req->wait_for())); !bad.ok())
+        return reactor->Finish(ToGrpc(bad));
+      next(*job, answer);
+    });
     return reactor;
   }
 
-  void CompleteJobNow(grpc::ServerUnaryReactor* reactor, const pb::CompleteJobRequest* req, pb::CompleteJobResponse* resp) {
-    auto job = Find(req->key());
-    if (!job.ok()) {
-      reactor->Finish(ToGrpc(job.status()));
-      return;
-    }
-    Answer answer = AnswerFor(reactor, resp);
-    if (!JobOpen(job->state)) return AnswerClosed(*job, answer);
-    Status bad = MayFinish(*job, static_cast<int>(req->wait_for()));
+  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx, const pb::CompleteJobRequest* req,
+                                        pb::CompleteJobResponse* resp) override {
+    return WithOpenJob(ctx, req, resp, [this, req](const JobRow& j, const Answer& a) { CompleteOpen(j, req, a); });
+  }
+
+  void CompleteOpen(const JobRow& j, const pb::CompleteJobRequest* req, const Answer& answer) {
+    const JobRow* job = &j;
+    grpc::ServerUnaryReactor* reactor = answer.reactor;
+    Status bad = Status::Ok();
     const defs::StepSpec* step = bad.ok() ? StepOf(*job, job->step) : nullptr;
     if (bad.ok() && step == nullptr) bad = NotLoaded(*job, job->step);
     std::optional<Value> output;
@@ -127,24 +162,16 @@ class JobsService final : public JobsBase {
   }
 
   grpc::ServerUnaryReactor* ThrowError(grpc::CallbackServerContext* ctx, const pb::ThrowErrorRequest* req,
-                                        pb::ThrowErrorResponse* resp) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    // After an activation of the job still being written: its record and
-    // event come before the step that closes it.
-    node_->jobs()->Settled(req->key(), [this, reactor, req, resp] { ThrowErrorNow(reactor, req, resp); });
-    return reactor;
+                                       pb::ThrowErrorResponse* resp) override {
+    return WithOpenJob(ctx, req, resp,
+                       [this, req, resp](const JobRow& j, const Answer& a) { ThrowOpen(j, req, resp, a); });
   }
 
-  void ThrowErrorNow(grpc::ServerUnaryReactor* reactor, const pb::ThrowErrorRequest* req, pb::ThrowErrorResponse* resp) {
-    auto job = Find(req->key());
-    if (!job.ok()) {
-      reactor->Finish(ToGrpc(job.status()));
-      return;
-    }
-    Answer answer = AnswerFor(reactor, resp);
-    if (!JobOpen(job->state)) return AnswerClosed(*job, answer);
-    Status bad = MayFinish(*job, static_cast<int>(req->wait_for()));
-    if (bad.ok()) bad = CheckName(req->error_code(), "error_code");
+  void ThrowOpen(const JobRow& open_job, const pb::ThrowErrorRequest* req, pb::ThrowErrorResponse* resp,
+                 const Answer& answer) {
+    const JobRow* job = &open_job;
+    grpc::ServerUnaryReactor* reactor = answer.reactor;
+    Status bad = CheckName(req->error_code(), "error_code");
     if (bad.ok()) bad = CheckMessage(req->error_message());
     const defs::TaskSpec* spec = bad.ok() ? node_->jobs()->SpecOf(*job) : nullptr;
     if (bad.ok() && spec == nullptr) bad = NotLoaded(*job, job->step);
@@ -300,30 +327,6 @@ class JobsService final : public JobsBase {
   }
 
  private:
-  // Where a completion's or thrown error's answer goes: the call, its
-  // job, and the proposal's fields of either response.
-  struct Answer {
-    grpc::ServerUnaryReactor* reactor;
-    pb::Job* job;
-    std::function<void(const ProposalRow&)> set;
-    std::function<pb::Instance*()> instance;
-    std::function<pb::AttestationStatus*()> attestation;
-  };
-  template <typename Resp>
-  static Answer AnswerFor(grpc::ServerUnaryReactor* reactor, Resp* resp) {
-    Answer a;
-    a.reactor = reactor;
-    a.job = resp->mutable_job();
-    a.set = [resp](const ProposalRow& p) {
-      resp->set_proposal_id(p.id);
-      resp->set_outcome(OutcomeOf(p.status));
-      resp->set_ledger_height(static_cast<uint64_t>(p.height));
-    };
-    a.instance = [resp] { return resp->mutable_instance(); };
-    a.attestation = [resp] { return resp->mutable_attestation(); };
-    return a;
-  }
-  static void Finish(const Answer& a, const grpc::Status& st) { a.reactor->Finish(st); }
 
   static grpc::Status Page(int32_t page_size, const std::string& token, int64_t* offset, int64_t* size) {
     *size = page_size <= 0 ? 50 : std::min(page_size, 1000);
