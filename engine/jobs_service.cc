@@ -20,7 +20,6 @@ using namespace service;  // NOLINT: the services' shared vocabulary
 
 // The longest error message a worker may send (a stack trace fits).
 constexpr size_t kMaxMessage = 16 * 1024;
-constexpr int64_t kMaxOffset = 1'000'000'000;
 
 Status CheckMessage(const std::string& m) {
   if (m.size() > kMaxMessage)
@@ -276,7 +275,7 @@ class JobsService final : public JobsBase {
       q.states.push_back(*state);
     }
     int64_t size = 0;
-    if (grpc::Status bad = Page(req->page_size(), req->page_token(), &q.offset, &size); !bad.ok()) {
+    if (grpc::Status bad = ParsePage(req->page_size(), req->page_token(), &q.offset, &size); !bad.ok()) {
       reactor->Finish(bad);
       return reactor;
     }
@@ -297,7 +296,7 @@ class JobsService final : public JobsBase {
                                           pb::ListIncidentsResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     int64_t offset = 0, size = 0;
-    if (grpc::Status bad = Page(req->page_size(), req->page_token(), &offset, &size); !bad.ok()) {
+    if (grpc::Status bad = ParsePage(req->page_size(), req->page_token(), &offset, &size); !bad.ok()) {
       reactor->Finish(bad);
       return reactor;
     }
@@ -327,17 +326,6 @@ class JobsService final : public JobsBase {
   }
 
  private:
-
-  static grpc::Status Page(int32_t page_size, const std::string& token, int64_t* offset, int64_t* size) {
-    *size = page_size <= 0 ? 50 : std::min(page_size, 1000);
-    *offset = 0;
-    if (token.empty()) return grpc::Status::OK;
-    char* end = nullptr;
-    *offset = std::strtoll(token.c_str(), &end, 10);
-    if (*end != '\0' || *offset < 0 || *offset > kMaxOffset)
-      return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
-    return grpc::Status::OK;
-  }
 
   Result<JobRow> Find(const std::string& key) {
     if (key.empty()) return Status::InvalidArgument("key is required");

@@ -6,7 +6,9 @@
 // from any thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -116,6 +118,20 @@ class BlockingPool {
   std::vector<std::thread> threads_;
 };
 
+
+// A search's page: `page_size` (default 50, at most 1000) and the offset a
+// `page_token` holds; INVALID_ARGUMENT for a token that is not one.
+inline grpc::Status ParsePage(int32_t page_size, const std::string& token, int64_t* offset, int64_t* size) {
+  constexpr int64_t kMaxOffset = 1'000'000'000;  // the deepest page a token reaches
+  *size = page_size <= 0 ? 50 : std::min<int64_t>(page_size, 1000);
+  *offset = 0;
+  if (token.empty()) return grpc::Status::OK;
+  char* end = nullptr;
+  *offset = std::strtoll(token.c_str(), &end, 10);
+  if (*end != '\0' || *offset < 0 || *offset > kMaxOffset)
+    return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
+  return grpc::Status::OK;
+}
 
 // With `all` and an applied proposal: waits for the members' attestations
 // until `deadline` and reports them in *status; for a rejection, whose

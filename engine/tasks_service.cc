@@ -43,9 +43,6 @@ std::optional<TaskState> StateFromPb(int s) {
 // while its step is ordered and applied.
 using TasksBase = pb::Tasks::CallbackService;
 
-// The deepest page a search reaches by offset (its token).
-constexpr int64_t kMaxOffset = 1'000'000'000;
-
 class TasksService final : public TasksBase {
  public:
   explicit TasksService(Node* node) : node_(node), blocking_(4) {}
@@ -82,13 +79,8 @@ class TasksService final : public TasksBase {
         return grpc::Status(grpc::INVALID_ARGUMENT, "unknown order_by " + std::to_string(req->order_by()));
     }
     q.descending = req->descending();
-    int64_t size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 1000);
-    if (!req->page_token().empty()) {
-      char* end = nullptr;
-      q.offset = std::strtoll(req->page_token().c_str(), &end, 10);
-      if (*end != '\0' || q.offset < 0 || q.offset > kMaxOffset)
-        return grpc::Status(grpc::INVALID_ARGUMENT, "invalid page_token");
-    }
+    int64_t size = 0;
+    if (grpc::Status bad = ParsePage(req->page_size(), req->page_token(), &q.offset, &size); !bad.ok()) return bad;
     q.limit = size + 1;
     int64_t matched = 0;
     auto rows = node_->SearchTasks(q, &matched);
