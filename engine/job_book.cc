@@ -184,6 +184,10 @@ void JobBook::Committed() {
       // Completed, failed, timed out or yielded: the stream's place is free.
       if (j.state != JobState::kActivated || j.worker != held->second->worker) ReleaseLocked(j.id, &types);
     }
+    if (auto t = timer_of_.find(j.id); t != timer_of_.end()) {
+      timers_.erase(t->second);
+      timer_of_.erase(t);
+    }
     auto old = open_.find(j.id);
     if (old != open_.end() && old->second.state == JobState::kActivatable) {
       auto r = ready_.find(old->second.type);
@@ -196,9 +200,9 @@ void JobBook::Committed() {
     }
     if (j.state == JobState::kActivated) {
       reserved_.erase(j.id);
-      timers_.emplace(j.deadline_ms, j.id);
+      timer_of_[j.id] = timers_.emplace(j.deadline_ms, j.id);
     } else if (j.state == JobState::kFailed) {
-      timers_.emplace(j.retry_at_ms, j.id);
+      timer_of_[j.id] = timers_.emplace(j.retry_at_ms, j.id);
     } else if (j.state == JobState::kActivatable && reserved_.count(j.id) == 0) {
       ready_[j.type].insert(j.no);
       id_of_[j.no] = j.id;

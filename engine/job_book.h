@@ -197,6 +197,9 @@ class JobBook final : public TxnObserver {
   std::unordered_map<int64_t, std::string> id_of_;                 // mu_: job number -> id (of ready_)
   std::unordered_set<std::string> reserved_;                       // mu_: handed to an activation not yet written
   std::multimap<int64_t, std::string> timers_;                     // mu_: lease ends and backoffs (node time)
+  // mu_: each job's entry in timers_, so a job that changes leaves none
+  // behind (a busy node would otherwise keep one per activation for a lease).
+  std::unordered_map<std::string, std::multimap<int64_t, std::string>::iterator> timer_of_;
   std::map<std::string, std::deque<std::shared_ptr<Poll>>> polls_;  // mu_
   std::map<std::string, std::vector<std::shared_ptr<Stream>>> streams_;  // mu_
   std::map<std::string, size_t> turn_;                             // mu_: the next stream of a type

@@ -101,7 +101,8 @@ void JobBook::RunTimers(int64_t now) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     while (!timers_.empty() && timers_.begin()->first <= now) {
-      std::string id = std::move(timers_.begin()->second);
+      std::string id = timers_.begin()->second;
+      timer_of_.erase(id);
       timers_.erase(timers_.begin());
       auto it = open_.find(id);
       if (it == open_.end()) continue;  // closed since: a stale timer
