@@ -12,6 +12,7 @@ PACKAGES=(
   libboost-dev
   libzmq3-dev cppzmq-dev
   libsecp256k1-dev
+  nettle-dev
   libssl-dev
   libyaml-cpp-dev
   nlohmann-json3-dev
