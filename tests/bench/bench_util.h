@@ -221,6 +221,26 @@ inline void CreateInstances(std::shared_ptr<grpc::Channel> ch, const std::string
 }
 
 // Submits the order and waits until it is confirmed.
+// Confirmed `step` (with `input`) per second on instances PREFIX0..n-1,
+// one each, from `clients` threads: the plain rate the task and job
+// benches judge their ratios against.
+inline double PlainStepRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients,
+                            const std::string& step, const std::string& input) {
+  std::atomic<int> next{0}, ok{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      testing::NodeClient client(ch);
+      for (int i; (i = next++) < n;) {
+        pb::TriggerStepResponse r;
+        if (client.Step(prefix + std::to_string(i), step, input, "", &r).ok() && r.outcome() == pb::CONFIRMED) ++ok;
+      }
+    });
+  for (auto& t : threads) t.join();
+  return ok / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 inline bool Submit(testing::NodeClient* client, const std::string& id) {
   pb::TriggerStepResponse resp;
   // po_number is a unique key: one per order.

@@ -75,23 +75,6 @@ void Started(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n
   for (auto& t : threads) t.join();
 }
 
-double PlainRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients) {
-  std::atomic<int> next{0}, ok{0};
-  auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c)
-    threads.emplace_back([&] {
-      treaty::testing::NodeClient client(ch);
-      for (int i; (i = next++) < n;) {
-        pb::TriggerStepResponse r;
-        if (client.Step(prefix + std::to_string(i), "check", R"({"score":700})", "", &r).ok() &&
-            r.outcome() == pb::CONFIRMED)
-          ++ok;
-      }
-    });
-  for (auto& t : threads) t.join();
-  return ok / std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // A job worker: one stream, `slots` threads completing what it receives.
 class Worker {
@@ -202,7 +185,7 @@ int main(int argc, char** argv) {
   {
     CpuMeter cpu(procs);
     double node0 = CpuSeconds(node.pid());
-    plain = PlainRate(ch, "p-", n, clients);
+    plain = PlainStepRate(ch, "p-", n, clients, "check", R"({"score":700})");
     plain_node_ms = (CpuSeconds(node.pid()) - node0) * 1000 / n;
     std::printf("limit  plain TriggerStep(check) confirmed steps/s with %d clients: %.0f\n", clients, plain);
     cpu.Print("plain ", n);

@@ -56,21 +56,6 @@ void SubmittedOrders(std::shared_ptr<grpc::Channel> ch, const std::string& prefi
   for (auto& t : threads) t.join();
 }
 
-double PlainRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients) {
-  std::atomic<int> next{0}, ok{0};
-  auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c)
-    threads.emplace_back([&] {
-      treaty::testing::NodeClient client(ch);
-      for (int i; (i = next++) < n;) {
-        pb::TriggerStepResponse r;
-        if (client.Step(prefix + std::to_string(i), "accept", "{}", &r).ok() && r.outcome() == pb::CONFIRMED) ++ok;
-      }
-    });
-  for (auto& t : threads) t.join();
-  return ok / std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 struct TaskRun {
   double per_s = 0;
@@ -220,7 +205,7 @@ int main(int argc, char** argv) {
   {
     CpuMeter cpu(procs);
     double node_cpu0 = CpuSeconds(node.pid()), self0 = CpuSeconds(0);
-    plain = PlainRate(ch, "p-", n, clients);
+    plain = PlainStepRate(ch, "p-", n, clients, "accept", "{}");
     plain_node_ms = (CpuSeconds(node.pid()) - node_cpu0) * 1000 / n;
     plain_machine_ms = plain_node_ms + (CpuSeconds(0) - self0) * 1000 / n;
     std::printf("limit  plain TriggerStep(accept) confirmed steps/s with %d clients: %.0f\n", clients, plain);
