@@ -35,11 +35,15 @@ class PinContract {
  public:
   // The compiled contract; checks the ABI has what the code calls.
   static Result<const PinContract*> Get();
+  // A contract from solc's ABI JSON and creation bytecode hex, checked as
+  // Get() checks the compiled one (Get() uses it; tests feed it wrong ABIs).
+  static Result<PinContract> Load(std::string_view abi_json, std::string_view bytecode_hex);
 
   const std::string& abi_json() const { return abi_json_; }
   // The data of the creating transaction: bytecode and the encoded
-  // constructor argument (members' 20-byte addresses).
-  std::string DeployData(const std::vector<std::string>& member_addresses) const;
+  // constructor argument (members' 20-byte addresses; another size is
+  // InvalidArgument).
+  Result<std::string> DeployData(const std::vector<std::string>& member_addresses) const;
   // Calldata of pinBatch.
   std::string PinBatchCall(const Hash256& batch_hash, std::string_view batch_ref,
                            const std::vector<Hash256>& pins) const;
