@@ -214,10 +214,8 @@ Result<std::vector<nlohmann::json>> JsonRpcClient::Batch(const std::vector<RpcCa
   TREATY_ASSIGN_OR_RETURN(nlohmann::json answer, Post(body, what));
   const std::string where = what + " at " + url_;
   // A node that refuses the batch as a whole answers with one error object.
-  if (answer.is_object() && answer.contains("error")) {
-    auto err = answer["error"];
-    if (err.is_null()) return Status::DataLoss(where + ": answer to a batch is a single object");
-    TREATY_ASSIGN_OR_RETURN(RpcError e, ParseErrorObject(err, where));
+  if (answer.is_object() && answer.contains("error") && !answer["error"].is_null()) {
+    TREATY_ASSIGN_OR_RETURN(RpcError e, ParseErrorObject(answer["error"], where));
     return MapNodeError(e, where);
   }
   if (!answer.is_array()) return Status::DataLoss(where + ": answer to a batch is not an array");
