@@ -2,7 +2,8 @@
 // of pins; the ledger orders them into blocks; every member reads the same
 // blocks in the same order from any height. Implementations: `local`
 // (embedded, chain/local), `sequencer` (chain/sequencer), and for tests an
-// in-memory ledger with faults (chain/memory); `ethereum` later.
+// in-memory ledger with faults (chain/memory), and `ethereum`
+// (chain/ethereum, a pin contract on an EVM chain).
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once
@@ -59,6 +60,22 @@ class BlockLog {
   virtual Status Append(const Block& b) = 0;
 };
 
+// What an operator needs to see of the ledger beyond heights (`treaty
+// status`): whether it answers, and the chain's facts where there is a
+// chain. Fields a ledger does not have stay empty or zero.
+struct LedgerHealth {
+  bool reachable = true;
+  std::string error;  // the last problem, e.g. unreachable or out of funds; empty when fine
+  uint64_t chain_id = 0;
+  std::string contract;       // 0x-hex
+  std::string account;        // 0x-hex: this node's account
+  std::string balance_wei;    // decimal
+  uint64_t head_block = 0;    // the chain's newest block
+  uint64_t confirmed_block = 0;  // the newest block deep enough to apply
+  uint64_t confirmations = 0;
+  uint64_t pending_transactions = 0;  // sent, not yet in a confirmed block
+};
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
@@ -72,6 +89,7 @@ class Ledger {
   // Waits until Height() > after or the timeout passes; returns Height().
   virtual uint64_t WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) = 0;
   virtual std::string Describe() const = 0;
+  virtual LedgerHealth Health() { return LedgerHealth{}; }
   // The block the reader applied last, from its own records: a ledger that
   // checks links (sequencer) makes the next block link to it, so a restart
   // cannot be served another history. Default: nothing to check.

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -73,7 +74,7 @@ std::optional<Network> ParseNetwork(const std::string& yaml, const std::string& 
   }
   Network net;
   try {
-    if (!Keys(root, "the network file", {"network", "members", "sequencer", "claim_salt"}, diags)) return std::nullopt;
+    if (!Keys(root, "the network file", {"network", "members", "sequencer", "ethereum", "claim_salt"}, diags)) return std::nullopt;
     if (auto n = root["network"]) net.name = n.Scalar();
     if (auto c = root["claim_salt"]) {
       std::string raw;
@@ -98,6 +99,38 @@ std::optional<Network> ParseNetwork(const std::string& yaml, const std::string& 
             diags->Error(LocOf(e), "endpoint of the sequencer must be tcp://HOST:PORT, not '" + out.endpoint + "'");
         }
         net.sequencer = out;
+      }
+    }
+    if (auto eth = root["ethereum"]) {
+      if (Keys(eth, "the ethereum section", {"chain_id", "contract", "start_block", "confirmations"}, diags)) {
+        EthereumInfo out;
+        for (const char* required : {"chain_id", "contract", "start_block"})
+          if (!eth[required]) diags->Error(LocOf(eth), std::string("ethereum needs '") + required + "'");
+        auto number = [&](const char* key, uint64_t* v, uint64_t min, uint64_t max) {
+          auto n = eth[key];
+          if (!n) return;
+          const std::string& t = n.Scalar();
+          bool digits = !t.empty() && t.size() <= 19 &&
+                        std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+          uint64_t x = digits ? std::stoull(t) : 0;
+          if (!digits || x < min || x > max)
+            diags->Error(LocOf(n), std::string("ethereum ") + key + " must be a whole number from " +
+                                       std::to_string(min) + " to " + std::to_string(max) + ", not '" + t + "'");
+          else
+            *v = x;
+        };
+        number("chain_id", &out.chain_id, 1, (uint64_t{1} << 53) - 1);
+        number("start_block", &out.start_block, 0, (uint64_t{1} << 53) - 1);
+        number("confirmations", &out.confirmations, 0, 1024);
+        if (auto c = eth["contract"]) {
+          const std::string& t = c.Scalar();
+          std::string raw;
+          if (t.size() != 42 || t.rfind("0x", 0) != 0 || !FromHex(t.substr(2), &raw))
+            diags->Error(LocOf(c), "ethereum contract must be a 0x-prefixed 20-byte address, not '" + t + "'");
+          else
+            out.contract = raw;
+        }
+        net.ethereum = out;
       }
     }
     auto members = root["members"];

@@ -6,6 +6,7 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,10 +29,22 @@ struct SequencerInfo {
   std::string endpoint;  // tcp://HOST:PORT
 };
 
+// The pin contract of an `ethereum` network (docs/protocol.md): every
+// member reads the same contract on the same chain from the same block,
+// and applies a block once `confirmations` blocks are on top of it.
+struct EthereumInfo {
+  uint64_t chain_id = 0;
+  std::string contract;      // 20 bytes
+  uint64_t start_block = 0;  // the block that created the contract: ledger height 1
+  uint64_t confirmations = kDefaultConfirmations;
+  static constexpr uint64_t kDefaultConfirmations = 6;
+};
+
 struct Network {
   std::string name;
   std::vector<Member> members;
   std::optional<SequencerInfo> sequencer;
+  std::optional<EthereumInfo> ethereum;
   // Salts unique-key claims so outsiders reading the ledger cannot test
   // guesses; members share it through this file (hex, 32 bytes).
   std::string claim_salt;

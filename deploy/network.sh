@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# A local multi-party Treaty network on loopback: one treaty-sequencer and
-# N treatyd nodes (default 3: buyer, seller, bank; a 4th and later are
-# party4, party5, ...), each with its own keys, data folder and SQLite.
+# A local multi-party Treaty network on loopback: one ledger (a
+# treaty-sequencer, or an anvil chain with the pin contract) and N treatyd
+# nodes (default 3: buyer, seller, bank; a 4th and later are party4,
+# party5, ...), each with its own keys, data folder and SQLite.
 #
-#   deploy/network.sh up [N]     generate keys and the network file (once),
-#                                start the sequencer and the nodes
+#   deploy/network.sh up [--ledger sequencer|ethereum] [N]
+#                                generate keys and the network file (once),
+#                                start the ledger and the nodes
 #   deploy/network.sh status     which processes run; each node's status
 #   deploy/network.sh down       stop exactly the processes `up` started
 #
+# With --ledger ethereum, `up` starts anvil (npm @foundry-rs/anvil, pinned
+# in chain/ethereum/package.json, installed by the build) with 1 s blocks
+# and its state in anvil-state.json, deploys the pin contract with
+# treaty-eth (signed by anvil's first development key), funds the members'
+# accounts and writes the contract into network.yaml; the nodes order on
+# it with TREATY_ETH_CONFIRMATIONS (default 2) confirmations.
+#
 # TREATY_NET_DIR (default build/network) holds keys, network.yaml, data,
 # logs and pid files; TREATY_NET_PORT (default 7400) is the first port:
-# sequencer PORT, node i gRPC PORT+10+i, data exchange PORT+30+i.
+# the sequencer or anvil PORT, node i gRPC PORT+10+i, data exchange
+# PORT+30+i.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,7 +28,19 @@ bin=${TREATY_BIN:-$root/build/bin}
 dir=${TREATY_NET_DIR:-$root/build/network}
 base=${TREATY_NET_PORT:-7400}
 cmd=${1:-status}
-n=${2:-}
+shift || true
+ledger=""
+n=""
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --ledger) ledger=${2:?--ledger needs sequencer or ethereum}; shift 2 ;;
+    *) n=$1; shift ;;
+  esac
+done
+anvil=${TREATY_ANVIL:-$root/build/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
+# anvil's first development account (its default mnemonic): funded on every
+# fresh anvil chain, well known, for local networks only.
+anvil_key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 
 party_name() {
   case $1 in 1) echo buyer ;; 2) echo seller ;; 3) echo bank ;; *) echo "party$1" ;; esac
@@ -48,11 +70,26 @@ up() {
   fi
   n=${n:-3}
   [[ $n =~ ^[0-9]+$ && $n -ge 1 && $n -le 20 ]] || { echo "network: N must be 1-20" >&2; exit 1; }
+  if [[ -f $dir/ledger ]]; then
+    if [[ -n $ledger && $ledger != $(cat "$dir/ledger") ]]; then
+      echo "network: $dir holds a network on $(cat "$dir/ledger"); run down and remove it for another ledger" >&2
+      exit 1
+    fi
+    ledger=$(cat "$dir/ledger")
+  fi
+  ledger=${ledger:-sequencer}
+  [[ $ledger == sequencer || $ledger == ethereum ]] || { echo "network: --ledger is sequencer or ethereum" >&2; exit 1; }
+  if [[ $ledger == ethereum ]]; then
+    [[ -x $anvil && -x $bin/treaty-eth ]] || { echo "network: anvil or treaty-eth missing; build first (deploy/build.sh)" >&2; exit 1; }
+  fi
+  echo "$ledger" > "$dir/ledger"
   if [[ ! -f $dir/network.yaml ]]; then
     {
       echo "network: local"
       echo "claim_salt: $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
-      "$bin/treaty-sequencer" init --data "$dir/sequencer" --endpoint "tcp://127.0.0.1:$base"
+      if [[ $ledger == sequencer ]]; then
+        "$bin/treaty-sequencer" init --data "$dir/sequencer" --endpoint "tcp://127.0.0.1:$base"
+      fi
       echo "members:"
       for i in $(seq "$n"); do
         p=$(party_name "$i")
@@ -62,20 +99,42 @@ up() {
     mv "$dir/network.yaml.tmp" "$dir/network.yaml"
     echo "$n" > "$dir/size"
   fi
-  if ! alive "$dir/pids/sequencer.pid"; then
-    "$bin/treaty-sequencer" --data "$dir/sequencer" --network "$dir/network.yaml" 2>>"$dir/logs/sequencer.log" &
-    echo $! > "$dir/pids/sequencer.pid"
+  local node_ledger=sequencer where="sequencer tcp://127.0.0.1:$base"
+  if [[ $ledger == sequencer ]]; then
+    if ! alive "$dir/pids/sequencer.pid"; then
+      "$bin/treaty-sequencer" --data "$dir/sequencer" --network "$dir/network.yaml" 2>>"$dir/logs/sequencer.log" &
+      echo $! > "$dir/pids/sequencer.pid"
+    fi
+  else
+    local rpc="http://127.0.0.1:$base"
+    node_ledger="ethereum://127.0.0.1:$base"
+    if ! alive "$dir/pids/anvil.pid"; then
+      "$anvil" --host 127.0.0.1 --port "$base" --block-time 1 --state "$dir/anvil-state.json" --silent \
+        >>"$dir/logs/anvil.log" 2>&1 &
+      echo $! > "$dir/pids/anvil.pid"
+      for _ in $(seq 100); do
+        curl -s -o /dev/null -X POST -H 'content-type: application/json' \
+          --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" && break
+        sleep 0.1
+      done
+    fi
+    if ! grep -q '^ethereum:' "$dir/network.yaml"; then
+      "$bin/treaty-eth" deploy --rpc "$rpc" --key "$anvil_key" --network "$dir/network.yaml" \
+        --confirmations "${TREATY_ETH_CONFIRMATIONS:-2}"
+      "$bin/treaty-eth" fund --rpc "$rpc" --key "$anvil_key" --network "$dir/network.yaml" | sed 's/^/  funded /'
+    fi
+    where="anvil $rpc, pin contract $(sed -n 's/^  contract: "\(.*\)"/\1/p' "$dir/network.yaml")"
   fi
   for i in $(seq "$n"); do
     p=$(party_name "$i")
     if ! alive "$dir/pids/$p.pid"; then
       "$bin/treatyd" --data "$dir/$p" --party "$p" --listen "127.0.0.1:$((base + 10 + i))" \
-        --ledger sequencer --network "$dir/network.yaml" ${TREATY_NODE_ARGS:-} 2>>"$dir/logs/$p.log" &
+        --ledger "$node_ledger" --network "$dir/network.yaml" ${TREATY_NODE_ARGS:-} 2>>"$dir/logs/$p.log" &
       echo $! > "$dir/pids/$p.pid"
     fi
   done
   for i in $(seq "$n"); do wait_ready "127.0.0.1:$((base + 10 + i))"; done
-  echo "network: up in $dir: sequencer tcp://127.0.0.1:$base"
+  echo "network: up in $dir: $where"
   for i in $(seq "$n"); do echo "  $(party_name "$i"): treaty --server 127.0.0.1:$((base + 10 + i))"; done
 }
 
@@ -96,8 +155,10 @@ down() {
 status() {
   [[ -f $dir/size ]] || { echo "network: none in $dir"; return 0; }
   local size; size=$(cat "$dir/size")
-  if alive "$dir/pids/sequencer.pid"; then echo "sequencer: running (pid $(cat "$dir/pids/sequencer.pid"))"
-  else echo "sequencer: stopped"; fi
+  local l; l=$(cat "$dir/ledger" 2>/dev/null || echo sequencer)
+  local lp=sequencer; [[ $l == ethereum ]] && lp=anvil
+  if alive "$dir/pids/$lp.pid"; then echo "$lp: running (pid $(cat "$dir/pids/$lp.pid"))"
+  else echo "$lp: stopped"; fi
   for i in $(seq "$size"); do
     p=$(party_name "$i")
     if alive "$dir/pids/$p.pid"; then
@@ -113,5 +174,5 @@ case $cmd in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: deploy/network.sh up [N] | status | down" >&2; exit 2 ;;
+  *) echo "usage: deploy/network.sh up [--ledger sequencer|ethereum] [N] | status | down" >&2; exit 2 ;;
 esac

@@ -16,7 +16,7 @@ PACKAGES=(
   libssl-dev
   libyaml-cpp-dev
   nlohmann-json3-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev curl
   nodejs npm
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev

@@ -358,6 +358,20 @@ class NodeService final : public pb::Node::Service {
     resp->set_open_jobs(static_cast<uint64_t>(h.open_jobs));
     resp->set_activated_jobs(static_cast<uint64_t>(h.activated_jobs));
     resp->set_incidents(static_cast<uint64_t>(h.incidents));
+    {
+      chain::LedgerHealth lh = node_->ledger()->Health();
+      auto* out = resp->mutable_ledger_health();
+      out->set_reachable(lh.reachable);
+      out->set_error(lh.error);
+      out->set_chain_id(lh.chain_id);
+      out->set_contract(lh.contract);
+      out->set_account(lh.account);
+      out->set_balance_wei(lh.balance_wei);
+      out->set_head_block(lh.head_block);
+      out->set_confirmed_block(lh.confirmed_block);
+      out->set_confirmations(lh.confirmations);
+      out->set_pending_transactions(lh.pending_transactions);
+    }
     int64_t now = node_->options().env->NowMs();
     for (const auto& b : h.blocked) {
       resp->add_blocked_instances(b.instance);

@@ -30,6 +30,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "chain/ethereum/ethereum_ledger.h"
 #include "chain/local/local_ledger.h"
 #include "chain/network.h"
 #include "chain/sequencer/sequencer_ledger.h"
@@ -64,7 +65,7 @@ struct Options {
 int Usage(const std::string& why) {
   std::cerr << "treatyd: " << why << "\n"
             << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
-               "[--ledger local|sequencer[://HOST:PORT]] [--network FILE] [--sync full|normal] [--batch-latency MS] "
+               "[--ledger local|sequencer[://HOST:PORT]|ethereum://HOST:PORT] [--network FILE] [--sync full|normal] [--batch-latency MS] "
                "[--deadline-grace MS] [--config FILE]\n";
   return 2;
 }
@@ -200,12 +201,23 @@ int main(int argc, char** argv) {
     if (!ok) return Usage(a + " needs a value");
   }
   if (o.data.empty()) return Usage("--data DIR is required");
-  bool on_sequencer = o.ledger == "sequencer" || o.ledger.rfind("sequencer://", 0) == 0;
-  if (o.ledger != "local" && !on_sequencer)
-    return Usage("ledger '" + o.ledger + "' is not available in this build; use local or sequencer://HOST:PORT");
-  if (on_sequencer && o.network.empty()) return Usage("--ledger " + o.ledger + " needs --network FILE");
-  if (!o.network.empty() && !on_sequencer)
-    return Usage("--network needs a shared ledger: --ledger sequencer (the local ledger orders for one node only)");
+  const bool on_sequencer = o.ledger == "sequencer" || o.ledger.rfind("sequencer://", 0) == 0;
+  const bool on_ethereum = o.ledger.rfind("ethereum://", 0) == 0;
+  const bool shared_ledger = on_sequencer || on_ethereum;
+  if (o.ledger != "local" && !shared_ledger)
+    return Usage("ledger '" + o.ledger + "' is not available; use local, sequencer[://HOST:PORT] or ethereum://HOST:PORT");
+  if (on_ethereum) {
+    // HOST:PORT of the EVM node's JSON-RPC over HTTP.
+    std::string hp = o.ledger.substr(std::string("ethereum://").size());
+    auto colon = hp.rfind(':');
+    int port = colon == std::string::npos ? 0 : std::atoi(hp.c_str() + colon + 1);
+    if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535 ||
+        hp.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      return Usage("--ledger ethereum://HOST:PORT names the EVM node's JSON-RPC endpoint, not '" + o.ledger + "'");
+  }
+  if (shared_ledger && o.network.empty()) return Usage("--ledger " + o.ledger + " needs --network FILE");
+  if (!o.network.empty() && !shared_ledger)
+    return Usage("--network needs a shared ledger: --ledger sequencer or ethereum://HOST:PORT (the local ledger orders for one node only)");
   if (o.sync != "full" && o.sync != "normal") return Usage("--sync must be full or normal");
   std::optional<std::chrono::milliseconds> batch_latency;
   if (o.batch_latency) {
@@ -290,7 +302,17 @@ int main(int argc, char** argv) {
   // The embedded ledger keeps its blocks in the node's own store.
   treaty::engine::StoreBlockLog block_log(&store);
   std::unique_ptr<treaty::chain::Ledger> ledger;
-  if (on_sequencer) {
+  if (on_ethereum) {
+    treaty::chain::EthereumLedger::Options eo;
+    eo.rpc_url = "http://" + o.ledger.substr(std::string("ethereum://").size());
+    eo.journal_path = o.data + "/ethereum.db";
+    auto l = treaty::chain::EthereumLedger::Open(eo, *network, &identity->key);
+    if (!l.ok()) {
+      Log("cannot use the ethereum ledger: " + l.status().ToString());
+      return 1;
+    }
+    ledger = std::move(l).value();
+  } else if (on_sequencer) {
     std::string endpoint = o.ledger == "sequencer" ? (network->sequencer ? network->sequencer->endpoint : "")
                                                    : "tcp://" + o.ledger.substr(std::string("sequencer://").size());
     auto l = treaty::chain::SequencerLedger::Connect(endpoint, *network, &identity->key);

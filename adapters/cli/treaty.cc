@@ -314,8 +314,18 @@ int StatusCmd(pb::Node::Stub* n) {
   std::cout << "party              " << resp.party() << "\n"
             << "version            " << resp.version() << "\n"
             << "ledger             " << resp.ledger() << "\n"
-            << "ledger height      " << resp.ledger_height() << "\n"
-            << "applied height     " << resp.applied_height() << " (lag " << resp.lag() << ")\n"
+            << "ledger height      " << resp.ledger_height() << "\n";
+  const auto& lh = resp.ledger_health();
+  if (!lh.error().empty()) std::cout << "ledger problem     " << lh.error() << "\n";
+  if (lh.chain_id() != 0)
+    std::cout << "chain id           " << lh.chain_id() << "\n"
+              << "pin contract       " << lh.contract() << "\n"
+              << "account            " << lh.account() << " (balance " << lh.balance_wei() << " wei)\n"
+              << "chain head         block " << lh.head_block() << "\n"
+              << "last confirmed     block " << lh.confirmed_block() << " (" << lh.confirmations()
+              << " confirmations)\n"
+              << "pending txs        " << lh.pending_transactions() << "\n";
+  std::cout << "applied height     " << resp.applied_height() << " (lag " << resp.lag() << ")\n"
             << "ledger time        " << resp.ledger_time_ms() << " ms\n"
             << "pending proposals  " << resp.pending_proposals() << "\n"
             << "pending deadlines  " << resp.pending_deadlines() << "\n"

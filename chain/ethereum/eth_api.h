@@ -21,7 +21,10 @@
 
 namespace treaty::chain::eth {
 
-// Hex forms used on the wire: "0x1a" quantities, "0x..." data.
+// Hex forms used on the wire: "0x1a" quantities, "0x..." data. Parsing
+// accepts leading zeros in a quantity ("0x01") but not "0x", a value over
+// the type's width, a digit that is not hex, or data of odd length; every
+// failure is DataLoss.
 std::string Quantity(uint64_t v);
 std::string QuantityU256(const U256& v);
 std::string DataHex(std::string_view bytes);
@@ -30,10 +33,17 @@ Result<U256> ParseU256(const nlohmann::json& v);
 // `size` set: exactly that many bytes.
 Result<std::string> ParseData(const nlohmann::json& v, std::optional<size_t> size = std::nullopt);
 Result<Hash256> ParseHash(const nlohmann::json& v);
-// U256 arithmetic the gas price needs.
+// U256 arithmetic the gas price needs: v * mul / div, rounded down,
+// computed without overflow; a quotient over 256 bits, or div = 0, gives
+// the largest U256.
 U256 MulDiv(const U256& v, uint64_t mul, uint64_t div);
 // Decimal text of a U256 (balances in status lines).
 std::string ToDecimal(const U256& v);
+// The reason in a revert's return data, for messages: Error(string) as the
+// quoted text, Panic(uint256) as "panic 0x11", another selector as
+// "custom error 0x...". nullopt for data that is none of these (too short,
+// offsets out of range).
+std::optional<std::string> DecodeRevertReason(std::string_view data);
 
 struct BlockHeader {
   uint64_t number = 0;
@@ -71,15 +81,17 @@ class EthApi {
   Result<uint64_t> ChainId();
   Result<uint64_t> BlockNumber();
   // Headers of blocks [from, to] in order, in one batch request; an
-  // unknown block (above the head) is NotFound.
+  // unknown block (above the head) is NotFound; from > to: none.
   Result<std::vector<BlockHeader>> Headers(uint64_t from, uint64_t to);
-  // eth_getLogs for `address` with topic0 = `topic0` in [from, to].
+  // eth_getLogs for `address` with topic0 = `topic0` in [from, to]; a log
+  // the node returns outside that filter is DataLoss; from > to: none.
   Result<std::vector<LogEntry>> Logs(const std::string& address, const Hash256& topic0, uint64_t from, uint64_t to);
   // `tag` is "latest" or "pending".
   Result<uint64_t> TransactionCount(const std::string& address, const std::string& tag);
   Result<U256> Balance(const std::string& address);
   Result<U256> GasPrice();
-  // The transaction's hash as the node reports it.
+  // The transaction's hash as the node reports it (checked: it must be
+  // the keccak of `raw`).
   Result<Hash256> SendRawTransaction(std::string_view raw);
   // nullopt while the transaction is not in a block.
   Result<std::optional<Receipt>> TransactionReceipt(const Hash256& hash);
@@ -90,7 +102,7 @@ class EthApi {
   // eth_estimateGas of a call from `from` to `to` (empty: a creation); a
   // revert is FailedPrecondition with the revert reason when there is one.
   Result<uint64_t> EstimateGas(const std::string& from, const std::string& to, std::string_view data);
-  // eth_call at "latest": the returned bytes.
+  // eth_call at "latest": the returned bytes (a revert as EstimateGas's).
   Result<std::string> CallContract(const std::string& to, std::string_view data);
 
   JsonRpcClient* rpc() { return rpc_; }

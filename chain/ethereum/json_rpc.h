@@ -10,12 +10,18 @@
 // error object: InvalidArgument for -32600/-32602, Unimplemented for
 // -32601, FailedPrecondition for everything else (reverts, insufficient
 // funds, nonce too low); the message carries the node's code and text.
+// A JSON-RPC error object is mapped so even under an HTTP status other than
+// 200 (some nodes answer -32600 with 400). A URL libcurl cannot use (not
+// http:// or https://, malformed) is InvalidArgument. Every message names
+// the URL and the method.
 //
 // Thread-safety: all methods may be called concurrently (each call uses its
 // own libcurl handle from a small pool).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,21 +37,35 @@ struct RpcCall {
   nlohmann::json params = nlohmann::json::array();
 };
 
+// The error object of a JSON-RPC answer, for callers that read more than
+// the Status (eth_estimateGas's revert data).
+struct RpcError {
+  int64_t code = 0;
+  std::string message;
+  nlohmann::json data;  // null when the node sent none
+};
+
 class JsonRpcClient {
  public:
-  // `url` is http://HOST:PORT[/PATH].
-  explicit JsonRpcClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // `url` is http://HOST:PORT[/PATH]. `timeout` bounds a whole request
+  // (connecting: at most 2 s of it); `max_answer_bytes` the answer's size.
+  explicit JsonRpcClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+                         size_t max_answer_bytes = kMaxAnswerBytes);
   ~JsonRpcClient();
   JsonRpcClient(const JsonRpcClient&) = delete;
   JsonRpcClient& operator=(const JsonRpcClient&) = delete;
 
-  // The call's `result` (may be JSON null, e.g. an unknown receipt).
-  Result<nlohmann::json> Call(const std::string& method, nlohmann::json params = nlohmann::json::array());
+  // The call's `result` (may be JSON null, e.g. an unknown receipt). When
+  // the node answers with an error object and `node_error` is set, the
+  // object is copied there as well.
+  Result<nlohmann::json> Call(const std::string& method, nlohmann::json params = nlohmann::json::array(),
+                              RpcError* node_error = nullptr);
   // Several calls in one HTTP request (a JSON-RPC batch); results in the
   // order of `calls`, matched by id. Fails as a whole if any call fails.
   Result<std::vector<nlohmann::json>> Batch(const std::vector<RpcCall>& calls);
 
   const std::string& url() const { return url_; }
+  size_t max_answer_bytes() const { return max_answer_bytes_; }
 
   // Largest answer accepted (a log range can be big; a hostile one is not
   // allowed to exhaust memory).
@@ -53,10 +73,13 @@ class JsonRpcClient {
 
  private:
   struct Pool;
-  Result<nlohmann::json> Post(const nlohmann::json& body);
+  // One HTTP POST; the parsed answer, `what` naming the method(s) in errors.
+  Result<nlohmann::json> Post(const nlohmann::json& body, const std::string& what);
   std::string url_;
   std::chrono::milliseconds timeout_;
+  size_t max_answer_bytes_;
   std::unique_ptr<Pool> pool_;
+  std::atomic<int64_t> next_id_{1};
 };
 
 }  // namespace treaty::chain::eth

@@ -69,4 +69,15 @@ Result<std::string> AddressOf(const Secret& secret) {
   return std::string(View(h).substr(12));
 }
 
+Result<std::string> AddressOfPublicKey(const std::array<uint8_t, 33>& compressed) {
+  secp256k1_pubkey pub;
+  if (secp256k1_ec_pubkey_parse(Context(), &pub, compressed.data(), compressed.size()) != 1)
+    return Status::InvalidArgument("not a valid secp256k1 public key");
+  uint8_t raw[65];
+  size_t len = sizeof raw;
+  secp256k1_ec_pubkey_serialize(Context(), raw, &len, &pub, SECP256K1_EC_UNCOMPRESSED);
+  Hash256 h = Keccak256(std::string_view(reinterpret_cast<const char*>(raw) + 1, 64));
+  return std::string(View(h).substr(12));
+}
+
 }  // namespace treaty::chain::eth

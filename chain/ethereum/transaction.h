@@ -38,5 +38,8 @@ Result<std::string> SignLegacy(const LegacyTransaction& tx, const Secret& secret
 // The account of a secret key: the last 20 bytes of the keccak of its
 // uncompressed public key.
 Result<std::string> AddressOf(const Secret& secret);
+// The account of a party's public key (33-byte compressed SEC1), as every
+// member computes the others' from the network file.
+Result<std::string> AddressOfPublicKey(const std::array<uint8_t, 33>& compressed);
 
 }  // namespace treaty::chain::eth

@@ -173,7 +173,17 @@ uint64_t SequencerLedger::Height() {
   auto r = control_->Call(json{{"op", "height"}}, std::chrono::milliseconds(500));
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (r.ok()) height_ = std::max(height_, r->value("height", uint64_t{0}));
+  last_error_ = r.ok() ? std::string() : r.status().message();
   return height_;
+}
+
+LedgerHealth SequencerLedger::Health() {
+  Height();
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  LedgerHealth h;
+  h.reachable = last_error_.empty();
+  h.error = last_error_;
+  return h;
 }
 
 uint64_t SequencerLedger::WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) {

@@ -35,6 +35,7 @@ class SequencerLedger final : public Ledger {
   uint64_t WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) override;
   std::string Describe() const override { return "sequencer:" + endpoint_; }
   void TrustFrom(uint64_t height, const Digest& hash) override;
+  LedgerHealth Health() override;
 
  private:
   struct Conn;
@@ -50,6 +51,7 @@ class SequencerLedger final : public Ledger {
   std::map<uint64_t, Block> cache_;  // checked blocks not yet read
   std::map<uint64_t, Digest> hashes_;  // recent checked hashes, to check links
   uint64_t height_ = 0;
+  std::string last_error_;  // of the last height query; empty when it answered
 };
 
 }  // namespace treaty::chain

@@ -16,6 +16,9 @@
 
 #include <zmq.hpp>
 
+#include "anvil_process.h"
+#include "chain/ethereum/json_rpc.h"
+
 namespace treaty::testing {
 
 namespace {
@@ -61,9 +64,70 @@ LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> part
   }
 }
 
+LocalNetwork::LocalNetwork(const std::string& dir, EthereumSetup ethereum, std::vector<std::string> parties,
+                           std::vector<std::string> treatyd_args)
+    : dir_(dir), parties_(std::move(parties)), ethereum_(std::move(ethereum)) {
+  AnvilProcess::Options ao;
+  ao.block_time_s = ethereum_.block_time_s;
+  ao.no_mining = ethereum_.no_mining;
+  ao.state_file = dir_ + "/anvil-state.json";
+  ao.silent = true;
+  anvil_ = std::make_unique<AnvilProcess>(dir_ + "/anvil.log", ao);
+  std::string yaml = "network: test\nmembers:\n";
+  for (const auto& p : parties_) {
+    endpoints_[p] = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    std::string entry = Run(std::string(TREATY_TREATYD) + " init --data " + data_dir(p) + " --party " + p +
+                            " --endpoint " + endpoints_[p]);
+    std::istringstream lines(entry);
+    for (std::string line; std::getline(lines, line);) yaml += "  " + line + "\n";
+  }
+  network_file_ = dir_ + "/network.yaml";
+  std::ofstream(network_file_) << yaml;
+  std::string ledger = "ethereum://127.0.0.1:" + std::to_string(anvil_->port());
+  for (const auto& p : parties_) {
+    std::vector<std::string> args = {"--party", p, "--ledger", ledger, "--network", network_file_};
+    args.insert(args.end(), treatyd_args.begin(), treatyd_args.end());
+    nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args);
+  }
+}
+
+LocalNetwork::~LocalNetwork() = default;
+
 bool LocalNetwork::Start() {
+  if (anvil_) {
+    if (!anvil_->Start()) {
+      std::fprintf(stderr, "anvil did not start:\n%s\n", anvil_->Log().c_str());
+      return false;
+    }
+    // With no mining the deployment and funding need blocks: mine while
+    // treaty-eth waits for its receipts.
+    std::atomic<bool> done{false};
+    std::thread miner;
+    if (ethereum_.no_mining)
+      miner = std::thread([&] {
+        while (!done) {
+          chain::eth::JsonRpcClient rpc(anvil_->url(), std::chrono::milliseconds(1000));
+          (void)rpc.Call("evm_mine");
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      });
+    std::string key = std::string("0x") + kAnvilDevSecret0;
+    std::string deploy = std::string(TREATY_ETH) + " deploy --rpc " + anvil_->url() + " --key " + key + " --network " +
+                         network_file_ + " --confirmations " + std::to_string(ethereum_.confirmations);
+    for (const auto& a : ethereum_.extra_allowed) deploy += " --allow " + a;
+    deploy += " 2>&1";
+    std::string out = Run(deploy);
+    bool ok = out.find("pin contract 0x") != std::string::npos;
+    if (ok && ethereum_.fund) ok = FundMembers();
+    done = true;
+    if (miner.joinable()) miner.join();
+    if (!ok) {
+      std::fprintf(stderr, "deploying or funding the pin contract failed:\n%s\n", out.c_str());
+      return false;
+    }
+  }
   // On failure the process's log goes to stderr: the folder is gone after the test.
-  if (!sequencer_->Start()) {
+  if (sequencer_ && !sequencer_->Start()) {
     std::ifstream f(dir_ + "/sequencer.log");
     std::fprintf(stderr, "treaty-sequencer did not start:\n%s\n",
                  std::string(std::istreambuf_iterator<char>(f), {}).c_str());
@@ -75,6 +139,14 @@ bool LocalNetwork::Start() {
       return false;
     }
   return true;
+}
+
+bool LocalNetwork::FundMembers() {
+  std::string out = Run(std::string(TREATY_ETH) + " fund --rpc " + anvil_->url() + " --key 0x" + kAnvilDevSecret0 +
+                        " --network " + network_file_ + " 2>&1; echo exit=$?");
+  if (out.find("exit=0") != std::string::npos) return true;
+  std::fprintf(stderr, "funding the members failed:\n%s\n", out.c_str());
+  return false;
 }
 
 nlohmann::json LocalNetwork::identity(const std::string& party) const {

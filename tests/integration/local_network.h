@@ -19,6 +19,20 @@
 
 namespace treaty::testing {
 
+class AnvilProcess;
+
+// The ledger a LocalNetwork orders on: a treaty-sequencer, or the pin
+// contract on a real anvil (deployed and funded with treaty-eth at Start).
+struct EthereumSetup {
+  int block_time_s = 1;      // 0: a block per transaction
+  bool no_mining = false;    // blocks only when a test mines them
+  uint64_t confirmations = 1;
+  bool fund = true;          // members' accounts funded at Start
+  // Accounts on the contract's allow-list beyond the members (a test's
+  // outsider that the network file does not list).
+  std::vector<std::string> extra_allowed;  // 0x addresses
+};
+
 class LocalNetwork {
  public:
   // Parties default to buyer, seller, bank.
@@ -26,10 +40,18 @@ class LocalNetwork {
   // `treatyd_args` to the treatyd processes only (e.g. --definitions DIR).
   explicit LocalNetwork(const std::string& dir, std::vector<std::string> parties = {"buyer", "seller", "bank"},
                         std::vector<std::string> node_args = {}, std::vector<std::string> treatyd_args = {});
+  // The same network on the Ethereum ledger: anvil instead of the sequencer.
+  LocalNetwork(const std::string& dir, EthereumSetup ethereum, std::vector<std::string> parties = {"buyer", "seller", "bank"},
+               std::vector<std::string> treatyd_args = {});
+  ~LocalNetwork();
 
   // Starts the sequencer and every node; false on the first failure.
   bool Start();
   ChildProcess& sequencer() { return *sequencer_; }
+  bool on_ethereum() const { return anvil_ != nullptr; }
+  // Sends each member's account 100 ether from anvil's first account.
+  bool FundMembers();
+  AnvilProcess& anvil() { return *anvil_; }
   TreatydProcess& node(const std::string& party) { return *nodes_.at(party); }
   const std::vector<std::string>& parties() const { return parties_; }
   std::string data_dir(const std::string& party) const { return dir_ + "/" + party; }
@@ -44,6 +66,8 @@ class LocalNetwork {
   std::map<std::string, std::string> endpoints_;
   std::map<std::string, std::unique_ptr<TreatydProcess>> nodes_;
   std::unique_ptr<ChildProcess> sequencer_;
+  std::unique_ptr<AnvilProcess> anvil_;
+  EthereumSetup ethereum_;
   int sequencer_port_ = 0;
   std::string network_file_;
 };
