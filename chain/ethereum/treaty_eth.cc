@@ -125,7 +125,9 @@ int Deploy(EthApi* api, const std::string& key, const std::string& network_path,
   }
   auto signer = LoadSigner(api, key);
   if (!signer.ok()) return Fail(signer.status().ToString());
-  auto r = SendAndWait(api, &*signer, "", U256{}, (*contract)->DeployData(*members));
+  auto deploy_data = (*contract)->DeployData(*members);
+  if (!deploy_data.ok()) return Fail("the members' addresses: " + deploy_data.status().ToString());
+  auto r = SendAndWait(api, &*signer, "", U256{}, *deploy_data);
   if (!r.ok()) return Fail("deploying the pin contract: " + r.status().ToString());
   if (r->contract_address.size() != 20) return Fail("the deployment's receipt names no contract");
   std::ofstream f(network_path, std::ios::app);
