@@ -5,12 +5,11 @@
 // exactly, accepts an empty batch (a tick), and reverts a non-member's
 // batch even though the non-member's account can pay for it.
 //
-// JSON-RPC goes through libcurl and nlohmann-json in a test-local helper,
-// so this test does not depend on the ledger's own client.
+// The node is reached through EthApi (chain/ethereum/eth_api.h), the
+// client the ledger uses.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,20 +19,20 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
+#include "chain/ethereum/eth_api.h"
+#include "chain/ethereum/json_rpc.h"
 #include "chain/ethereum/pin_contract.h"
 #include "chain/ethereum/transaction.h"
 #include "definitions/base/sha256.h"
 
 namespace treaty::chain::eth {
 namespace {
-
-using nlohmann::json;
 
 // anvil's first three dev accounts (its well-known test mnemonic): the
 // first two are the members, the third is funded but not a member.
@@ -42,21 +41,6 @@ const char* kDevKeys[] = {"ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784
                           "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"};
 
 std::string Hex0x(std::string_view b) { return "0x" + ToHex(reinterpret_cast<const uint8_t*>(b.data()), b.size()); }
-std::string Hex0x(const Hash256& h) { return "0x" + ToHex(h.data(), h.size()); }
-std::string Bytes(const json& v) {
-  std::string s = v.get<std::string>(), out;
-  EXPECT_EQ(s.rfind("0x", 0), 0u) << s;
-  EXPECT_TRUE(FromHex(s.substr(2), &out)) << s;
-  return out;
-}
-Hash256 Word(const json& v) {
-  std::string b = Bytes(v);
-  Hash256 h{};
-  EXPECT_EQ(b.size(), 32u);
-  std::copy_n(b.begin(), std::min<size_t>(b.size(), 32), h.begin());
-  return h;
-}
-uint64_t Quantity(const json& v) { return std::stoull(v.get<std::string>(), nullptr, 16); }
 Hash256 Filled(uint8_t b) {
   Hash256 h;
   h.fill(b);
@@ -81,38 +65,6 @@ int FreePort() {
   return -1;
 }
 
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// One JSON-RPC call over HTTP; a JSON-RPC error is FailedPrecondition with
-// the node's message and data (a revert's reason is in them).
-Result<json> Rpc(const std::string& url, const std::string& method, json params) {
-  static int next_id = 1;
-  const int id = next_id++;
-  const std::string body = json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}}.dump();
-  std::string answer;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return Status::Unavailable(method + ": " + curl_easy_strerror(rc));
-  json reply = json::parse(answer, nullptr, false);
-  if (reply.is_discarded() || !reply.is_object() || reply.value("id", -1) != id)
-    return Status::DataLoss(method + ": not a JSON-RPC answer: " + answer);
-  if (reply.contains("error")) return Status::FailedPrecondition(method + ": " + reply["error"].dump());
-  if (!reply.contains("result")) return Status::DataLoss(method + ": no result: " + answer);
-  return reply["result"];
-}
-
 class AnvilTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -131,15 +83,14 @@ class AnvilTest : public ::testing::Test {
             static_cast<char*>(nullptr));
       _exit(127);
     }
-    for (int i = 0; i < 200; ++i) {
+    rpc_ = std::make_unique<JsonRpcClient>(url_);
+    api_ = std::make_unique<EthApi>(rpc_.get());
+    for (int i = 0; i < 200 && chain_id_ == 0; ++i) {
       int status = 0;
       ASSERT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "anvil exited (" << TREATY_ANVIL << ")";
-      Result<json> id = Rpc(url_, "eth_chainId", json::array());
-      if (id.ok()) {
-        chain_id_ = Quantity(*id);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      Result<uint64_t> id = api_->ChainId();
+      if (id.ok()) chain_id_ = *id;
+      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_NE(chain_id_, 0u) << "anvil did not answer on " << url_;
     for (const char* hex : kDevKeys) {
@@ -168,70 +119,64 @@ class AnvilTest : public ::testing::Test {
     waitpid(pid_, nullptr, 0);
   }
 
-  Result<json> Call(const std::string& method, json params) { return Rpc(url_, method, std::move(params)); }
-
   // Signs and sends a legacy transaction from dev account `from`; returns
   // its receipt (anvil mines it at once).
-  json Send(int from, const std::string& to, const std::string& data, uint64_t gas_limit) {
-    Result<json> nonce = Call("eth_getTransactionCount", {Hex0x(addresses_[from]), "pending"});
-    Result<json> price = Call("eth_gasPrice", json::array());
+  Receipt Send(int from, const std::string& to, const std::string& data, uint64_t gas_limit) {
+    Result<uint64_t> nonce = api_->TransactionCount(addresses_[from], "pending");
+    Result<U256> price = api_->GasPrice();
     EXPECT_TRUE(nonce.ok() && price.ok());
+    if (!nonce.ok() || !price.ok()) return {};
     LegacyTransaction tx;
-    tx.nonce = Quantity(*nonce);
-    tx.gas_price = U256Of(Quantity(*price));
+    tx.nonce = *nonce;
+    tx.gas_price = *price;
     tx.gas_limit = gas_limit;
     tx.to = to;
     tx.data = data;
     tx.chain_id = chain_id_;
     Result<std::string> raw = SignLegacy(tx, keys_[from]);
     EXPECT_TRUE(raw.ok());
-    Result<json> hash = Call("eth_sendRawTransaction", {Hex0x(*raw)});
+    Result<Hash256> hash = api_->SendRawTransaction(*raw);
     EXPECT_TRUE(hash.ok()) << hash.status().message();
-    if (!hash.ok()) return json();
+    if (!hash.ok()) return {};
     for (int i = 0; i < 100; ++i) {
-      Result<json> receipt = Call("eth_getTransactionReceipt", {*hash});
+      Result<std::optional<Receipt>> receipt = api_->TransactionReceipt(*hash);
       EXPECT_TRUE(receipt.ok()) << receipt.status().message();
-      if (receipt.ok() && !receipt->is_null()) return *receipt;
+      if (receipt.ok() && receipt->has_value()) return **receipt;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    ADD_FAILURE() << "no receipt for " << hash->dump();
-    return json();
+    ADD_FAILURE() << "no receipt for the transaction";
+    return {};
   }
 
   // The deployed contract's address, members = dev accounts 0 and 1.
   std::string Deploy() {
     Result<std::string> data = contract_->DeployData({addresses_[0], addresses_[1]});
     EXPECT_TRUE(data.ok());
-    json receipt = Send(0, "", *data, 2'000'000);
-    EXPECT_EQ(receipt.value("status", ""), "0x1") << receipt.dump();
-    return receipt.contains("contractAddress") ? Bytes(receipt["contractAddress"]) : std::string();
+    Receipt receipt = Send(0, "", *data, 2'000'000);
+    EXPECT_TRUE(receipt.success);
+    return receipt.contract_address;
   }
 
   // eth_estimateGas of a call from dev account `from`: the error message if
   // it reverts, "" if it would succeed.
   std::string EstimateError(int from, const std::string& to, const std::string& data) {
-    json call = {{"from", Hex0x(addresses_[from])}, {"data", Hex0x(data)}};
-    if (!to.empty()) call["to"] = Hex0x(to);
-    Result<json> gas = Call("eth_estimateGas", {call});
+    Result<uint64_t> gas = api_->EstimateGas(addresses_[from], to, data);
     return gas.ok() ? "" : gas.status().message();
   }
 
-  std::vector<json> PinLogs(const std::string& address) {
-    Result<json> logs = Call("eth_getLogs", {{{"address", Hex0x(address)},
-                                              {"topics", {Hex0x(contract_->batch_pin_topic())}},
-                                              {"fromBlock", "0x0"},
-                                              {"toBlock", "latest"}}});
+  std::vector<LogEntry> PinLogs(const std::string& address) {
+    Result<uint64_t> head = api_->BlockNumber();
+    EXPECT_TRUE(head.ok());
+    Result<std::vector<LogEntry>> logs = api_->Logs(address, contract_->batch_pin_topic(), 0, head.ok() ? *head : 0);
     EXPECT_TRUE(logs.ok()) << logs.status().message();
-    return logs.ok() ? logs->get<std::vector<json>>() : std::vector<json>{};
+    return logs.ok() ? *logs : std::vector<LogEntry>{};
   }
 
-  Result<BatchPinEvent> Decode(const json& log) {
-    std::vector<Hash256> topics;
-    for (const json& t : log["topics"]) topics.push_back(Word(t));
-    return contract_->DecodeBatchPin(topics, Bytes(log["data"]));
-  }
+  Result<BatchPinEvent> Decode(const LogEntry& log) { return contract_->DecodeBatchPin(log.topics, log.data); }
 
   std::string url_;
+  std::unique_ptr<JsonRpcClient> rpc_;
+  std::unique_ptr<EthApi> api_;
   pid_t pid_ = -1;
   uint64_t chain_id_ = 0;
   std::vector<Secret> keys_;
@@ -248,10 +193,9 @@ TEST_F(AnvilTest, TheDevAccountsAreTheWellKnownOnes) {
 TEST_F(AnvilTest, MembersAreTheDeployedOnes) {
   std::string address = Deploy();
   ASSERT_EQ(address.size(), 20u);
-  Result<json> returned =
-      Call("eth_call", {{{"to", Hex0x(address)}, {"data", Hex0x(contract_->MembersCall())}}, "latest"});
+  Result<std::string> returned = api_->CallContract(address, contract_->MembersCall());
   ASSERT_TRUE(returned.ok()) << returned.status().message();
-  Result<std::vector<std::string>> members = contract_->DecodeMembers(Bytes(*returned));
+  Result<std::vector<std::string>> members = contract_->DecodeMembers(*returned);
   ASSERT_TRUE(members.ok()) << members.status().message();
   EXPECT_EQ(*members, (std::vector<std::string>{addresses_[0], addresses_[1]}));
 }
@@ -261,24 +205,26 @@ TEST_F(AnvilTest, AMembersBatchIsABatchPinLogThatDecodesExactly) {
   ASSERT_EQ(address.size(), 20u);
   std::vector<Hash256> pins = {Filled(0x11), Filled(0x22), Filled(0x33)};
   // Sent by the second member, so the author is the sender, not the deployer.
-  json receipt = Send(1, address, contract_->PinBatchCall(Filled(0xab), "batch/7", pins), 500'000);
-  ASSERT_EQ(receipt.value("status", ""), "0x1") << receipt.dump();
-  Result<json> block = Call("eth_getBlockByNumber", {receipt["blockNumber"], false});
-  ASSERT_TRUE(block.ok());
+  Receipt receipt = Send(1, address, contract_->PinBatchCall(Filled(0xab), "batch/7", pins), 500'000);
+  ASSERT_TRUE(receipt.success);
+  Result<std::vector<BlockHeader>> block = api_->Headers(receipt.block_number, receipt.block_number);
+  ASSERT_TRUE(block.ok() && block->size() == 1);
 
-  std::vector<json> logs = PinLogs(address);
+  std::vector<LogEntry> logs = PinLogs(address);
   ASSERT_EQ(logs.size(), 1u);
   Result<BatchPinEvent> e = Decode(logs[0]);
   ASSERT_TRUE(e.ok()) << e.status().message();
   EXPECT_EQ(e->author, addresses_[1]);
-  EXPECT_EQ(e->timestamp, Quantity((*block)["timestamp"]));
+  EXPECT_EQ(logs[0].address, address);
+  EXPECT_EQ(logs[0].transaction_hash, receipt.transaction_hash);
+  EXPECT_EQ(e->timestamp, (*block)[0].timestamp);
   EXPECT_EQ(e->batch_hash, Filled(0xab));
   EXPECT_EQ(e->batch_ref, "batch/7");
   EXPECT_EQ(e->pins, pins);
 
   // A tick: no pins, still a log, at a later or equal time.
   receipt = Send(0, address, contract_->PinBatchCall(Filled(0), "", {}), 500'000);
-  ASSERT_EQ(receipt.value("status", ""), "0x1") << receipt.dump();
+  ASSERT_TRUE(receipt.success);
   logs = PinLogs(address);
   ASSERT_EQ(logs.size(), 2u);
   Result<BatchPinEvent> tick = Decode(logs[1]);
@@ -298,9 +244,9 @@ TEST_F(AnvilTest, ANonMembersBatchReverts) {
   EXPECT_EQ(EstimateError(0, address, call), "");
   // ...and sent anyway, with gas the account pays for, it is mined as a
   // failure that leaves no log.
-  json receipt = Send(2, address, call, 500'000);
-  EXPECT_EQ(receipt.value("status", ""), "0x0") << receipt.dump();
-  EXPECT_TRUE(receipt["logs"].empty());
+  Receipt receipt = Send(2, address, call, 500'000);
+  EXPECT_NE(receipt.block_number, 0u);
+  EXPECT_FALSE(receipt.success);
   EXPECT_TRUE(PinLogs(address).empty());
 }
 
