@@ -283,17 +283,19 @@ void EthereumLedger::Send(const eth::JournalTx& tx) {
     return;
   }
   const std::string& m = sent.status().message();
+  std::string lower = m;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   // Already known: resending is how a lost transaction comes back, so the
   // node's "already known" is success.
-  if (m.find("already known") != std::string::npos || m.find("already imported") != std::string::npos) return;
-  if (m.find("insufficient funds") != std::string::npos) {
+  if (lower.find("already known") != std::string::npos || lower.find("already imported") != std::string::npos) return;
+  if (lower.find("insufficient funds") != std::string::npos) {
     auto bal = api_->Balance(account_);
     NoteError("funds: account " + Hex0x(account_) + " cannot pay for its pin transactions (balance " +
               (bal.ok() ? eth::ToDecimal(*bal) : std::string("unknown")) + " wei): " + m +
               "; they are sent again once it can");
     return;
   }
-  if (m.find("nonce too low") != std::string::npos) return;  // mined already, or taken: the resend pass decides
+  if (lower.find("nonce too low") != std::string::npos) return;  // mined already, or taken: the resend pass decides
   if (sent.status().code() == StatusCode::kUnavailable) {
     NoteError("rpc: the endpoint " + opts_.rpc_url + " does not answer: " + m);
     return;

@@ -21,7 +21,7 @@ namespace treaty::testing {
 // anvil's second and third development accounts (its default mnemonic):
 // outsiders to the network.
 inline constexpr const char* kAnvilDevSecret1 = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-inline constexpr const char* kAnvilDevSecret2 = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9d804cdf520a";
+inline constexpr const char* kAnvilDevSecret2 = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 class EthereumNetworkTest : public NetworkTest {
  protected:

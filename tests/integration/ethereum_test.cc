@@ -59,6 +59,7 @@ TEST_F(EthereumNetworkTest, ThreePartiesAgreeAndReachTheSameStatesAsOverTheSeque
     pb::TriggerStepResponse r;
     EXPECT_TRUE(at("seller").Step(id, "accept", "{}", &r).ok());
     EXPECT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
+    EXPECT_TRUE(AllIn(id, "accepted"));
     EXPECT_TRUE(at("buyer").Step(id, "pay", R"({"amount":300})", &r).ok());
     EXPECT_EQ(r.outcome(), pb::CONFIRMED) << r.reason();
     EXPECT_TRUE(AllIn(id, "paid"));
@@ -69,9 +70,9 @@ TEST_F(EthereumNetworkTest, ThreePartiesAgreeAndReachTheSameStatesAsOverTheSeque
           if (e.attestations_size() != 3) return false;
       return true;
     }));
-    return at("bank").History(id);
+    return std::make_pair(at("bank").History(id), at("seller").Find(id)->data_json());
   };
-  auto over_chain = run("po-eth");
+  auto [over_chain, chain_data] = run("po-eth");
   ASSERT_EQ(over_chain.size(), 4u);
   for (const auto& e : over_chain)
     for (const auto& a : e.attestations()) EXPECT_TRUE(a.matches()) << e.step() << " " << a.party();
@@ -110,13 +111,17 @@ TEST_F(EthereumNetworkTest, ThreePartiesAgreeAndReachTheSameStatesAsOverTheSeque
   net_ = std::make_unique<LocalNetwork>(seq_dir.path());
   ASSERT_TRUE(net_->Start());
   Connect();
-  auto over_sequencer = run("po-eth");
+  auto [over_sequencer, sequencer_data] = run("po-eth");
+  // State hashes agree among the parties of each network (checked in
+  // run); across the two they differ by design: restricted fields enter as
+  // commitments salted afresh by each proposal (docs/protocol.md).
   ASSERT_EQ(over_sequencer.size(), over_chain.size());
   for (size_t i = 0; i < over_chain.size(); ++i) {
     EXPECT_EQ(over_chain[i].step(), over_sequencer[i].step());
     EXPECT_EQ(over_chain[i].outcome(), over_sequencer[i].outcome());
-    EXPECT_EQ(over_chain[i].state_hash(), over_sequencer[i].state_hash()) << "step " << i;
+    EXPECT_EQ(over_chain[i].attestations_size(), over_sequencer[i].attestations_size());
   }
+  EXPECT_EQ(chain_data, sequencer_data);
   parties_.clear();
   net_.reset();
 }
@@ -135,7 +140,9 @@ TEST_F(EthereumNetworkTest, RacingAcceptAndCancelResolveOnceAtEveryParty) {
     bool accepted = sa.ok() && accept.outcome() == pb::CONFIRMED;
     bool cancelled = sc.ok() && cancel.outcome() == pb::CONFIRMED;
     EXPECT_TRUE(accepted || cancelled) << id << ": accept " << sa.error_message() << " / cancel " << sc.error_message();
-    if (accepted && cancelled) EXPECT_LT(accept.ledger_height(), cancel.ledger_height()) << id;
+    if (accepted && cancelled) {
+      EXPECT_LT(accept.ledger_height(), cancel.ledger_height()) << id;
+    }
     ASSERT_TRUE(AllIn(id, cancelled ? "cancelled" : "accepted")) << id;
     ExpectSameStateHash(id);
     auto ref = at("buyer").History(id);
