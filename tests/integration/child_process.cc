@@ -1,5 +1,8 @@
 #include "child_process.h"
 
+#include <mutex>
+#include <set>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,8 +25,17 @@ int FreePort() {
   // between this probe and the server's bind; random, so parallel tests
   // rarely pick the same one, and probed, so a port in use is skipped.
   static thread_local std::mt19937 pick(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+  // A port handed out is not bound until its server starts (a network's
+  // anvil, sequencer and nodes get theirs before any of them runs): never
+  // hand it out twice in one process.
+  static std::mutex mu;
+  static std::set<int> given;
   for (int attempt = 0; attempt < 200; ++attempt) {
     int port = 20000 + static_cast<int>(pick() % 12000);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (given.count(port)) continue;
+    }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -33,7 +45,11 @@ int FreePort() {
     a.sin_port = htons(static_cast<uint16_t>(port));
     bool free = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     close(fd);
-    if (free) return port;
+    if (free) {
+      std::lock_guard<std::mutex> lock(mu);
+      given.insert(port);
+      return port;
+    }
   }
   return 0;
 }
