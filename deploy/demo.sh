@@ -10,6 +10,9 @@
 # with the same reason everywhere. Then a loan whose steps are done by
 # machines: the bank's credit check by treaty-webhook calling a credit
 # bureau over HTTP, its payout by a Python job worker (examples/loan).
+# Last, the same three parties on an Ethereum chain instead of the
+# sequencer: anvil with 1 s blocks, the pin contract deployed and the
+# members funded by deploy/network.sh, a purchase order across it.
 # Stops exactly the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -184,3 +187,27 @@ trap - EXIT
 echo
 echo "buyer's log:"
 cat "$out/network/logs/buyer.log"
+
+echo
+echo "=== 6. The same three parties on an Ethereum chain (anvil, 1 s blocks, the pin contract)"
+export TREATY_NET_DIR=$out/network-eth
+unset TREATY_NODE_ARGS
+trap 'deploy/network.sh down || true' EXIT
+deploy/network.sh up --ledger ethereum 3
+as buyer start purchase-order --id po-2001 $roles >/dev/null
+await seller po-2001 draft
+echo "\$ treaty step po-2001 submit ...   (buyer; ordered by the chain, applied once 2 blocks lie on top)"
+time as buyer step po-2001 submit --input '{"po_number":"PO-2001","items":[{"sku":"BOLT","qty":40}],"total":300}'
+await seller po-2001 submitted
+as seller step po-2001 accept >/dev/null
+await buyer po-2001 accepted
+as buyer step po-2001 pay --input '{"amount":300}' >/dev/null
+await bank po-2001 paid
+echo
+echo "\$ treaty history po-2001   (at the bank)"
+as bank history po-2001
+echo
+echo "\$ treaty status   (at the buyer: the chain, the contract, its account)"
+as buyer status
+deploy/network.sh down
+trap - EXIT

@@ -384,6 +384,16 @@ Result<U256> EthApi::GasPrice() {
   return Named(ParseU256(r), "eth_gasPrice at " + rpc_->url());
 }
 
+Result<std::optional<U256>> EthApi::BaseFee() {
+  const std::string method = "eth_getBlockByNumber at " + rpc_->url();
+  TREATY_ASSIGN_OR_RETURN(nlohmann::json b,
+                          rpc_->Call("eth_getBlockByNumber", nlohmann::json::array({"latest", false})));
+  if (!b.is_object()) return Status::DataLoss(method + ": the latest block is not an object");
+  if (!b.contains("baseFeePerGas") || b["baseFeePerGas"].is_null()) return std::optional<U256>();
+  TREATY_ASSIGN_OR_RETURN(U256 fee, Named(ParseU256(b["baseFeePerGas"]), method + " baseFeePerGas"));
+  return std::optional<U256>(fee);
+}
+
 Result<Hash256> EthApi::SendRawTransaction(std::string_view raw) {
   TREATY_ASSIGN_OR_RETURN(nlohmann::json r, rpc_->Call("eth_sendRawTransaction", nlohmann::json::array({DataHex(raw)})));
   const std::string method = "eth_sendRawTransaction at " + rpc_->url();

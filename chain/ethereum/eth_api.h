@@ -90,6 +90,9 @@ class EthApi {
   Result<uint64_t> TransactionCount(const std::string& address, const std::string& tag);
   Result<U256> Balance(const std::string& address);
   Result<U256> GasPrice();
+  // The base fee of the latest block (EIP-1559); nullopt on a chain
+  // without one.
+  Result<std::optional<U256>> BaseFee();
   // The transaction's hash as the node reports it (checked: it must be
   // the keccak of `raw`).
   Result<Hash256> SendRawTransaction(std::string_view raw);

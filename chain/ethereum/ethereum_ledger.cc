@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "definitions/base/sha256.h"
 
@@ -14,6 +15,10 @@ using Clock = std::chrono::steady_clock;
 std::string Hex0x(std::string_view raw) {
   return "0x" + ToHex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
 }
+
+// The tip over the base fee a pin transaction offers (1 gwei, geth's
+// default suggestion).
+constexpr uint64_t kPriorityFeeWei = 1'000'000'000;
 
 void Log(const std::string& line) { std::fprintf(stderr, "treatyd: ethereum: %s\n", line.c_str()); }
 
@@ -244,10 +249,25 @@ Result<std::vector<Block>> EthereumLedger::Read(uint64_t from, size_t max) {
 
 Result<eth::U256> EthereumLedger::GasPrice() {
   if (Clock::now() - gas_price_at_ < std::chrono::seconds(1)) return gas_price_;
-  TREATY_ASSIGN_OR_RETURN(eth::U256 p, api_->GasPrice());
-  // Twice the node's suggestion: room for the base fee to rise for a few
-  // blocks before the transaction waits (and is bumped).
-  gas_price_ = eth::MulDiv(p, 2, 1);
+  // Twice the latest base fee plus a fixed tip: room for the base fee to
+  // rise for several full blocks before the transaction waits. Not a
+  // multiple of eth_gasPrice: that suggestion follows the prices recent
+  // transactions paid, which on a chain carrying mostly our own would feed
+  // back and double every round.
+  TREATY_ASSIGN_OR_RETURN(auto base, api_->BaseFee());
+  if (base) {
+    eth::U256 p = eth::MulDiv(*base, 2, 1);
+    eth::U256 tip = eth::U256Of(kPriorityFeeWei);
+    unsigned carry = 0;
+    for (int i = 31; i >= 0; --i) {
+      unsigned sum = p[static_cast<size_t>(i)] + tip[static_cast<size_t>(i)] + carry;
+      p[static_cast<size_t>(i)] = static_cast<uint8_t>(sum & 0xff);
+      carry = sum >> 8;
+    }
+    gas_price_ = p;
+  } else {
+    TREATY_ASSIGN_OR_RETURN(gas_price_, api_->GasPrice());  // a chain without base fees prices by itself
+  }
   gas_price_at_ = Clock::now();
   return gas_price_;
 }
@@ -276,6 +296,10 @@ Result<eth::JournalTx> EthereumLedger::Sign(const std::string& batch_id, const s
 }
 
 void EthereumLedger::Send(const eth::JournalTx& tx) {
+  {
+    std::lock_guard<std::mutex> lock(sent_mu_);
+    last_sent_[tx.batch_id] = Clock::now();
+  }
   auto sent = api_->SendRawTransaction(tx.raw);
   if (sent.ok()) {
     NoteOk("funds");
@@ -395,6 +419,14 @@ void EthereumLedger::ResendPass() {
     }
     rows = std::move(all).value();
   }
+  {
+    // Forget send times of batches the journal no longer holds.
+    std::set<std::string> live;
+    for (const auto& r : rows) live.insert(r.batch_id);
+    std::lock_guard<std::mutex> lock(sent_mu_);
+    for (auto it = last_sent_.begin(); it != last_sent_.end();)
+      it = live.count(it->first) ? std::next(it) : last_sent_.erase(it);
+  }
   uint64_t head = head_;
   uint64_t confirmed_evm = head >= info_.confirmations ? head - info_.confirmations : 0;
   size_t pending = 0;
@@ -453,7 +485,14 @@ void EthereumLedger::ResendPass() {
       Resign(r, next_nonce_++, r.gas_price, r.gas_limit);
       continue;
     }
-    if (head <= r.signed_at_block) continue;  // just sent
+    // Just sent: give the chain a moment. By the clock, not by blocks: a
+    // chain that mines only on transactions makes no blocks while an
+    // account's next nonce is missing.
+    {
+      std::lock_guard<std::mutex> lock(sent_mu_);
+      auto sent = last_sent_.find(r.batch_id);
+      if (sent != last_sent_.end() && Clock::now() - sent->second < std::chrono::seconds(1)) continue;
+    }
     auto known = api_->TransactionKnown(r.hash);
     if (!known.ok()) continue;
     if (!*known) {
@@ -461,11 +500,15 @@ void EthereumLedger::ResendPass() {
       continue;
     }
     if (head < r.signed_at_block + opts_.bump_after_blocks) continue;
-    // Known but not mined for a while: the same nonce and batch at a
-    // higher fee (a replacement needs at least 10% more).
+    // Known but not mined for a while. Only the account's next nonce can be
+    // mined; the ones behind it wait for it, not for a better price. And
+    // only a price the chain has moved past is raised: the same nonce and
+    // batch at the higher of 125% and the current price (a replacement
+    // needs at least 10% more).
+    if (r.nonce != *count) continue;
     std::lock_guard<std::mutex> lock(mu_);
     auto price = GasPrice();
-    if (!price.ok()) continue;
+    if (!price.ok() || !(r.gas_price < *price)) continue;
     eth::U256 bumped = eth::MulDiv(r.gas_price, 5, 4);
     r.earlier_hashes.push_back(r.hash);
     Resign(r, r.nonce, std::max(bumped, *price), r.gas_limit);

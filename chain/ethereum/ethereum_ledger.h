@@ -111,6 +111,9 @@ class EthereumLedger final : public Ledger {
   std::chrono::steady_clock::time_point gas_price_at_{};
   uint64_t tick_head_ = 0;
 
+  std::mutex sent_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_sent_;  // batch id -> last send
+
   std::mutex head_mu_;  // serialises head polls
   std::atomic<uint64_t> head_{0};
   std::atomic<bool> head_known_{false};

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,7 @@ namespace pb = ::treaty::v1;
 const std::map<std::string, std::string> kRoles = {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "bank"}};
 
 struct LoadResult {
+  std::string first_error;
   size_t offered = 0, confirmed = 0;
   double seconds = 0;  // first scheduled to last confirmed
   double p50 = 0, p99 = 0, max = 0;
@@ -49,7 +51,7 @@ template <typename Reply>
 LoadResult Drive(int n, int rate, std::chrono::seconds timeout,
              const std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Reply>>(
                  int i, grpc::ClientContext*, grpc::CompletionQueue*)>& make,
-             const std::function<bool(const Reply&)>& ok) {
+             const std::function<std::string(const Reply&)>& why_not) {
   grpc::CompletionQueue cq;
   std::vector<std::unique_ptr<grpc::ClientContext>> ctx(n);
   std::vector<Reply> replies(n);
@@ -58,15 +60,19 @@ LoadResult Drive(int n, int rate, std::chrono::seconds timeout,
   std::vector<double> latency(n, -1);
   std::vector<std::unique_ptr<grpc::ClientAsyncResponseReader<Reply>>> calls(n);
   std::atomic<int> answered{0};
+  std::string first_error;
   Clock::time_point last_done = Clock::now();
   std::thread reader([&] {
     void* tag;
     bool fine;
     while (answered < n && cq.Next(&tag, &fine)) {
       int i = static_cast<int>(reinterpret_cast<intptr_t>(tag));
-      if (fine && status[i].ok() && ok(replies[i])) {
+      std::string refused = fine && status[i].ok() ? why_not(replies[i]) : "";
+      if (fine && status[i].ok() && refused.empty()) {
         last_done = Clock::now();
         latency[i] = std::chrono::duration<double, std::milli>(last_done - due[i]).count();
+      } else if (first_error.empty()) {
+        first_error = !fine ? "no answer" : !status[i].ok() ? status[i].error_message() : refused;
       }
       ++answered;
     }
@@ -83,6 +89,7 @@ LoadResult Drive(int n, int rate, std::chrono::seconds timeout,
   reader.join();
   cq.Shutdown();
   LoadResult r;
+  r.first_error = first_error;
   r.offered = static_cast<size_t>(n);
   std::vector<double> done;
   for (double l : latency)
@@ -112,7 +119,7 @@ LoadResult StartOrders(pb::Processes::Stub* stub, const std::string& prefix, int
         }
         return stub->AsyncStartProcess(c, req, cq);
       },
-      [](const pb::StartProcessResponse&) { return true; });
+      [](const pb::StartProcessResponse&) { return std::string(); });
 }
 
 LoadResult SubmitOrders(pb::Processes::Stub* stub, const std::string& prefix, int n, int rate) {
@@ -126,13 +133,16 @@ LoadResult SubmitOrders(pb::Processes::Stub* stub, const std::string& prefix, in
         req.set_input_json(R"({"po_number":")" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})");
         return stub->AsyncTriggerStep(c, req, cq);
       },
-      [](const pb::TriggerStepResponse& r) { return r.outcome() == pb::CONFIRMED; });
+      [](const pb::TriggerStepResponse& r) {
+        return r.outcome() == pb::CONFIRMED ? std::string() : "outcome " + pb::Outcome_Name(r.outcome()) + ": " + r.reason();
+      });
 }
 
 void Print(const std::string& label, const std::string& what, const LoadResult& r) {
   std::printf("%-14s %s: %zu of %zu confirmed, %.0f confirmed steps/s, p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
               label.c_str(), what.c_str(), r.confirmed, r.offered, r.seconds > 0 ? r.confirmed / r.seconds : 0.0,
               r.p50, r.p99, r.max);
+  if (!r.first_error.empty()) std::printf("%-14s first failure: %s\n", label.c_str(), r.first_error.c_str());
 }
 
 // Pins per transaction and gas per confirmed step, from the contract's
@@ -209,6 +219,16 @@ void RunMode(const Mode& m, const std::string& dir, int rate, int seconds) {
   }
   LoadResult r = SubmitOrders(stub.get(), "o", n, rate);
   Print(m.label, "submit at " + std::to_string(rate) + "/s for " + std::to_string(seconds) + " s", r);
+  if (r.confirmed < r.offered) {
+    std::istringstream log(net->node("buyer").Log());
+    std::printf("%-14s the buyer's ethereum log lines:\n", m.label.c_str());
+    int shown = 0;
+    for (std::string line; std::getline(log, line) && shown < 20;)
+      if (line.find("ethereum") != std::string::npos) {
+        std::printf("  %s\n", line.c_str());
+        ++shown;
+      }
+  }
   if (m.ethereum) {
     treaty::chain::eth::JsonRpcClient rpc(url);
     treaty::chain::eth::EthApi api(&rpc);
@@ -236,8 +256,13 @@ int main(int argc, char** argv) {
   treaty::testing::TempDir dir;
   std::printf("machine: %u hardware threads; offered %d submit steps/s for %d s per ledger\n",
               std::thread::hardware_concurrency(), rate, seconds);
-  RunMode({"sequencer", false, 0, 0}, dir.path() + "/sequencer", rate, seconds);
-  RunMode({"anvil-1s", true, 1, static_cast<uint64_t>(confirmations)}, dir.path() + "/anvil-1s", rate, seconds);
-  RunMode({"anvil-instant", true, 0, 0}, dir.path() + "/anvil-instant", rate, seconds);
+  std::string only;  // --only sequencer|anvil-1s|anvil-instant
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--only") only = argv[i + 1];
+  if (only.empty() || only == "sequencer") RunMode({"sequencer", false, 0, 0}, dir.path() + "/sequencer", rate, seconds);
+  if (only.empty() || only == "anvil-1s")
+    RunMode({"anvil-1s", true, 1, static_cast<uint64_t>(confirmations)}, dir.path() + "/anvil-1s", rate, seconds);
+  if (only.empty() || only == "anvil-instant")
+    RunMode({"anvil-instant", true, 0, 0}, dir.path() + "/anvil-instant", rate, seconds);
   return 0;
 }

@@ -86,7 +86,9 @@ TEST_F(EthereumNetworkTest, ThreePartiesAgreeAndReachTheSameStatesAsOverTheSeque
     EXPECT_EQ(lh.chain_id(), kAnvilDefaultChainId);
     EXPECT_EQ(lh.contract().size(), 42u);
     EXPECT_EQ(lh.account(), "0x" + ToHex(reinterpret_cast<const uint8_t*>(AccountOf(p).data()), 20)) << p;
-    EXPECT_NE(lh.balance_wei(), "0") << p;
+    // Funded with 100 ether; a handful of pin transactions cost a tiny
+    // part of it (a gas price that fed on itself once spent it all).
+    EXPECT_GT(std::stod(lh.balance_wei()), 99.9e18) << p << " has " << lh.balance_wei() << " wei left";
     EXPECT_EQ(lh.confirmations(), 1u);
     EXPECT_GE(lh.head_block(), lh.confirmed_block() + 1);
     EXPECT_GT(lh.confirmed_block(), 0u);
