@@ -295,7 +295,7 @@ Result<eth::JournalTx> EthereumLedger::Sign(const std::string& batch_id, const s
   return j;
 }
 
-void EthereumLedger::Send(const eth::JournalTx& tx) {
+bool EthereumLedger::Send(const eth::JournalTx& tx) {
   {
     std::lock_guard<std::mutex> lock(sent_mu_);
     last_sent_[tx.batch_id] = Clock::now();
@@ -304,27 +304,42 @@ void EthereumLedger::Send(const eth::JournalTx& tx) {
   if (sent.ok()) {
     NoteOk("funds");
     NoteOk("send");
-    return;
+    return true;
   }
   const std::string& m = sent.status().message();
   std::string lower = m;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   // Already known: resending is how a lost transaction comes back, so the
   // node's "already known" is success.
-  if (lower.find("already known") != std::string::npos || lower.find("already imported") != std::string::npos) return;
+  if (lower.find("already known") != std::string::npos || lower.find("already imported") != std::string::npos) return true;
+  if (lower.find("base fee") != std::string::npos || lower.find("underpriced") != std::string::npos ||
+      lower.find("fee too low") != std::string::npos)
+    return false;
   if (lower.find("insufficient funds") != std::string::npos) {
     auto bal = api_->Balance(account_);
     NoteError("funds: account " + Hex0x(account_) + " cannot pay for its pin transactions (balance " +
               (bal.ok() ? eth::ToDecimal(*bal) : std::string("unknown")) + " wei): " + m +
               "; they are sent again once it can");
-    return;
+    return true;
   }
-  if (lower.find("nonce too low") != std::string::npos) return;  // mined already, or taken: the resend pass decides
+  if (lower.find("nonce too low") != std::string::npos) return true;  // mined already, or taken: the resend pass decides
   if (sent.status().code() == StatusCode::kUnavailable) {
     NoteError("rpc: the endpoint " + opts_.rpc_url + " does not answer: " + m);
-    return;
+    return true;
   }
   NoteError("send: sending the transaction of batch " + tx.batch_id + " failed: " + m);
+  return true;
+}
+
+void EthereumLedger::Reprice(eth::JournalTx r, const std::string& why) {
+  gas_price_at_ = {};  // the cached price is what the chain just refused
+  auto price = GasPrice();
+  if (!price.ok()) return;
+  eth::U256 use = std::max(eth::MulDiv(r.gas_price, 5, 4), *price);
+  Log("the transaction of batch " + r.batch_id + " (nonce " + std::to_string(r.nonce) + ") " + why +
+      "; signed again at " + eth::ToDecimal(use) + " wei per gas");
+  r.earlier_hashes.push_back(r.hash);
+  Resign(r, r.nonce, use, r.gas_limit);
 }
 
 Status EthereumLedger::Submit(const Batch& batch) {
@@ -380,7 +395,7 @@ Status EthereumLedger::Submit(const Batch& batch) {
   TREATY_RETURN_IF_ERROR(journal_.Insert(tx));
   ++next_nonce_;
   ++pending_;
-  Send(tx);
+  if (!Send(tx)) Reprice(tx, "was refused as priced below the chain's base fee");
   return Status::Ok();
 }
 
@@ -496,7 +511,12 @@ void EthereumLedger::ResendPass() {
     auto known = api_->TransactionKnown(r.hash);
     if (!known.ok()) continue;
     if (!*known) {
-      Send(r);  // lost (a restarted chain, a dropped pool): the same bytes again
+      // Lost (a restarted chain, a dropped pool): the same bytes again, or
+      // a new signing if the chain's price has passed them.
+      if (!Send(r)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        Reprice(r, "was dropped and its price is below the chain's base fee");
+      }
       continue;
     }
     if (head < r.signed_at_block + opts_.bump_after_blocks) continue;
@@ -509,9 +529,7 @@ void EthereumLedger::ResendPass() {
     std::lock_guard<std::mutex> lock(mu_);
     auto price = GasPrice();
     if (!price.ok() || !(r.gas_price < *price)) continue;
-    eth::U256 bumped = eth::MulDiv(r.gas_price, 5, 4);
-    r.earlier_hashes.push_back(r.hash);
-    Resign(r, r.nonce, std::max(bumped, *price), r.gas_limit);
+    Reprice(r, "waited " + std::to_string(head - r.signed_at_block) + " blocks below the chain's price");
   }
 }
 
@@ -526,7 +544,7 @@ void EthereumLedger::Resign(eth::JournalTx r, uint64_t nonce, const eth::U256& g
     Log("journaling batch " + r.batch_id + ": " + st.ToString());
     return;
   }
-  Send(*fresh);
+  (void)Send(*fresh);  // refused again: the next pass sees it unknown and prices it anew
 }
 
 LedgerHealth EthereumLedger::Health() {

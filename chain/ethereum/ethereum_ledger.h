@@ -84,7 +84,12 @@ class EthereumLedger final : public Ledger {
   Result<eth::U256> GasPrice();
   Result<eth::JournalTx> Sign(const std::string& batch_id, const std::string& data, uint64_t nonce,
                               const eth::U256& gas_price, uint64_t gas_limit, size_t pins);
-  void Send(const eth::JournalTx& tx);
+  // Sends the signed bytes; false only when the chain refuses them as
+  // priced below its base fee (the caller signs again at today's price).
+  bool Send(const eth::JournalTx& tx);
+  // Signs an underpriced row again at the chain's current price. Caller
+  // holds mu_.
+  void Reprice(eth::JournalTx row, const std::string& why);
   // Signs the row's batch again (new nonce, fee or gas), journals, sends.
   // Caller holds mu_.
   void Resign(eth::JournalTx row, uint64_t nonce, const eth::U256& gas_price, uint64_t gas_limit);

@@ -28,6 +28,8 @@
 #include "chain/ethereum/eth_api.h"
 #include "chain/ethereum/json_rpc.h"
 #include "chain/ethereum/pin_contract.h"
+#include "chain/ethereum/transaction.h"
+#include "definitions/base/sha256.h"
 #include "chain/network.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
@@ -180,6 +182,85 @@ void ChainFigures(const std::string& label, const std::string& url, const std::s
               steps ? static_cast<double>(gas) / steps : 0.0, steps);
 }
 
+// The chain's own limit, without Treaty: pinBatch transactions of 16 pins
+// signed beforehand by one member account, sent back to back to an anvil
+// that mines each at once; transactions and pins per second until the
+// last receipt.
+void AnvilIntakeLimit(const std::string& dir, int txs) {
+  treaty::testing::AnvilProcess::Options ao;
+  ao.silent = true;
+  treaty::testing::AnvilProcess anvil(dir + "/anvil-limit.log", ao);
+  if (!anvil.Start()) {
+    std::printf("limit  anvil did not start\n");
+    return;
+  }
+  namespace eth = treaty::chain::eth;
+  eth::JsonRpcClient rpc(anvil.url(), std::chrono::milliseconds(30000));
+  eth::EthApi api(&rpc);
+  eth::Secret secret{};
+  std::string raw;
+  treaty::FromHex(treaty::testing::kAnvilDevSecret0, &raw);
+  std::copy(raw.begin(), raw.end(), secret.begin());
+  auto from = eth::AddressOf(secret);
+  auto contract = eth::PinContract::Get();
+  auto price = api.GasPrice();
+  if (!from.ok() || !contract.ok() || !price.ok()) return;
+  auto deploy_data = (*contract)->DeployData({*from});
+  if (!deploy_data.ok()) return;
+  eth::LegacyTransaction tx;
+  tx.gas_price = eth::MulDiv(*price, 4, 1);
+  tx.gas_limit = 3'000'000;
+  tx.data = *deploy_data;
+  tx.chain_id = 31337;
+  auto signed_deploy = eth::SignLegacy(tx, secret);
+  auto sent = signed_deploy.ok() ? api.SendRawTransaction(*signed_deploy) : treaty::Result<eth::Hash256>(signed_deploy.status());
+  std::optional<eth::Receipt> receipt;
+  for (int i = 0; sent.ok() && i < 100 && !receipt; ++i) {
+    auto r = api.TransactionReceipt(*sent);
+    if (r.ok() && *r) receipt = *r;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!receipt) {
+    std::printf("limit  deploying the pin contract on the limit anvil failed\n");
+    return;
+  }
+  std::vector<eth::Hash256> pins(16);
+  for (size_t i = 0; i < pins.size(); ++i) pins[i][0] = static_cast<uint8_t>(i + 1);
+  std::vector<std::string> raws;
+  for (int i = 0; i < txs; ++i) {
+    eth::LegacyTransaction t;
+    t.nonce = static_cast<uint64_t>(i + 1);
+    t.gas_price = tx.gas_price;
+    t.gas_limit = 200'000;
+    t.to = receipt->contract_address;
+    pins[0][1] = static_cast<uint8_t>(i);
+    t.data = (*contract)->PinBatchCall(pins[0], "limit-" + std::to_string(i), pins);
+    t.chain_id = 31337;
+    auto r = eth::SignLegacy(t, secret);
+    if (!r.ok()) return;
+    raws.push_back(*r);
+  }
+  auto start = Clock::now();
+  eth::Hash256 last{};
+  for (const auto& r : raws) {
+    auto h = api.SendRawTransaction(r);
+    if (!h.ok()) {
+      std::printf("limit  anvil refused a transaction: %s\n", h.status().ToString().c_str());
+      return;
+    }
+    last = *h;
+  }
+  for (int i = 0; i < 600; ++i) {
+    auto r = api.TransactionReceipt(last);
+    if (r.ok() && *r) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("limit  anvil alone (instant mining, one account, %d pinBatch transactions of 16 pins sent back to back): "
+              "%.0f transactions/s, %.0f pins/s\n",
+              txs, txs / secs, txs * 16 / secs);
+}
+
 struct Mode {
   std::string label;
   bool ethereum = false;
@@ -217,7 +298,14 @@ void RunMode(const Mode& m, const std::string& dir, int rate, int seconds) {
     auto head = api.BlockNumber();
     first_block = head.ok() ? *head + 1 : 0;
   }
+  std::vector<std::pair<std::string, pid_t>> procs = {{"buyer", net->node("buyer").pid()},
+                                                      {"seller", net->node("seller").pid()},
+                                                      {"bank", net->node("bank").pid()}};
+  procs.emplace_back(m.ethereum ? "anvil" : "sequencer", m.ethereum ? net->anvil().pid() : net->sequencer().pid());
+  procs.emplace_back("clients", 0);
+  CpuMeter cpu(procs);
   LoadResult r = SubmitOrders(stub.get(), "o", n, rate);
+  cpu.Print(m.label.c_str(), static_cast<int>(r.confirmed));
   Print(m.label, "submit at " + std::to_string(rate) + "/s for " + std::to_string(seconds) + " s", r);
   if (r.confirmed < r.offered) {
     std::istringstream log(net->node("buyer").Log());
@@ -256,9 +344,10 @@ int main(int argc, char** argv) {
   treaty::testing::TempDir dir;
   std::printf("machine: %u hardware threads; offered %d submit steps/s for %d s per ledger\n",
               std::thread::hardware_concurrency(), rate, seconds);
-  std::string only;  // --only sequencer|anvil-1s|anvil-instant
+  std::string only;  // --only limit|sequencer|anvil-1s|anvil-instant
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--only") only = argv[i + 1];
+  if (only.empty() || only == "limit") AnvilIntakeLimit(dir.path(), 2000);
   if (only.empty() || only == "sequencer") RunMode({"sequencer", false, 0, 0}, dir.path() + "/sequencer", rate, seconds);
   if (only.empty() || only == "anvil-1s")
     RunMode({"anvil-1s", true, 1, static_cast<uint64_t>(confirmations)}, dir.path() + "/anvil-1s", rate, seconds);

@@ -106,6 +106,36 @@ TEST_F(ManualMiningTest, ANodeKilledBeforeItsTransactionsAreMinedResendsThemAfte
   for (const auto& b : ChainBatches()) EXPECT_TRUE(refs.insert(b.batch_ref).second) << "batch " << b.batch_ref << " twice";
 }
 
+TEST_F(ManualMiningTest, ATransactionPricedBelowTheChainIsSignedAgainAtAHigherFeeNotResealed) {
+  StartMiner();
+  Started("f-1");
+  StopMiner();
+  ASSERT_TRUE(at("buyer").Step("f-1", "submit", SubmitFor("f-1"), "", nullptr, /*no_wait=*/true).ok());
+  ASSERT_TRUE(Eventually([&] { return PoolSize() >= 1; }));
+  // The base fee jumps far above what the transaction offers: blocks come
+  // and leave it out.
+  ASSERT_TRUE(rpc().Call("anvil_setNextBlockBaseFeePerGas", nlohmann::json::array({"0x174876e800"})).ok());  // 100 gwei
+  std::string journal = net_->data_dir("buyer") + "/ethereum.db";
+  auto first = QueryDb(journal, "SELECT batch_id, nonce, hash FROM txs ORDER BY nonce DESC LIMIT 1");
+  ASSERT_EQ(first.size(), 1u);
+  StartMiner(std::chrono::milliseconds(300));
+  ASSERT_TRUE(AllIn("f-1", "submitted", 60000));
+  // The same batch and nonce under a new signing; the first one's hash is
+  // kept among its earlier ones.
+  auto now = QueryDb(journal, "SELECT batch_id, nonce, hash, earlier FROM txs WHERE batch_id = '" + first[0][0] + "'");
+  if (!now.empty()) {  // pruned once applied below the cursor; then the chain shows it
+    EXPECT_EQ(now[0][1], first[0][1]);
+    EXPECT_NE(now[0][2], first[0][2]);
+    EXPECT_NE(now[0][3].find(first[0][2]), std::string::npos) << now[0][3];
+  }
+  auto batches = ChainBatches();
+  int of_first = 0;
+  for (const auto& b : batches) of_first += b.batch_ref == first[0][0];
+  EXPECT_EQ(of_first, 1) << "the batch was pinned " << of_first << " times";
+  EXPECT_NE(net_->node("buyer").Log().find("signed again"), std::string::npos) << net_->node("buyer").Log();
+  for (const auto& p : net_->parties()) EXPECT_EQ(at(p).History("f-1").size(), 2u) << p;
+}
+
 class DeepConfirmationTest : public ManualMiningTest {
  protected:
   void SetUp() override {

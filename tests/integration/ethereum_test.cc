@@ -95,6 +95,23 @@ TEST_F(EthereumNetworkTest, ThreePartiesAgreeAndReachTheSameStatesAsOverTheSeque
     EXPECT_NE(s.ledger().find("ethereum:"), std::string::npos) << s.ledger();
   }
   EXPECT_TRUE(Eventually([&] { return at("buyer").Status().ledger_health().pending_transactions() == 0; }));
+  // Ledger time is the applied block's timestamp.
+  {
+    auto net = LoadNetwork();
+    ASSERT_TRUE(net && net->ethereum);
+    int64_t seen = 0, want = -1;
+    // Height and time are read apart; a block applied between them is
+    // read again.
+    EXPECT_TRUE(Eventually([&] {
+      auto s = at("bank").Status();
+      uint64_t block = net->ethereum->start_block + s.applied_height() - 1;
+      auto h = api().Headers(block, block);
+      if (!h.ok()) return false;
+      seen = s.ledger_time_ms();
+      want = static_cast<int64_t>((*h)[0].timestamp) * 1000;
+      return seen == want;
+    }, 5000)) << seen << " vs block timestamp " << want;
+  }
   // The chain holds masked pins only: no instance id, step or data, and
   // every batch once.
   auto batches = ChainBatches();
