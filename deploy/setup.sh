@@ -17,7 +17,6 @@ PACKAGES=(
   libyaml-cpp-dev
   nlohmann-json3-dev
   libcurl4-openssl-dev curl
-  nodejs npm
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   graphviz
@@ -29,6 +28,14 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js and npm (the build's npm ci of the pinned solc and anvil): by
+# command, not by package, because a machine may carry them from another
+# source (NodeSource's nodejs bundles npm and conflicts with Debian's npm
+# package); Debian's packages only when the commands are missing.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -36,14 +36,9 @@ std::string Run(const std::string& cmd) {
 
 }  // namespace
 
-LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties,
-                           std::vector<std::string> node_args, std::vector<std::string> treatyd_args)
-    : dir_(dir), parties_(std::move(parties)) {
-  sequencer_port_ = FreePort();
-  std::string yaml = "network: test\n";
-  yaml += Run(std::string(TREATY_SEQUENCER) + " init --data " + dir_ + "/sequencer --endpoint " +
-              sequencer_endpoint());
-  yaml += "members:\n";
+// Keys and endpoints for every party (`treatyd init`), listed under
+// `members:` after `head`, in network.yaml.
+void LocalNetwork::WriteNetworkFile(std::string yaml) {
   for (const auto& p : parties_) {
     endpoints_[p] = "tcp://127.0.0.1:" + std::to_string(FreePort());
     std::string entry = Run(std::string(TREATY_TREATYD) + " init --data " + data_dir(p) + " --party " + p +
@@ -53,6 +48,17 @@ LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> part
   }
   network_file_ = dir_ + "/network.yaml";
   std::ofstream(network_file_) << yaml;
+}
+
+LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties,
+                           std::vector<std::string> node_args, std::vector<std::string> treatyd_args)
+    : dir_(dir), parties_(std::move(parties)) {
+  sequencer_port_ = FreePort();
+  std::string yaml = "network: test\n";
+  yaml += Run(std::string(TREATY_SEQUENCER) + " init --data " + dir_ + "/sequencer --endpoint " +
+              sequencer_endpoint());
+  yaml += "members:\n";
+  WriteNetworkFile(yaml);
   std::vector<std::string> seq = {TREATY_SEQUENCER, "--data", dir_ + "/sequencer", "--network", network_file_};
   seq.insert(seq.end(), node_args.begin(), node_args.end());
   sequencer_ = std::make_unique<ChildProcess>(seq, dir_ + "/sequencer.log");
@@ -74,15 +80,7 @@ LocalNetwork::LocalNetwork(const std::string& dir, EthereumSetup ethereum, std::
   ao.silent = true;
   anvil_ = std::make_unique<AnvilProcess>(dir_ + "/anvil.log", ao);
   std::string yaml = "network: test\nmembers:\n";
-  for (const auto& p : parties_) {
-    endpoints_[p] = "tcp://127.0.0.1:" + std::to_string(FreePort());
-    std::string entry = Run(std::string(TREATY_TREATYD) + " init --data " + data_dir(p) + " --party " + p +
-                            " --endpoint " + endpoints_[p]);
-    std::istringstream lines(entry);
-    for (std::string line; std::getline(lines, line);) yaml += "  " + line + "\n";
-  }
-  network_file_ = dir_ + "/network.yaml";
-  std::ofstream(network_file_) << yaml;
+  WriteNetworkFile(yaml);
   std::string ledger = "ethereum://127.0.0.1:" + std::to_string(anvil_->port());
   for (const auto& p : parties_) {
     std::vector<std::string> args = {"--party", p, "--ledger", ledger, "--network", network_file_};

@@ -61,6 +61,7 @@ class LocalNetwork {
   const std::string& network_file() const { return network_file_; }
 
  private:
+  void WriteNetworkFile(std::string head);
   std::string dir_;
   std::vector<std::string> parties_;
   std::map<std::string, std::string> endpoints_;

@@ -79,6 +79,41 @@ class NetworkTest : public ::testing::Test {
     ASSERT_TRUE(AllIn(id, "submitted"));
   }
 
+  // The seller's accept and the buyer's cancel of a submitted order, at
+  // once: one outcome, the same history with the same reasons and state
+  // hashes at every party. Either may fail preflight if the other was
+  // already applied. The definition also allows cancel from accepted: when
+  // the buyer's node had applied the accept before the cancel's preflight,
+  // both are confirmed, in that order. Never is the accept confirmed after
+  // the cancel.
+  void RaceAcceptAgainstCancel(const std::string& id) {
+    pb::TriggerStepResponse accept, cancel;
+    grpc::Status sa, sc;
+    std::thread t1([&] { sa = at("seller").Step(id, "accept", "{}", &accept); });
+    std::thread t2([&] { sc = at("buyer").Step(id, "cancel", R"({"reason":"found it cheaper"})", &cancel); });
+    t1.join();
+    t2.join();
+    bool accepted = sa.ok() && accept.outcome() == pb::CONFIRMED;
+    bool cancelled = sc.ok() && cancel.outcome() == pb::CONFIRMED;
+    EXPECT_TRUE(accepted || cancelled) << id << ": accept " << sa.error_message() << " / cancel " << sc.error_message();
+    if (accepted && cancelled) {
+      EXPECT_LT(accept.ledger_height(), cancel.ledger_height()) << id;
+    }
+    ASSERT_TRUE(AllIn(id, cancelled ? "cancelled" : "accepted")) << id;
+    ExpectSameStateHash(id);
+    auto ref = at("buyer").History(id);
+    for (const auto& p : net_->parties()) {
+      auto h = at(p).History(id);
+      ASSERT_EQ(h.size(), ref.size()) << p << " " << id;
+      for (size_t k = 0; k < h.size(); ++k) {
+        EXPECT_EQ(h[k].step(), ref[k].step());
+        EXPECT_EQ(h[k].outcome(), ref[k].outcome());
+        EXPECT_EQ(h[k].reason(), ref[k].reason());
+        EXPECT_EQ(h[k].state_hash(), ref[k].state_hash());
+      }
+    }
+  }
+
   TempDir dir_;
   std::unique_ptr<LocalNetwork> net_;
   std::map<std::string, std::unique_ptr<NodeClient>> parties_;
