@@ -46,7 +46,7 @@ for _ in range(200):
     base = random.randrange(20000, 60000, 100)
     try:
         socks = []
-        for p in [base] + [base + 10 + i for i in range(1, 4)] + [base + 30 + i for i in range(1, 4)]:
+        for p in [base] + [base + k + i for k in (10, 20, 30) for i in range(1, 4)]:
             s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
         print(base); break
     except OSError:
@@ -89,6 +89,14 @@ echo "\$ treaty tasks --queue sales-approvals      (seller)"
 as seller tasks --queue sales-approvals
 echo "\$ treaty tasks      (buyer: holds no seller role)"
 as buyer tasks
+if [[ -x $bin/treaty-web ]]; then
+  web_seller=http://127.0.0.1:$((TREATY_NET_PORT + 22))
+  echo "The same inbox from the seller's treaty-web, as JSON (its console: $web_seller/):"
+  echo "\$ curl '$web_seller/api/v1/tasks?queue=sales-approvals'"
+  curl -s "$web_seller/api/v1/tasks?queue=sales-approvals" | /usr/bin/python3 -m json.tool | head -30
+  echo "\$ curl $web_seller/api/v1/instances/no-such-order      (errors carry the node's message)"
+  curl -s -w '   (HTTP %{http_code})\n' "$web_seller/api/v1/instances/no-such-order"
+fi
 echo "\$ treaty task claim po-1001:1:accept --assignee sam      (seller)"
 as seller task claim po-1001:1:accept --assignee sam
 echo "\$ treaty task complete po-1001:1:accept --assignee sam      (seller: proposes accept)"

@@ -17,10 +17,13 @@
 # accounts and writes the contract into network.yaml; the nodes order on
 # it with TREATY_ETH_CONFIRMATIONS (default 2) confirmations.
 #
+# Each node gets a treaty-web (its JSON API and browser console) on
+# PORT+20+i when build/bin/treaty-web exists.
+#
 # TREATY_NET_DIR (default build/network) holds keys, network.yaml, data,
 # logs and pid files; TREATY_NET_PORT (default 7400) is the first port:
-# the sequencer or anvil PORT, node i gRPC PORT+10+i, data exchange
-# PORT+30+i.
+# the sequencer or anvil PORT, node i gRPC PORT+10+i, its treaty-web
+# PORT+20+i, data exchange PORT+30+i.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -134,8 +137,22 @@ up() {
     fi
   done
   for i in $(seq "$n"); do wait_ready "127.0.0.1:$((base + 10 + i))"; done
+  if [[ -x $bin/treaty-web ]]; then
+    for i in $(seq "$n"); do
+      p=$(party_name "$i")
+      if ! alive "$dir/pids/$p-web.pid"; then
+        "$bin/treaty-web" --node "127.0.0.1:$((base + 10 + i))" --listen "127.0.0.1:$((base + 20 + i))" \
+          2>>"$dir/logs/$p-web.log" &
+        echo $! > "$dir/pids/$p-web.pid"
+      fi
+    done
+  fi
   echo "network: up in $dir: $where"
-  for i in $(seq "$n"); do echo "  $(party_name "$i"): treaty --server 127.0.0.1:$((base + 10 + i))"; done
+  for i in $(seq "$n"); do
+    line="  $(party_name "$i"): treaty --server 127.0.0.1:$((base + 10 + i))"
+    [[ -x $bin/treaty-web ]] && line+="   console http://127.0.0.1:$((base + 20 + i))/"
+    echo "$line"
+  done
 }
 
 down() {
