@@ -156,14 +156,18 @@ class WebApi : public ::testing::Test {
     ASSERT_TRUE(web_->Start()) << ReadFile(web_->log);
   }
   static void TearDownTestSuite() {
-    if (web_) EXPECT_EQ(web_->proc->Stop(), 0) << ReadFile(web_->log);  // SIGTERM ends it cleanly
+    if (web_ != nullptr) {
+      EXPECT_EQ(web_->proc->Stop(), 0) << ReadFile(web_->log);  // SIGTERM ends it cleanly
+    }
     delete web_;
     delete node_;
     delete dir_;
   }
   void TearDown() override {
     // Whatever a test sent, the daemon still runs.
-    EXPECT_TRUE(web_->proc->running()) << ReadFile(web_->log);
+    if (web_ != nullptr) {
+      EXPECT_TRUE(web_->proc->running()) << ReadFile(web_->log);
+    }
   }
 
   static Answer Call(const std::string& method, const std::string& path, const std::string& body = "",
@@ -242,7 +246,9 @@ TEST_F(WebApi, RouteTableIsTheOpenApiFile) {
     if (path == "/api/v1/events") continue;  // a stream: below
     Answer a = Call(method, path, "{}");
     EXPECT_NE(a.status, 0) << r;
-    if (a.status == 404) EXPECT_EQ(a.j["error"]["message"].get<std::string>().find("no route"), std::string::npos) << r;
+    if (a.status == 404) {
+      EXPECT_EQ(a.j["error"]["message"].get<std::string>().find("no route"), std::string::npos) << r;
+    }
   }
 }
 
