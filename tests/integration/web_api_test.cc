@@ -434,7 +434,8 @@ TEST_F(WebApi, StepTheLedgerRejectedIs409WithTheReason) {
     }
     EXPECT_EQ(ok, 1) << id;
     int history_rejected = 0;
-    for (const auto& e : Get("/api/v1/instances/" + id + "/history").j["entries"])
+    Answer history = Get("/api/v1/instances/" + id + "/history");
+    for (const auto& e : history.j["entries"])
       if (e["outcome"] == "REJECTED") ++history_rejected;
     EXPECT_EQ(rejected, history_rejected) << id;
     rejected_seen += rejected;
@@ -544,8 +545,9 @@ TEST_F(WebApi, JobsAndIncidents) {
   a = Get("/api/v1/incidents?instance_id=web-job");
   ASSERT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(a.j["incidents"].size(), 1u) << a.body;
-  std::string incident = a.j["incidents"][0]["incident_id"];
-  EXPECT_EQ(a.j["incidents"][0]["message"], "bureau down");
+  // "<job key>#<n>": the '#' (and ':') percent-encoded in the path.
+  std::string incident = httplib::detail::encode_query_param(a.j["incidents"][0]["incident_id"].get<std::string>());
+  EXPECT_NE(a.j["incidents"][0]["message"].get<std::string>().find("bureau down"), std::string::npos) << a.body;
   // Resolving with 0 retries is refused until retries are given.
   EXPECT_ERROR(Post("/api/v1/incidents/" + incident + "/resolve", json::object()), 412, "FAILED_PRECONDITION");
   a = Post(j + "/retries", {{"retries", 2}});
