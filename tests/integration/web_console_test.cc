@@ -121,6 +121,7 @@ TEST_F(WebConsole, TasksAreWorkedInTheBrowserAndTheDiagramFollowsLive) {
                     " --buyer-url http://127.0.0.1:" + std::to_string(buyer) + " --instance " + id +
                     " --chromium " + Quote(TREATY_CHROMIUM) + " --screenshots " + Quote(shots);
   Finished run = RunToEnd(cmd);
+  std::printf("%s", run.output.c_str());  // the script's checks, in the test's log
   EXPECT_EQ(run.code, 0) << run.output << "\nseller's treaty-web:\n" << WebLog("seller");
   // The script says what it saw; each of these is a check it made.
   for (const char* seen : {"ok - the seller's inbox lists the accept task",

@@ -26,7 +26,7 @@
     append(e, children);
     return e;
   }
-  function append(parent, children) {
+  function append(parent, ...children) {
     for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       parent.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -292,14 +292,14 @@
       h('h1', {}, 'Instance ', h('span', { class: 'mono' }, id), ' ', live),
       err, head,
       h('div', { class: 'grid2' },
-        h('div', {}, h('h2', {}, 'Diagram'), diagram,
-          h('h2', {}, 'History'),
-          h('table', { id: 'history', 'data-test': 'history' },
-            h('thead', {}, h('tr', {}, ['#', 'step', 'proposer', 'outcome', 'height', 'applied', 'states after', 'state hash', 'attestations']
-              .map((t) => h('th', {}, t)))), history)),
+        h('div', {}, h('h2', {}, 'Diagram'), diagram),
         h('div', {}, h('h2', {}, 'Open tasks here'), tasks,
           h('h2', {}, 'Data this party sees'), data,
-          h('h2', {}, 'Live events'), events)));
+          h('h2', {}, 'Live events'), events)),
+      h('h2', {}, 'History'),
+      h('div', { class: 'scroll' }, h('table', { id: 'history', 'data-test': 'history' },
+        h('thead', {}, h('tr', {}, ['#', 'step', 'proposer', 'outcome', 'height', 'applied', 'states after', 'state hash', 'attestations']
+          .map((t) => h('th', {}, t)))), history)));
 
     let running = false, again = false, count = 0;
     async function refresh() {

@@ -59,7 +59,7 @@ async function waitDiagram(page, state) {
     const d = document.querySelector('#diagram');
     return d && d.getAttribute('data-states') === s &&
       Array.from(d.querySelectorAll('g.node.active title')).some((t) => t.textContent.trim() === s);
-  }, { timeout: TIMEOUT }, state);
+  }, { timeout: TIMEOUT, polling: 100 }, state);
 }
 
 async function setMe(page, name) {
@@ -105,7 +105,7 @@ async function main() {
     await setMe(inbox, 'sam@seller');
     const { row, taskId } = await openTask(inbox, opt.url, 'sales-approvals', 'accept');
     check(taskId.endsWith(':accept'), "the seller's inbox lists the accept task", taskId);
-    await inbox.waitForFunction(() => (document.querySelector('#party') || {}).textContent === 'party seller', { timeout: TIMEOUT });
+    await inbox.waitForFunction(() => (document.querySelector('#party') || {}).textContent === 'party seller', { timeout: TIMEOUT, polling: 100 });
     await shot(inbox, 'tasks.png');
 
     // The instance page in a second tab: it must follow the steps on its own.
@@ -149,7 +149,7 @@ async function main() {
     await inbox.waitForFunction(() => {
       const r = document.querySelector('#form-result'), e = document.querySelector('#form-error');
       return (r && r.textContent) || (e && e.textContent);
-    }, { timeout: TIMEOUT });
+    }, { timeout: TIMEOUT, polling: 100 });
     const outcome = await inbox.evaluate(() => ({
       outcome: document.querySelector('#form-result').getAttribute('data-outcome'),
       error: document.querySelector('#form-error').textContent,
@@ -189,7 +189,7 @@ async function main() {
       // A bad value: the field's error, nothing proposed.
       await pay.type('#field-amount', 'twelve');
       await pay.click('#task-complete');
-      await pay.waitForFunction(() => document.querySelector('#error-amount').textContent !== '', { timeout: TIMEOUT });
+      await pay.waitForFunction(() => document.querySelector('#error-amount').textContent !== '', { timeout: TIMEOUT, polling: 100 });
       const bad = await pay.evaluate(() => ({
         error: document.querySelector('#error-amount').textContent,
         proposed: document.querySelector('#task-form').getAttribute('data-proposed'),
@@ -204,7 +204,7 @@ async function main() {
       await pay.$eval('#field-amount', (e) => { e.value = ''; });
       await pay.type('#field-amount', '250');
       await pay.click('#task-complete');
-      await pay.waitForFunction(() => document.querySelector('#form-error').textContent !== '', { timeout: TIMEOUT });
+      await pay.waitForFunction(() => document.querySelector('#form-error').textContent !== '', { timeout: TIMEOUT, polling: 100 });
       const rejected = await pay.evaluate(() => ({
         error: document.querySelector('#form-error').textContent,
         status: document.querySelector('#form-error').getAttribute('data-status'),
@@ -236,7 +236,7 @@ async function main() {
     await other.waitForSelector('#instances-table td.empty', { timeout: TIMEOUT });
     ok('and not by one it does not meet');
     await other.goto(`${opt.url}/#/instances?where=${encodeURIComponent('data.total >')}`, { waitUntil: 'load' });
-    await other.waitForFunction(() => document.querySelector('#instances-error').textContent !== '', { timeout: TIMEOUT });
+    await other.waitForFunction(() => document.querySelector('#instances-error').textContent !== '', { timeout: TIMEOUT, polling: 100 });
     ok('a bad where expression shows the node\'s error');
     await other.goto(`${opt.url}/#/instances`, { waitUntil: 'load' });
     await other.waitForSelector(`#instances-table tr[data-instance-id="${opt.instance}"]`, { timeout: TIMEOUT });
@@ -270,6 +270,18 @@ async function main() {
     await shot(other, 'incidents.png');
 
     check(consoleErrors.length === 0, 'no script errors in the pages', consoleErrors);
+  } catch (e) {
+    // What each page showed when it failed: a screenshot and its text.
+    const pages = await browser.pages();
+    for (let i = 0; i < pages.length; i += 1) {
+      try {
+        await pages[i].screenshot({ path: path.join(opt.screenshots, `failure-${i}.png`), fullPage: true });
+        const text = await pages[i].evaluate(() => location.href + '\n' + document.body.innerText);
+        console.log(`# page ${i}: ${text.slice(0, 1500).replace(/\n/g, '\n# ')}`);
+      } catch (x) { /* a page that is gone */ }
+    }
+    if (consoleErrors.length) console.log('# script errors: ' + consoleErrors.join(' | '));
+    throw e;
   } finally {
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });
