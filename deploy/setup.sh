@@ -17,6 +17,7 @@ PACKAGES=(
   libyaml-cpp-dev
   nlohmann-json3-dev
   libcurl4-openssl-dev curl
+  libcpp-httplib-dev libgraphviz-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   graphviz

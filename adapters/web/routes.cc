@@ -40,21 +40,33 @@ void SendJson(httplib::Response& res, int status, const std::string& body) {
 
 // The request message from the HTTP request: the body (POST, PATCH) or the
 // query (GET), then the path parameters, which win over either.
+// The query string's parameters only: httplib also puts the fields of a
+// form-encoded body into Request::params (curl -d sends that content
+// type), and a JSON body must stay a body.
+httplib::Params QueryOf(const httplib::Request& hr) {
+  httplib::Params params;
+  size_t q = hr.target.find('?');
+  if (q != std::string::npos) httplib::detail::parse_query_text(hr.target.substr(q + 1), params);
+  return params;
+}
+
 template <class Req>
-bool BuildRequest(const httplib::Request& hr, Input input, const PathParams& path, Req* out, httplib::Response& res) {
+bool BuildRequest(const httplib::Request& hr, Input input, const PathParams& path, Req* out, httplib::Response& res,
+                  const httplib::Params* query_override = nullptr) {
   HttpError err;
+  httplib::Params query = query_override ? *query_override : QueryOf(hr);
   if (input == Input::kBody) {
-    if (!hr.params.empty()) {
+    if (!query.empty()) {
       SendError(res, 400, "BAD_PARAMETER",
-                "this route takes its fields in a JSON body, not as query parameters (got '" +
-                    hr.params.begin()->first + "')");
+                "this route takes its fields in a JSON body, not as query parameters (got '" + query.begin()->first +
+                    "')");
       return false;
     }
     if (!ParseBody(hr.body, out, &err)) {
       SendError(res, err.status, err.code, err.message);
       return false;
     }
-  } else if (!ApplyQuery(hr.params, out, &err)) {
+  } else if (!ApplyQuery(query, out, &err)) {
     SendError(res, err.status, err.code, err.message);
     return false;
   }
@@ -141,14 +153,12 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx) {
 RouteHandler DefinitionDiagram(Backend* b, std::shared_ptr<pb::Definitions::Stub> defs) {
   if (!defs) return {};
   return [b, defs](const httplib::Request& hr, httplib::Response& res, const PathParams& path) {
-    auto params = hr.params;
+    httplib::Params params = QueryOf(hr);
     std::vector<std::string> active;
     for (auto it = params.find("active"); it != params.end() && it->first == "active"; it = params.erase(it))
       for (auto& s : SplitCommas(it->second)) active.push_back(s);
-    httplib::Request without = hr;
-    without.params = params;
     pb::GetDefinitionRequest req;
-    if (!BuildRequest(without, Input::kQuery, path, &req, res)) return;
+    if (!BuildRequest(hr, Input::kQuery, path, &req, res, &params)) return;
     pb::Definition d;
     grpc::ClientContext ctx;
     if (!Get(defs->GetDefinition(WithDeadline(&ctx), req, &d), res)) return;
