@@ -502,9 +502,9 @@
       h('td', {}, t.priority),
       h('td', {}, due(t)),
       h('td', {}, time(t.created_ms)),
-      h('td', { class: 'actions' },
+      h('td', {}, h('div', { class: 'actions' },
         open ? h('button', { class: 'secondary', 'data-test': 'row-claim', onclick: () => act('/claim', { assignee: me() }) }, 'Claim') : null,
-        claimed ? h('button', { class: 'secondary', 'data-test': 'row-unclaim', onclick: () => act('/unclaim') }, 'Unclaim') : null));
+        claimed ? h('button', { class: 'secondary', 'data-test': 'row-unclaim', onclick: () => act('/unclaim') }, 'Unclaim') : null)));
   }
 
   async function pageTask(root, [taskId]) {
