@@ -21,6 +21,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   graphviz
+  chromium                 # the console's browser test (tests/integration/web_console_test.cc)
 )
 
 missing=()
