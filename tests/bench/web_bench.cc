@@ -52,6 +52,7 @@ double GrpcRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, in
 
 double JsonRate(int port, const std::string& prefix, int n, int clients, std::string* first_error) {
   std::atomic<int> next{0}, ok{0};
+  int failed = 0;
   std::mutex mu;
   auto start = Clock::now();
   std::vector<std::thread> threads;
@@ -59,6 +60,7 @@ double JsonRate(int port, const std::string& prefix, int n, int clients, std::st
     threads.emplace_back([&] {
       httplib::Client http("127.0.0.1", port);  // one keep-alive connection per client
       http.set_keep_alive(true);
+      http.set_tcp_nodelay(true);
       http.set_read_timeout(30, 0);
       for (int i; (i = next++) < n;) {
         std::string id = prefix + std::to_string(i);
@@ -72,11 +74,13 @@ double JsonRate(int port, const std::string& prefix, int n, int clients, std::st
           }
         }
         std::lock_guard<std::mutex> lock(mu);
+        ++failed;
         if (first_error->empty())
           *first_error = res ? std::to_string(res->status) + " " + res->body.substr(0, 200) : httplib::to_string(res.error());
       }
     });
   for (auto& t : threads) t.join();
+  if (failed > 0) std::printf("JSON: %d of %d calls failed\n", failed, n);
   return ok / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
@@ -116,9 +120,15 @@ int main(int argc, char** argv) {
     CreateInstances(ch, g, n, clients);
     CreateInstances(ch, j, n, clients);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::vector<std::pair<std::string, pid_t>> procs = {{"treatyd", node.pid()}, {"treaty-web", web.pid()},
+                                                        {"clients", 0}};
+    CpuMeter grpc_cpu(procs);
     double gr = GrpcRate(ch, g, n, clients);
+    grpc_cpu.Print("gRPC", n);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CpuMeter json_cpu(procs);
     double jr = JsonRate(port, j, n, clients, &first_error);
+    json_cpu.Print("JSON", n);
     std::printf("round %d: gRPC TriggerStep %.0f confirmed steps/s, JSON POST .../steps/submit %.0f confirmed steps/s "
                 "(%d clients each, %d steps)\n",
                 round + 1, gr, jr, clients, n);
