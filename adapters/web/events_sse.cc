@@ -10,9 +10,11 @@
 #include <thread>
 
 #include "grpc_json.h"
-#include "log.h"
+#include "adapters/common/log.h"
 
 namespace treaty::web {
+
+using adapters::Log;
 namespace {
 
 namespace pb = ::treaty::v1;

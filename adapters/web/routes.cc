@@ -6,10 +6,12 @@
 
 #include "events_sse.h"
 #include "grpc_json.h"
-#include "log.h"
+#include "adapters/common/log.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 
 namespace treaty::web {
+
+using adapters::Log;
 namespace {
 
 namespace pb = ::treaty::v1;

@@ -22,12 +22,13 @@
 #include <thread>
 
 #include "diagram.h"
-#include "log.h"
+#include "adapters/common/log.h"
 #include "routes.h"
 
 namespace {
 
 using namespace treaty::web;
+using treaty::adapters::Log;
 
 // Request bodies above this are refused with 413 (no API message comes
 // near it; it bounds the memory one request can take).

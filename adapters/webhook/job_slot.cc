@@ -6,9 +6,11 @@
 
 #include "job_outcome.h"
 #include "job_request.h"
-#include "log.h"
+#include "adapters/common/log.h"
 
 namespace treaty::webhook {
+
+using adapters::Log;
 
 namespace pb = ::treaty::v1;
 

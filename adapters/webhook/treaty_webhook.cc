@@ -23,7 +23,7 @@
 #include "definition_check.h"
 #include "duration.h"
 #include "job_slot.h"
-#include "log.h"
+#include "adapters/common/log.h"
 #include "shutdown.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 #include "webhook_config.h"
@@ -32,6 +32,7 @@ namespace {
 
 namespace pb = ::treaty::v1;
 using namespace treaty::webhook;
+using treaty::adapters::Log;
 
 constexpr auto kNodeRetry = std::chrono::seconds(2);
 constexpr auto kNodeLogEvery = std::chrono::seconds(30);

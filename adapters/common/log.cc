@@ -1,11 +1,11 @@
-#include "log.h"
+#include "adapters/common/log.h"
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 
-namespace treaty::web {
+namespace treaty::adapters {
 
 void Log(const std::string& line) {
   static std::mutex mu;
@@ -21,4 +21,4 @@ void Log(const std::string& line) {
   std::fflush(stderr);
 }
 
-}  // namespace treaty::web
+}  // namespace treaty::adapters
