@@ -114,6 +114,37 @@ class NetworkTest : public ::testing::Test {
     }
   }
 
+  // Two drafts submit the same unique po_number at once: both pass
+  // preflight, the ledger decides. Exactly one is confirmed; the other
+  // stays a draft everywhere, having failed preflight or been rejected
+  // with the same reason at every party. Returns the winner.
+  std::string RaceForOneNumber(const std::string& a, const std::string& b, const std::string& order) {
+    pb::TriggerStepResponse r1, r2;
+    grpc::Status s1, s2;
+    std::thread t1([&] { s1 = at("buyer").Step(a, "submit", order, &r1); });
+    std::thread t2([&] { s2 = at("buyer").Step(b, "submit", order, &r2); });
+    t1.join();
+    t2.join();
+    int confirmed = (s1.ok() && r1.outcome() == pb::CONFIRMED) + (s2.ok() && r2.outcome() == pb::CONFIRMED);
+    EXPECT_EQ(confirmed, 1) << s1.error_message() << r1.reason() << " / " << s2.error_message() << r2.reason();
+    if (confirmed != 1) return "";
+    std::string winner = s1.ok() && r1.outcome() == pb::CONFIRMED ? a : b;
+    std::string loser = winner == a ? b : a;
+    EXPECT_TRUE(AllIn(winner, "submitted"));
+    for (const auto& p : net_->parties()) EXPECT_EQ(at(p).State(loser), "draft") << p;
+    auto ref = at("buyer").History(loser);
+    if (ref.size() == 2) {
+      EXPECT_EQ(ref[1].reject_code(), "UNIQUE_TAKEN");
+      EXPECT_NE(ref[1].reason().find("po_number"), std::string::npos) << ref[1].reason();
+      for (const auto& p : net_->parties()) {
+        EXPECT_TRUE(Eventually([&] { return at(p).History(loser).size() == 2; })) << p;
+        auto h = at(p).History(loser);
+        if (h.size() == 2) EXPECT_EQ(h[1].reason(), ref[1].reason()) << p;
+      }
+    }
+    return winner;
+  }
+
   TempDir dir_;
   std::unique_ptr<LocalNetwork> net_;
   std::map<std::string, std::unique_ptr<NodeClient>> parties_;
