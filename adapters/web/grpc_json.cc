@@ -10,6 +10,8 @@
 #include <regex>
 #include <vector>
 
+#include "proto_json.h"
+
 namespace treaty::web {
 namespace {
 
@@ -127,10 +129,14 @@ bool SetOne(gp::Message* m, const gp::FieldDescriptor* f, const std::string& v, 
 }  // namespace
 
 std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  if (CanPrint(m.GetDescriptor())) {
+    if (ProtoJson(m, &out)) return out;
+    return ErrorBody({500, "INTERNAL", "the answer could not be printed as JSON: a string field is not UTF-8"});
+  }
   gp::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
   opts.always_print_primitive_fields = true;
-  std::string out;
   auto st = gp::util::MessageToJsonString(m, &out, opts);
   // Printing a well-formed message fails only on invalid UTF-8 in a string
   // field; the client gets an error body rather than half an object.

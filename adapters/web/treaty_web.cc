@@ -11,6 +11,7 @@
 #include <httplib.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -94,6 +95,17 @@ httplib::Server::HandlerResponse ErrorBodyFor(const httplib::Request& req, httpl
   return httplib::Server::HandlerResponse::Handled;
 }
 
+// cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG,
+// compiled into Debian's library): when more clients than that connect at
+// once, the kernel drops their SYNs and each waits a 1 s retransmission
+// (web_bench saw 1 s calls and closed connections). Listening again on the
+// bound socket widens the queue; Linux takes a second listen() as a change
+// of backlog.
+class Server : public httplib::Server {
+ public:
+  bool WidenBacklog() { return ::listen(svr_sock_, SOMAXCONN) == 0; }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,7 +162,7 @@ int main(int argc, char** argv) {
   backend.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   backend.stopping = &stopping;
 
-  httplib::Server server;
+  Server server;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server.set_payload_max_length(kMaxBody);
   // Answers go out at once (no Nagle wait on the small JSON bodies), and a
@@ -180,6 +192,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "treaty-web: cannot listen on %s\n", listen.c_str());
     return 1;
   }
+  if (!server.WidenBacklog()) Log("treaty-web: could not widen the listen backlog; bursts of new connections may wait");
   std::thread([&server, &stopping, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

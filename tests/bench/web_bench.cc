@@ -33,31 +33,58 @@ std::string OrderInput(const std::string& id) {
   return R"({"po_number":")" + id + R"(","items":[{"sku":"A-1","qty":2}],"total":250})";
 }
 
+// Per-call latencies of one phase, gathered from its client threads.
+struct Latencies {
+  std::mutex mu;
+  std::vector<double> ms;
+  void Add(const std::vector<double>& mine) {
+    std::lock_guard<std::mutex> lock(mu);
+    ms.insert(ms.end(), mine.begin(), mine.end());
+  }
+  void Print(const char* what) {
+    std::sort(ms.begin(), ms.end());
+    if (ms.empty()) return;
+    std::printf("latency %s per call: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", what, ms[ms.size() / 2],
+                ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back());
+  }
+};
+
+double Ms(Clock::time_point since) { return std::chrono::duration<double, std::milli>(Clock::now() - since).count(); }
+
 double GrpcRate(std::shared_ptr<grpc::Channel> ch, const std::string& prefix, int n, int clients) {
   std::atomic<int> next{0}, ok{0};
+  Latencies lat;
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
       treaty::testing::NodeClient client(ch);
+      std::vector<double> mine;
       for (int i; (i = next++) < n;) {
         std::string id = prefix + std::to_string(i);
         pb::TriggerStepResponse r;
+        auto t = Clock::now();
         if (client.Step(id, "submit", OrderInput(id), "", &r).ok() && r.outcome() == pb::CONFIRMED) ++ok;
+        mine.push_back(Ms(t));
       }
+      lat.Add(mine);
     });
   for (auto& t : threads) t.join();
-  return ok / std::chrono::duration<double>(Clock::now() - start).count();
+  double rate = ok / std::chrono::duration<double>(Clock::now() - start).count();
+  lat.Print("gRPC");
+  return rate;
 }
 
 double JsonRate(int port, const std::string& prefix, int n, int clients, std::string* first_error) {
   std::atomic<int> next{0}, ok{0};
   int failed = 0;
   std::mutex mu;
+  Latencies lat;
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
+      std::vector<double> mine;
       httplib::Client http("127.0.0.1", port);  // one keep-alive connection per client
       http.set_keep_alive(true);
       http.set_tcp_nodelay(true);
@@ -65,7 +92,9 @@ double JsonRate(int port, const std::string& prefix, int n, int clients, std::st
       for (int i; (i = next++) < n;) {
         std::string id = prefix + std::to_string(i);
         std::string body = json{{"input_json", OrderInput(id)}}.dump();
+        auto t = Clock::now();
         auto res = http.Post(("/api/v1/instances/" + id + "/steps/submit").c_str(), body, "application/json");
+        mine.push_back(Ms(t));
         if (res && res->status == 200) {
           auto j = json::parse(res->body, nullptr, false);
           if (!j.is_discarded() && j.value("outcome", "") == "CONFIRMED") {
@@ -78,10 +107,13 @@ double JsonRate(int port, const std::string& prefix, int n, int clients, std::st
         if (first_error->empty())
           *first_error = res ? std::to_string(res->status) + " " + res->body.substr(0, 200) : httplib::to_string(res.error());
       }
+      lat.Add(mine);
     });
   for (auto& t : threads) t.join();
+  double rate = ok / std::chrono::duration<double>(Clock::now() - start).count();
   if (failed > 0) std::printf("JSON: %d of %d calls failed\n", failed, n);
-  return ok / std::chrono::duration<double>(Clock::now() - start).count();
+  lat.Print("JSON");
+  return rate;
 }
 
 }  // namespace
