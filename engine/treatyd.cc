@@ -2,11 +2,15 @@
 //
 //   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
 //           [--batch-latency MS] [--deadline-grace MS] [--config FILE]
+//           (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext)
+//           [--access FILE]
 //   treatyd init --data DIR --party NAME [--endpoint tcp://HOST:PORT]
 //       creates the party's identity (secp256k1 signing key, CURVE key pair)
 //       in DIR/identity.json and prints its entry for the network file
 //
-// Listens on 127.0.0.1:7420 by default. Runs the definitions compiled into
+// Listens on 127.0.0.1:7420 by default: with TLS and authenticated
+// clients, or plaintext on loopback only when --plaintext asks for it
+// (docs/security.md). Runs the definitions compiled into
 // it, the modules built by `treatyc build` (*.so) and YAML definitions
 // (*.yaml, on the interpreted reference runtime) found in the definitions
 // folder. One line per notable event on stderr; SIGTERM or SIGINT shuts it
@@ -39,6 +43,7 @@
 #include "definitions/runtime/reference_machine.h"
 #include "definitions/validator.h"
 #include "definitions/base/signing_key.h"
+#include "engine/access/server_security.h"
 #include "engine/services.h"
 
 namespace {
@@ -60,13 +65,16 @@ struct Options {
   std::string batch_latency_from = "--batch-latency";  // for the error message
   std::optional<std::string> deadline_grace;  // ms; unset: NodeOptions' default
   std::string deadline_grace_from = "--deadline-grace";
+  treaty::engine::access::SecurityOptions security;
 };
 
 int Usage(const std::string& why) {
   std::cerr << "treatyd: " << why << "\n"
             << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
                "[--ledger local|sequencer[://HOST:PORT]|ethereum://HOST:PORT] [--network FILE] [--sync full|normal] [--batch-latency MS] "
-               "[--deadline-grace MS] [--config FILE]\n";
+               "[--deadline-grace MS] [--config FILE]\n"
+               "       (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext) "
+               "[--access FILE]\n";
   return 2;
 }
 
@@ -88,6 +96,17 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "batch_latency") {
         o->batch_latency = v;
         o->batch_latency_from = "batch_latency in " + path;
+      } else if (k == "tls_cert") o->security.tls_cert = v;
+      else if (k == "tls_key") o->security.tls_key = v;
+      else if (k == "tls_client_ca") o->security.tls_client_ca = v;
+      else if (k == "tokens") o->security.tokens = v;
+      else if (k == "access") o->security.access = v;
+      else if (k == "plaintext") {
+        if (v != "true" && v != "false") {
+          *err = path + ": plaintext must be true or false, not '" + v + "'";
+          return false;
+        }
+        o->security.plaintext = v == "true";
       } else if (k == "deadline_grace") {
         o->deadline_grace = v;
         o->deadline_grace_from = "deadline_grace in " + path;
@@ -181,6 +200,12 @@ int main(int argc, char** argv) {
     else if (a == "--ledger") ok = value(&o.ledger);
     else if (a == "--sync") ok = value(&o.sync);
     else if (a == "--network") ok = value(&o.network);
+    else if (a == "--tls-cert") ok = value(&o.security.tls_cert);
+    else if (a == "--tls-key") ok = value(&o.security.tls_key);
+    else if (a == "--tls-client-ca") ok = value(&o.security.tls_client_ca);
+    else if (a == "--tokens") ok = value(&o.security.tokens);
+    else if (a == "--access") ok = value(&o.security.access);
+    else if (a == "--plaintext") o.security.plaintext = true;
     else if (a == "--batch-latency") {
       ok = value(&o.batch_latency.emplace());
       o.batch_latency_from = a;
@@ -239,6 +264,12 @@ int main(int argc, char** argv) {
     deadline_grace = std::chrono::milliseconds(ms);
   }
   bool full_sync = o.sync == "full";
+  // Who may call the API, checked before anything is opened.
+  auto security = treaty::engine::access::MakeServerSecurity(o.security, o.listen, treaty::Env::Default());
+  if (!security.ok()) {
+    Log("refusing to start: " + security.status().message());
+    return 2;
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(o.data, ec);
@@ -372,7 +403,7 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(o.listen, (*security)->credentials, &port);
   builder.SetMaxReceiveMessageSize(4 << 20);
   // A waiting TriggerStep holds its thread until the step is applied. With
   // gRPC's default of 2 idle pollers, every thread beyond that exits when
@@ -382,7 +413,7 @@ int main(int argc, char** argv) {
   // (gRPC ends only pollers over this cap), a few hundred KiB each at most
   // (docs/performance.md).
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kIdleRequestThreads);
-  auto services = treaty::engine::MakeServices(&node, kVersion);
+  auto services = treaty::engine::MakeServices(&node, kVersion, (*security)->authorizer_or_open());
   for (auto& s : services) builder.RegisterService(s.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
@@ -396,6 +427,7 @@ int main(int argc, char** argv) {
   }
   Log("party " + o.party + " listening on " + o.listen + " (port " + std::to_string(port) + "), data " + o.data +
       ", ledger " + ledger->Describe() + (network ? ", network " + network->name : std::string()) + ", applied height " + std::to_string(node.AppliedHeight()));
+  Log("api: " + (*security)->description);
 
   int sig = 0;
   sigwait(&signals, &sig);
