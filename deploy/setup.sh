@@ -14,6 +14,7 @@ PACKAGES=(
   libsecp256k1-dev
   nettle-dev
   libssl-dev
+  openssl                  # test certificates made at run time (tests/integration/security_test.cc)
   libyaml-cpp-dev
   nlohmann-json3-dev
   libcurl4-openssl-dev curl
