@@ -90,7 +90,7 @@ bool SendIfRejected(const gp::Message& m, httplib::Response& res) {
   if (m.GetReflection()->GetEnumValue(m, outcome) != pb::REJECTED) return false;
   const gp::FieldDescriptor* reason = d->FindFieldByName("reason");
   std::string why = reason ? m.GetReflection()->GetString(m, reason) : "the step was rejected";
-  std::string err = ErrorBody({409, "REJECTED", why});
+  std::string err = ErrorBody({409, "REJECTED", why, ""});
   // {"error":{...}} plus "response": the error object without its closing brace.
   SendJson(res, 409, err.substr(0, err.size() - 1) + ",\"response\":" + ToJson(m) + "}");
   return true;
@@ -110,10 +110,7 @@ RouteHandler Unary(std::shared_ptr<Stub> stub, Method<Stub, Req, Resp> method, I
     ctx.set_deadline(DeadlineFor(req));
     Resp resp;
     grpc::Status st = ((*stub).*method)(&ctx, req, &resp);
-    if (!st.ok()) {
-      HttpError e = FromGrpc(st);
-      return SendError(res, e.status, e.code, e.message);
-    }
+    if (!st.ok()) return SendError(res, FromGrpc(st));
     if (SendIfRejected(resp, res)) return;
     SendJson(res, 200, ToJson(resp));
   };
@@ -141,8 +138,7 @@ std::vector<std::string> SplitCommas(const std::string& s) {
 
 bool Get(const grpc::Status& st, httplib::Response& res) {
   if (st.ok()) return true;
-  HttpError e = FromGrpc(st);
-  SendError(res, e.status, e.code, e.message);
+  SendError(res, FromGrpc(st));
   return false;
 }
 
@@ -224,8 +220,10 @@ std::string PathRegex(const std::string& path, std::vector<std::string>* names) 
 }  // namespace
 
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-  SendJson(res, status, ErrorBody({status, code, message}));
+  SendJson(res, status, ErrorBody({status, code, message, ""}));
 }
+
+void SendError(httplib::Response& res, const HttpError& e) { SendJson(res, e.status, ErrorBody(e)); }
 
 std::vector<Route> Routes(Backend* b) {
   std::shared_ptr<pb::Node::Stub> node;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "diagram.h"
+#include "grpc_json.h"
 
 namespace treaty::web {
 
@@ -51,5 +52,6 @@ void RegisterRoutes(httplib::Server& server, const std::vector<Route>& routes);
 
 // Writes an error answer: the status and {"error":{"code","message"}}.
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
+void SendError(httplib::Response& res, const HttpError& e);
 
 }  // namespace treaty::web
