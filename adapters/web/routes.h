@@ -22,12 +22,14 @@
 
 #include "diagram.h"
 #include "grpc_json.h"
+#include "unary_caller.h"
 
 namespace treaty::web {
 
 // What the handlers share: one channel to the node and the SVG renderer.
 struct Backend {
   std::shared_ptr<grpc::Channel> channel;
+  UnaryCaller* calls = nullptr;  // the unary routes' calls
   DiagramRenderer* diagrams = nullptr;
   std::chrono::milliseconds heartbeat{15000};  // SSE keep-alive comment
   const std::atomic<bool>* stopping = nullptr;
