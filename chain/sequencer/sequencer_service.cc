@@ -8,6 +8,7 @@
 #include <map>
 
 #include "chain/block_codec.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 namespace {
@@ -20,7 +21,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treaty-sequencer: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("node", line); }
 
 constexpr size_t kMaxReadBlocks = 256;
 constexpr size_t kMaxReadBytes = 4 << 20;
