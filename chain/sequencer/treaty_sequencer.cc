@@ -5,6 +5,7 @@
 //       the `sequencer:` entry for the network file
 //   treaty-sequencer --data DIR --network FILE [--listen ADDR]
 //           [--block-latency MS] [--block-pins N] [--sync full|normal] [--log-format text|json]
+//           [--metrics HOST:PORT]
 //       serves members' batches and the block stream (docs/protocol.md)
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "chain/network.h"
+#include "chain/sequencer/sequencer_metrics.h"
 #include "chain/sequencer/sequencer_service.h"
 #include "definitions/base/env.h"
 #include "definitions/base/identity_file.h"
@@ -31,7 +33,7 @@ int Usage(const std::string& why) {
   Log(why);
   std::cerr << "usage: treaty-sequencer init --data DIR [--endpoint tcp://HOST:PORT]\n"
                "       treaty-sequencer --data DIR --network FILE [--listen ADDR] [--block-latency MS] "
-               "[--block-pins N] [--sync full|normal] [--log-format text|json]\n";
+               "[--block-pins N] [--sync full|normal] [--log-format text|json] [--metrics HOST:PORT]\n";
   return 2;
 }
 
@@ -63,7 +65,7 @@ int Init(int argc, char** argv) {
 int main(int argc, char** argv) {
   treaty::Env::SetProgramName("treaty-sequencer");
   if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
-  std::string data, network_path, listen, sync = "full", log_format = "text";
+  std::string data, network_path, listen, sync = "full", log_format = "text", metrics_at;
   const treaty::chain::SequencerOptions defaults;  // the flags default to the service's own
   int latency_ms = static_cast<int>(defaults.block_latency.count());
   int pins = static_cast<int>(defaults.block_max_pins);
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     else if (a == "--block-latency") latency_ms = std::atoi(v.c_str());
     else if (a == "--block-pins") pins = std::atoi(v.c_str());
     else if (a == "--log-format") log_format = v;
+    else if (a == "--metrics") metrics_at = v;
     else return Usage("unknown option " + a);
   }
   if (log_format != "text" && log_format != "json") return Usage("--log-format must be text or json, not '" + log_format + "'");
@@ -125,6 +128,18 @@ int main(int argc, char** argv) {
   if (!svc.ok()) {
     Log("refusing to start: " + svc.status().message());
     return 1;
+  }
+  // Declared after the service: destroyed (and no longer scraping) first.
+  std::unique_ptr<treaty::chain::SequencerMetrics> metrics;
+  if (!metrics_at.empty()) {
+    auto m = treaty::chain::SequencerMetrics::Serve(metrics_at, &(*svc)->stats());
+    if (!m.ok()) {
+      Log("refusing to start: " + m.status().message());
+      return 1;
+    }
+    metrics = std::move(m).value();
+    Log("metrics on http://" + metrics_at.substr(0, metrics_at.rfind(':')) + ":" + std::to_string(metrics->port()) +
+        "/metrics");
   }
   treaty::Status st = (*svc)->Run(&g_stop);
   if (!st.ok()) {

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "definitions/base/signing_key.h"
@@ -205,7 +207,8 @@ TEST(Metrics, OneNodeUnderLoadCountsWhatItsHistoriesHold) {
 // its own; an unknown peer's connection is counted as refused.
 TEST(Metrics, EveryPartyOfAThreePartyNetworkCountsWhatItsHistoriesHold) {
   TempDir dir;
-  LocalNetwork net(dir.path() + "/net", {"buyer", "seller", "bank"}, {}, {"--metrics", "127.0.0.1:0"});
+  // Every node and the sequencer serve metrics on a port of the kernel's choosing.
+  LocalNetwork net(dir.path() + "/net", {"buyer", "seller", "bank"}, {"--metrics", "127.0.0.1:0"});
   ASSERT_TRUE(net.Start()) << "network did not start; see " << dir.path();
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<NodeClient>> at;
@@ -254,6 +257,22 @@ TEST(Metrics, EveryPartyOfAThreePartyNetworkCountsWhatItsHistoriesHold) {
   }
   // Tasks: the seller holds the open ones (accept is the seller's).
   EXPECT_EQ(OpenTasks(net.node("seller").channel()), kOrders / 3);
+
+  // The sequencer: every block since it started, the height the members see.
+  std::ifstream seq_log(dir.path() + "/net/sequencer.log");
+  std::stringstream seq_text;
+  seq_text << seq_log.rdbuf();
+  int seq_port = LoggedMetricsPort(seq_text.str());
+  ASSERT_GT(seq_port, 0) << seq_text.str();
+  auto seq = ScrapeMetrics(seq_port);
+  ASSERT_TRUE(seq);
+  PromText sm(*seq);
+  ASSERT_TRUE(sm.ok()) << sm.error();
+  const double height = static_cast<double>(at["buyer"]->Status().ledger_height());
+  EXPECT_EQ(sm.Get("treaty_sequencer_height"), height) << *seq;
+  EXPECT_EQ(sm.Get("treaty_sequencer_blocks_total"), height) << *seq;
+  EXPECT_GE(sm.Get("treaty_sequencer_batches_total").value_or(0), height) << *seq;
+  EXPECT_EQ(sm.Get("treaty_sequencer_refused_total", {{"reason", "bad_signature"}}), 0) << *seq;
 
   // A connection with a key the network file does not list is refused and counted.
   auto stranger = crypto::GenerateCurveKeyPair().value();
