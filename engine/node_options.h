@@ -14,6 +14,7 @@
 #include "chain/network.h"
 #include "definitions/base/env.h"
 #include "definitions/base/identity_file.h"
+#include "engine/metrics/node_metrics.h"
 
 namespace treaty::engine {
 
@@ -41,6 +42,8 @@ struct NodeOptions {
   std::string claim_salt;
   // The clock, random source and logger (tests give their own).
   Env* env = Env::Default();
+  // What is counted for the metrics endpoint (treatyd --metrics); never null.
+  NodeMetrics* metrics = NoMetrics();
 };
 
 // How far a caller waits on a step it proposed (DESIGN.md, protocol step 6).

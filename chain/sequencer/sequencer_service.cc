@@ -8,6 +8,7 @@
 #include <map>
 
 #include "chain/block_codec.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 namespace {
@@ -20,7 +21,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treaty-sequencer: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("node", line); }
 
 constexpr size_t kMaxReadBlocks = 256;
 constexpr size_t kMaxReadBytes = 4 << 20;
@@ -33,6 +35,7 @@ struct SequencerService::Impl {
   crypto::SigningKey key;
   Db db;
   Checkpointer checkpointer;
+  SequencerStats stats;
   uint64_t height = 0;
   int64_t last_time_ms = 0;
   Digest last_hash{};
@@ -113,6 +116,7 @@ struct SequencerService::Impl {
     json req = json::parse(text, nullptr, false);
     if (req.is_discarded() || !req.is_object() || !req.contains("op") || !req["op"].is_string()) {
       Log("refused a malformed request from a peer");
+      stats.refused_malformed.fetch_add(1);
       return Error(sock, peer, json(), "INVALID_ARGUMENT", "a request must be a JSON object with an op");
     }
     std::string op = req["op"].get<std::string>();
@@ -129,15 +133,20 @@ struct SequencerService::Impl {
   void Submit(zmq::socket_t& sock, const std::string& peer, const json& req) {
     if (!req.contains("batch")) return Error(sock, peer, req, "INVALID_ARGUMENT", "submit needs a batch");
     auto batch = BatchFromJson(req["batch"]);
-    if (!batch.ok()) return Error(sock, peer, req, StatusCodeName(batch.status().code()), batch.status().message());
+    if (!batch.ok()) {
+      stats.refused_malformed.fetch_add(1);
+      return Error(sock, peer, req, StatusCodeName(batch.status().code()), batch.status().message());
+    }
     const Member* author = network.Find(batch->author);
     if (author == nullptr) {
       Log("refused batch " + batch->id + ": '" + batch->author + "' is not a member");
+      stats.refused_not_a_member.fetch_add(1);
       return Error(sock, peer, req, "PERMISSION_DENIED", "'" + batch->author + "' is not a member of the network");
     }
     auto sig = crypto::SignatureFromHex(batch->signature);
     if (!sig.ok() || !crypto::Verify(author->signing_key, BatchDigest(*batch), *sig)) {
       Log("refused batch " + batch->id + ": bad signature for '" + batch->author + "'");
+      stats.refused_bad_signature.fetch_add(1);
       return Error(sock, peer, req, "PERMISSION_DENIED",
                    "the batch signature is not " + batch->author + "'s");
     }
@@ -253,6 +262,10 @@ struct SequencerService::Impl {
     height = b.height;
     last_time_ms = b.time_ms;
     last_hash = b.hash;
+    stats.height.store(height);
+    stats.blocks.fetch_add(1);
+    stats.batches.fetch_add(b.batches.size());
+    stats.pins.fetch_add(pins);
     for (auto& q : taken)
       for (auto& w : q.waiters) {
         json r = Reply(w.req);
@@ -287,8 +300,11 @@ Result<std::unique_ptr<SequencerService>> SequencerService::Open(SequencerOption
   s->impl_->key = std::move(key);
   TREATY_RETURN_IF_ERROR(s->impl_->Load());
   s->height_ = s->impl_->height;
+  s->impl_->stats.height.store(s->impl_->height);
   return s;
 }
+
+const SequencerStats& SequencerService::stats() const { return impl_->stats; }
 
 SequencerService::~SequencerService() = default;
 

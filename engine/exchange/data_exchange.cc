@@ -22,7 +22,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: exchange: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("exchange", line); }
 
 std::string Z85(const uint8_t* key32) {
   char out[41] = {};
@@ -48,6 +49,7 @@ struct DataExchange::Impl {
   Handler handler;
   Durability durability;
   std::atomic<uint64_t>* refused;
+  NodeMetrics* metrics = NoMetrics();
   std::atomic<bool> stop{false};
   int wake_fd = -1;
   zmq::context_t ctx{1};
@@ -94,6 +96,7 @@ struct DataExchange::Impl {
   // A refused connection is counted, logged and recorded as an event.
   void Refuse(const std::string& address, const std::string& key, const std::string& why) {
     refused->fetch_add(1);
+    metrics->PeerRefused(PeerRefusal::kNotAMember);
     Log("refused a connection from " + address + ": " + why);
     EventRow ev;
     ev.type = "connection_refused";
@@ -149,11 +152,13 @@ struct DataExchange::Impl {
       if (from.empty() || id == nullptr || !id->is_string() || kind == nullptr || !kind->is_string() ||
           parsed->Find("body") == nullptr) {
         Log("dropped a malformed message from '" + from + "'");
+        metrics->PeerRefused(PeerRefusal::kMalformed);
         continue;
       }
       if (claimed == nullptr || !claimed->is_string() || claimed->as_string() != from) {
         Log("dropped a message claiming to be from '" + (claimed && claimed->is_string() ? claimed->as_string() : "") +
             "' on " + from + "'s connection");
+        metrics->PeerRefused(PeerRefusal::kBadSignature);
         continue;
       }
       reply_to.emplace_back(rid.to_string(), id->as_string());
@@ -243,6 +248,7 @@ struct DataExchange::Impl {
       auto sig = crypto::SignatureFromHex(r.value("signature", ""));
       if (!sig.ok() || m == nullptr || !crypto::Verify(m->signing_key, ReceiptDigest(id, peer, self->party), *sig)) {
         Log("ignored a receipt for " + id + " not signed by " + peer);
+        metrics->PeerRefused(PeerRefusal::kBadSignature);
         continue;
       }
       delivered->push_back(id);
@@ -385,6 +391,8 @@ DataExchange::DataExchange(const crypto::Identity* self, const chain::Network* n
 }
 
 DataExchange::~DataExchange() { Stop(); }
+
+void DataExchange::SetMetrics(NodeMetrics* metrics) { impl_->metrics = metrics != nullptr ? metrics : NoMetrics(); }
 
 Status DataExchange::Start() {
   Impl& im = *impl_;
