@@ -40,7 +40,8 @@ using JobsBase = pb::Jobs::CallbackService;
 
 class JobsService final : public JobsBase {
  public:
-  explicit JobsService(Node* node) : node_(node), blocking_(4) {}
+  JobsService(Node* node, std::shared_ptr<StreamLimiter> streams)
+      : node_(node), streams_(std::move(streams)), blocking_(4) {}
 
   // Where a completion's or thrown error's answer goes: the call, its
   // job, and the proposal's fields of either response.
@@ -104,9 +105,11 @@ class JobsService final : public JobsBase {
     return reactor;
   }
 
-  grpc::ServerWriteReactor<pb::Job>* StreamJobs(grpc::CallbackServerContext*,
+  grpc::ServerWriteReactor<pb::Job>* StreamJobs(grpc::CallbackServerContext* ctx,
                                                 const pb::StreamJobsRequest* req) override {
-    return new JobStream(node_, req);
+    auto slot = AcquireStream(node_, streams_.get(), *ctx, "StreamJobs");
+    if (!slot.ok()) return new JobStream(node_, req, slot.status());
+    return new JobStream(node_, req, std::move(slot).value());
   }
 
   // ---- completion and thrown errors
@@ -462,11 +465,15 @@ class JobsService final : public JobsBase {
   }
 
   Node* node_;
+  std::shared_ptr<StreamLimiter> streams_;
   BlockingPool blocking_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeJobsService(Node* node) { return std::make_unique<JobsService>(node); }
+std::unique_ptr<grpc::Service> MakeJobsService(Node* node, std::shared_ptr<StreamLimiter> streams) {
+  if (!streams) streams = std::make_shared<StreamLimiter>(node->options().limits.max_streams_per_client);
+  return std::make_unique<JobsService>(node, std::move(streams));
+}
 
 }  // namespace treaty::engine

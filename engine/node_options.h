@@ -14,6 +14,7 @@
 #include "chain/network.h"
 #include "definitions/base/env.h"
 #include "definitions/base/identity_file.h"
+#include "engine/limits.h"
 
 namespace treaty::engine {
 
@@ -41,6 +42,7 @@ struct NodeOptions {
   std::string claim_salt;
   // The clock, random source and logger (tests give their own).
   Env* env = Env::Default();
+  Limits limits;  // docs/limits.md
 };
 
 // How far a caller waits on a step it proposed (DESIGN.md, protocol step 6).

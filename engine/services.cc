@@ -244,9 +244,11 @@ class ProcessesService final : public ProcessesBase {
 
 class EventsService final : public pb::Events::Service {
  public:
-  explicit EventsService(Node* node) : node_(node) {}
+  EventsService(Node* node, std::shared_ptr<StreamLimiter> streams) : node_(node), streams_(std::move(streams)) {}
 
   grpc::Status Subscribe(ServerContext* ctx, const pb::SubscribeRequest* req, grpc::ServerWriter<pb::Event>* w) override {
+    auto slot = AcquireStream(node_, streams_.get(), *ctx, "Subscribe");
+    if (!slot.ok()) return ToGrpc(slot.status());
     int64_t after = 0;
     if (!req->subscription().empty()) {
       auto acked = node_->Acked(req->subscription());
@@ -300,6 +302,7 @@ class EventsService final : public pb::Events::Service {
 
  private:
   Node* node_;
+  std::shared_ptr<StreamLimiter> streams_;
 };
 
 class DefinitionsService final : public pb::Definitions::Service {
@@ -397,14 +400,23 @@ class NodeService final : public pb::Node::Service {
 
 }  // namespace
 
+Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
+                                                           const grpc::ServerContextBase& ctx, const char* call) {
+  auto slot = streams->Acquire(ClientIdentity(ctx), call);
+  if (!slot.ok()) node->options().env->Log("limits", "refused a stream: " + slot.status().message(), LogLevel::kWarning);
+  return slot;
+}
+
 std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version) {
   std::vector<std::unique_ptr<grpc::Service>> out;
   out.push_back(std::make_unique<ProcessesService>(node));
-  out.push_back(std::make_unique<EventsService>(node));
+  // Subscribe and StreamJobs share one count per client (docs/limits.md).
+  auto streams = std::make_shared<StreamLimiter>(node->options().limits.max_streams_per_client);
+  out.push_back(std::make_unique<EventsService>(node, streams));
   out.push_back(std::make_unique<DefinitionsService>(node));
   out.push_back(std::make_unique<NodeService>(node, version));
   out.push_back(MakeTasksService(node));
-  out.push_back(MakeJobsService(node));
+  out.push_back(MakeJobsService(node, streams));
   return out;
 }
 

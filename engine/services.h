@@ -14,6 +14,7 @@
 #include <grpcpp/impl/codegen/service_type.h>
 
 #include "engine/node.h"
+#include "engine/stream_limiter.h"
 
 namespace treaty::engine {
 
@@ -22,6 +23,12 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::
 // The Tasks service alone (tasks_service.cc); MakeServices includes it.
 std::unique_ptr<grpc::Service> MakeTasksService(Node* node);
 // The Jobs service alone (jobs_service.cc); MakeServices includes it.
-std::unique_ptr<grpc::Service> MakeJobsService(Node* node);
+// `streams` bounds its StreamJobs calls per client (shared with
+// Events.Subscribe); null: a limiter of its own from the node's limits.
+std::unique_ptr<grpc::Service> MakeJobsService(Node* node, std::shared_ptr<StreamLimiter> streams = nullptr);
+
+// A stream slot for the caller, or the refusal (RESOURCE_EXHAUSTED, logged).
+Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
+                                                           const grpc::ServerContextBase& ctx, const char* call);
 
 }  // namespace treaty::engine
