@@ -71,8 +71,25 @@ inline pb::Outcome OutcomeOf(ProposalStatus status) {
 
 inline std::string CodeText(RejectCode c) { return c == RejectCode::kNone ? "" : RejectCodeName(c); }
 
+// A waited-for step the ledger rejected: the rejection's code and `text`,
+// with a StepRejection in the status details (treaty.proto) so clients
+// need not read the text to know it was the ledger.
 inline grpc::Status RejectedStatus(const ProposalRow& p, const std::string& text) {
-  return grpc::Status(static_cast<grpc::StatusCode>(StatusForReject(p.reject_code)), text);
+  auto code = static_cast<grpc::StatusCode>(StatusForReject(p.reject_code));
+  pb::StepRejection r;
+  r.set_proposal_id(p.id);
+  r.set_instance_id(p.instance);
+  r.set_step(p.step);
+  r.set_reject_code(CodeText(p.reject_code));
+  r.set_reason(p.reason);
+  r.set_ledger_height(static_cast<uint64_t>(p.height));
+  pb::RpcStatus details;
+  details.set_code(static_cast<int32_t>(code));
+  details.set_message(text);
+  pb::AnyDetail* any = details.add_details();
+  any->set_type_url("type.googleapis.com/" + pb::StepRejection::descriptor()->full_name());
+  any->set_value(r.SerializeAsString());
+  return grpc::Status(code, text, details.SerializeAsString());
 }
 
 // Runs the calls that must block (a wait for every member's attestation)

@@ -262,6 +262,11 @@ class EventsService final : public pb::Events::Service {
       after = static_cast<int64_t>(req->from_offset()) - 1;
     }
     std::set<std::string> types(req->types().begin(), req->types().end());
+    // The stream's start is fixed now: tell the client at once, so one that
+    // reads current state after this answer (treaty-web's pages) misses
+    // nothing in between. The first offset this stream may send goes with it.
+    ctx->AddInitialMetadata("treaty-after-offset", std::to_string(after));
+    w->SendInitialMetadata();
     while (!ctx->IsCancelled()) {
       auto events = node_->Events(after, 256);
       if (!events.ok()) return ToGrpc(events.status());

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "grpc_json.h"
+#include "routes.h"
 #include "adapters/common/log.h"
 
 namespace treaty::web {
@@ -25,6 +26,10 @@ namespace pb = ::treaty::v1;
 constexpr size_t kMaxQueued = 4096;
 
 constexpr std::chrono::milliseconds kPoll{250};
+
+// How long the node may take to start a subscription before the request
+// fails (504): it only reads its last event offset.
+constexpr std::chrono::milliseconds kStartWait{10000};
 
 // One subscription: the gRPC stream, its reader thread and the queue
 // between that thread and the HTTP thread writing to the client.
@@ -63,9 +68,31 @@ class Subscription {
     return std::nullopt;
   }
 
+  // Waits until the node has fixed where the stream starts (its initial
+  // metadata) or the stream ended; false with the node's status if it ended
+  // first (an unknown subscription, the node down, ...).
+  bool WaitStarted(std::chrono::milliseconds wait, grpc::Status* status) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, wait, [this] { return started_ || finished_; })) {
+      *status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "the node did not start the event stream in time");
+      return false;
+    }
+    if (started_) return true;
+    *status = status_;
+    return false;
+  }
+
  private:
   void Read() {
     auto stream = stub_->Subscribe(&ctx_, req_);
+    stream->WaitForInitialMetadata();
+    // A stream the node refused ends without its metadata (the status
+    // comes with Finish below).
+    if (ctx_.GetServerInitialMetadata().count("treaty-after-offset") > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      started_ = true;
+    }
+    cv_.notify_all();
     pb::Event e;
     while (stream->Read(&e)) {
       std::unique_lock<std::mutex> lock(mu_);
@@ -89,6 +116,7 @@ class Subscription {
   std::condition_variable cv_;
   std::deque<pb::Event> queue_;
   bool stopping_ = false;
+  bool started_ = false;
   bool finished_ = false;
   grpc::Status status_;
   std::thread reader_;
@@ -108,17 +136,25 @@ void ServeEvents(std::shared_ptr<grpc::Channel> channel, pb::SubscribeRequest re
     if (end != last_event_id.c_str() && *end == '\0') req.set_from_offset(id + 1);
   }
   std::string what = "events stream (instance '" + req.instance_id() + "', definition '" + req.definition() + "')";
-  // The subscription starts when the client's first chunk is asked for and
-  // lives until the response is released, whatever ended it.
-  auto sub = std::make_shared<std::unique_ptr<Subscription>>();
+  // Subscribed before the answer starts: once the client sees the stream
+  // open, the node has fixed where it starts, so state the client reads
+  // after that cannot miss an event (the console refreshes on open). A
+  // refused subscription is an HTTP error, not an empty stream.
+  auto sub = std::make_shared<std::unique_ptr<Subscription>>(std::make_unique<Subscription>(channel, req));
+  grpc::Status refused;
+  if (!(*sub)->WaitStarted(kStartWait, &refused)) {
+    SendError(res, FromGrpc(refused));
+    return;
+  }
+  Log("treaty-web: " + what + " opened");
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");  // proxies: pass events on at once
+  auto greeted = std::make_shared<bool>(false);
   res.set_chunked_content_provider(
       "text/event-stream",
-      [channel, req, heartbeat, stopping, sub, what](size_t, httplib::DataSink& sink) {
-        if (!*sub) {
-          Log("treaty-web: " + what + " opened");
-          *sub = std::make_unique<Subscription>(channel, req);
+      [heartbeat, stopping, sub, greeted, what](size_t, httplib::DataSink& sink) {
+        if (!*greeted) {
+          *greeted = true;
           // A first comment: the client sees the stream open at once.
           if (!sink.write(": subscribed\n\n", 14)) return false;
         }

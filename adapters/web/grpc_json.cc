@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
-#include <regex>
+#include <optional>
 #include <vector>
 
 #include "proto_json.h"
@@ -132,7 +132,7 @@ std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
   if (CanPrint(m.GetDescriptor())) {
     if (ProtoJson(m, &out)) return out;
-    return ErrorBody({500, "INTERNAL", "the answer could not be printed as JSON: a string field is not UTF-8"});
+    return ErrorBody({500, "INTERNAL", "the answer could not be printed as JSON: a string field is not UTF-8", ""});
   }
   gp::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
@@ -140,7 +140,7 @@ std::string ToJson(const google::protobuf::Message& m) {
   auto st = gp::util::MessageToJsonString(m, &out, opts);
   // Printing a well-formed message fails only on invalid UTF-8 in a string
   // field; the client gets an error body rather than half an object.
-  if (!st.ok()) return ErrorBody({500, "INTERNAL", "the answer could not be printed as JSON: " + st.ToString()});
+  if (!st.ok()) return ErrorBody({500, "INTERNAL", "the answer could not be printed as JSON: " + st.ToString(), ""});
   return out;
 }
 
@@ -151,7 +151,8 @@ bool ParseBody(const std::string& body, google::protobuf::Message* out, HttpErro
   auto st = gp::util::JsonStringToMessage(body, out, opts);
   if (st.ok()) return true;
   *err = {400, "BAD_JSON",
-          "the body is not a valid " + out->GetDescriptor()->name() + " in JSON: " + std::string(st.message().data(), st.message().size())};
+          "the body is not a valid " + out->GetDescriptor()->name() + " in JSON: " + std::string(st.message().data(), st.message().size()),
+          ""};
   return false;
 }
 
@@ -164,7 +165,7 @@ bool ApplyQuery(const std::multimap<std::string, std::string>& params, google::p
       std::string known;
       for (int i = 0; i < d->field_count(); ++i) known += (i ? ", " : "") + d->field(i)->name();
       *err = {400, "BAD_PARAMETER",
-              "unknown query parameter '" + name + "'" + (known.empty() ? " (none are taken)" : " (taken: " + known + ")")};
+              "unknown query parameter '" + name + "'" + (known.empty() ? " (none are taken)" : " (taken: " + known + ")"), ""};
       return false;
     }
     std::vector<std::string> values = f->is_repeated() ? SplitCommas(value) : std::vector<std::string>{value};
@@ -172,7 +173,7 @@ bool ApplyQuery(const std::multimap<std::string, std::string>& params, google::p
       if (f->is_repeated() && v.empty()) continue;  // "a,,b" and a trailing comma add nothing
       std::string why;
       if (!SetOne(out, f, v, &why)) {
-        *err = {400, "BAD_PARAMETER", "query parameter '" + name + "': '" + v + "' is not " + why};
+        *err = {400, "BAD_PARAMETER", "query parameter '" + name + "': '" + v + "' is not " + why, ""};
         return false;
       }
     }
@@ -229,31 +230,31 @@ std::string CodeName(grpc::StatusCode code) {
   }
 }
 
-HttpError FromGrpc(const grpc::Status& st) {
-  // The node answers a waited-for step (TriggerStep, CompleteTask,
-  // CompleteJob, ThrowError) that the ledger ordered and then rejected
-  // with the rejection's status, the same codes as a refusal before
-  // anything was proposed; only its message says "rejected at ledger
-  // height N". That is a conflict with what the ledger ordered first, so
-  // it is a 409 here, distinct from the preflight's 400/403/404/412.
-  static const std::regex kLedgerRejected("rejected at ledger height [0-9]+");
-  const std::string& msg = st.error_message();
-  switch (st.error_code()) {
-    case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::PERMISSION_DENIED:
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::NOT_FOUND:
-    case grpc::StatusCode::ALREADY_EXISTS:
-      if (std::regex_search(msg, kLedgerRejected)) return {409, "REJECTED", msg};
-      break;
-    default:
-      break;
+std::optional<::treaty::v1::StepRejection> LedgerRejection(const grpc::Status& st) {
+  // The node marks a waited-for step the ledger ordered and then rejected
+  // with a StepRejection in the status details (treaty.proto); refusals
+  // before anything was proposed carry none.
+  if (st.ok() || st.error_details().empty()) return std::nullopt;
+  ::treaty::v1::RpcStatus details;
+  if (!details.ParseFromString(st.error_details())) return std::nullopt;
+  const std::string want = "type.googleapis.com/" + ::treaty::v1::StepRejection::descriptor()->full_name();
+  for (const auto& any : details.details()) {
+    ::treaty::v1::StepRejection r;
+    if (any.type_url() == want && r.ParseFromString(any.value())) return r;
   }
-  return {HttpStatusOf(st.error_code()), CodeName(st.error_code()), msg};
+  return std::nullopt;
+}
+
+HttpError FromGrpc(const grpc::Status& st) {
+  // A step the ledger ordered and then rejected conflicts with what the
+  // ledger ordered first: 409, distinct from the preflight's 400/403/404/412.
+  if (auto r = LedgerRejection(st)) return {409, "REJECTED", st.error_message(), ToJson(*r)};
+  return {HttpStatusOf(st.error_code()), CodeName(st.error_code()), st.error_message(), ""};
 }
 
 std::string ErrorBody(const HttpError& e) {
   nlohmann::json j = {{"error", {{"code", e.code}, {"message", e.message}}}};
+  if (!e.rejection_json.empty()) j["error"]["rejection"] = nlohmann::json::parse(e.rejection_json, nullptr, false);
   // Messages come from the node and may hold any bytes; replace invalid
   // UTF-8 rather than throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

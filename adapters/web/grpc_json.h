@@ -11,7 +11,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <map>
+#include <optional>
 #include <string>
+
+#include "treaty/v1/treaty.pb.h"
 
 namespace treaty::web {
 
@@ -20,6 +23,7 @@ struct HttpError {
   int status = 500;
   std::string code;     // e.g. NOT_FOUND, BAD_JSON, REJECTED
   std::string message;
+  std::string rejection_json;  // a ledger rejection's StepRejection as JSON, else empty
 };
 
 // The message in protobuf's JSON mapping with the proto field names and
@@ -41,9 +45,14 @@ bool ApplyQuery(const std::multimap<std::string, std::string>& params, google::p
 // the message has no such string field.
 bool SetStringField(google::protobuf::Message* m, const std::string& field, const std::string& value);
 
+// The StepRejection a failed call's status details carry when the ledger
+// ordered the step and then rejected it; nothing for any other failure.
+std::optional<::treaty::v1::StepRejection> LedgerRejection(const grpc::Status& st);
+
 // The HTTP status and error body for a failed call. A step the ledger
-// ordered and then rejected is 409 REJECTED; any other status maps by its
-// code (INVALID_ARGUMENT 400, NOT_FOUND 404, FAILED_PRECONDITION 412, ...).
+// ordered and then rejected is 409 REJECTED (the body's error.rejection
+// holds the StepRejection); any other status maps by its code
+// (INVALID_ARGUMENT 400, NOT_FOUND 404, FAILED_PRECONDITION 412, ...).
 HttpError FromGrpc(const grpc::Status& st);
 
 // The HTTP status of a gRPC code (the table in docs/web.md).
@@ -52,7 +61,8 @@ int HttpStatusOf(grpc::StatusCode code);
 // The gRPC code's name, e.g. "NOT_FOUND".
 std::string CodeName(grpc::StatusCode code);
 
-// {"error":{"code":...,"message":...}}
+// {"error":{"code":...,"message":...}} (and "rejection":{...} for a 409
+// REJECTED)
 std::string ErrorBody(const HttpError& e);
 
 }  // namespace treaty::web

@@ -90,30 +90,25 @@ bool SendIfRejected(const gp::Message& m, httplib::Response& res) {
   if (m.GetReflection()->GetEnumValue(m, outcome) != pb::REJECTED) return false;
   const gp::FieldDescriptor* reason = d->FindFieldByName("reason");
   std::string why = reason ? m.GetReflection()->GetString(m, reason) : "the step was rejected";
-  std::string err = ErrorBody({409, "REJECTED", why});
+  std::string err = ErrorBody({409, "REJECTED", why, ""});
   // {"error":{...}} plus "response": the error object without its closing brace.
   SendJson(res, 409, err.substr(0, err.size() - 1) + ",\"response\":" + ToJson(m) + "}");
   return true;
 }
 
+// A route that is one unary call, made through the backend's UnaryCaller.
 template <class Stub, class Req, class Resp>
-using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
-
-// A route that is one unary call.
-template <class Stub, class Req, class Resp>
-RouteHandler Unary(std::shared_ptr<Stub> stub, Method<Stub, Req, Resp> method, Input input) {
+RouteHandler Unary(Backend* b, std::shared_ptr<Stub> stub, PrepareUnary<Stub, Req, Resp> prepare, Input input) {
   if (!stub) return {};
-  return [stub, method, input](const httplib::Request& hr, httplib::Response& res, const PathParams& path) {
+  UnaryCaller* calls = b->calls;
+  return [calls, stub, prepare, input](const httplib::Request& hr, httplib::Response& res, const PathParams& path) {
     Req req;
     if (!BuildRequest(hr, input, path, &req, res)) return;
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineFor(req));
     Resp resp;
-    grpc::Status st = ((*stub).*method)(&ctx, req, &resp);
-    if (!st.ok()) {
-      HttpError e = FromGrpc(st);
-      return SendError(res, e.status, e.code, e.message);
-    }
+    grpc::Status st = calls->Call(stub.get(), prepare, &ctx, req, &resp);
+    if (!st.ok()) return SendError(res, FromGrpc(st));
     if (SendIfRejected(resp, res)) return;
     SendJson(res, 200, ToJson(resp));
   };
@@ -141,8 +136,7 @@ std::vector<std::string> SplitCommas(const std::string& s) {
 
 bool Get(const grpc::Status& st, httplib::Response& res) {
   if (st.ok()) return true;
-  HttpError e = FromGrpc(st);
-  SendError(res, e.status, e.code, e.message);
+  SendError(res, FromGrpc(st));
   return false;
 }
 
@@ -224,8 +218,10 @@ std::string PathRegex(const std::string& path, std::vector<std::string>* names) 
 }  // namespace
 
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-  SendJson(res, status, ErrorBody({status, code, message}));
+  SendJson(res, status, ErrorBody({status, code, message, ""}));
 }
+
+void SendError(httplib::Response& res, const HttpError& e) { SendJson(res, e.status, ErrorBody(e)); }
 
 std::vector<Route> Routes(Backend* b) {
   std::shared_ptr<pb::Node::Stub> node;
@@ -249,39 +245,39 @@ std::vector<Route> Routes(Backend* b) {
   const Input Q = Input::kQuery, B = Input::kBody;
   const std::string v1 = "/api/v1";
   return {
-      {"GET", v1 + "/status", "Node.Status", Unary(node, &pb::Node::Stub::Status, Q)},
+      {"GET", v1 + "/status", "Node.Status", Unary(b, node, &pb::Node::Stub::PrepareAsyncStatus, Q)},
       {"GET", v1 + "/definitions", "Definitions.ListDefinitions",
-       Unary(defs, &pb::Definitions::Stub::ListDefinitions, Q)},
+       Unary(b, defs, &pb::Definitions::Stub::PrepareAsyncListDefinitions, Q)},
       {"GET", v1 + "/definitions/{name}", "Definitions.GetDefinition",
-       Unary(defs, &pb::Definitions::Stub::GetDefinition, Q)},
+       Unary(b, defs, &pb::Definitions::Stub::PrepareAsyncGetDefinition, Q)},
       {"GET", v1 + "/definitions/{name}/diagram.svg", "Definitions.GetDefinition (SVG)", DefinitionDiagram(b, defs)},
-      {"GET", v1 + "/instances", "Processes.ListInstances", Unary(procs, &P::ListInstances, Q)},
-      {"POST", v1 + "/instances", "Processes.StartProcess", Unary(procs, &P::StartProcess, B)},
-      {"GET", v1 + "/instances/{instance_id}", "Processes.GetInstance", Unary(procs, &P::GetInstance, Q)},
-      {"GET", v1 + "/instances/{instance_id}/history", "Processes.GetHistory", Unary(procs, &P::GetHistory, Q)},
+      {"GET", v1 + "/instances", "Processes.ListInstances", Unary(b, procs, &P::PrepareAsyncListInstances, Q)},
+      {"POST", v1 + "/instances", "Processes.StartProcess", Unary(b, procs, &P::PrepareAsyncStartProcess, B)},
+      {"GET", v1 + "/instances/{instance_id}", "Processes.GetInstance", Unary(b, procs, &P::PrepareAsyncGetInstance, Q)},
+      {"GET", v1 + "/instances/{instance_id}/history", "Processes.GetHistory", Unary(b, procs, &P::PrepareAsyncGetHistory, Q)},
       {"GET", v1 + "/instances/{instance_id}/diagram.svg", "Processes.GetInstance + Definitions.GetDefinition (SVG)",
        InstanceDiagram(b, procs, defs)},
       {"POST", v1 + "/instances/{instance_id}/steps/{step}", "Processes.TriggerStep",
-       Unary(procs, &P::TriggerStep, B)},
+       Unary(b, procs, &P::PrepareAsyncTriggerStep, B)},
       {"GET", v1 + "/events", "Events.Subscribe (Server-Sent Events)", EventStream(b)},
-      {"POST", v1 + "/events/ack", "Events.Ack", Unary(events, &pb::Events::Stub::Ack, B)},
-      {"GET", v1 + "/tasks", "Tasks.SearchTasks", Unary(tasks, &T::SearchTasks, Q)},
-      {"GET", v1 + "/tasks/{task_id}", "Tasks.GetTask", Unary(tasks, &T::GetTask, Q)},
-      {"PATCH", v1 + "/tasks/{task_id}", "Tasks.UpdateTask", Unary(tasks, &T::UpdateTask, B)},
-      {"POST", v1 + "/tasks/{task_id}/claim", "Tasks.ClaimTask", Unary(tasks, &T::ClaimTask, B)},
-      {"POST", v1 + "/tasks/{task_id}/unclaim", "Tasks.UnclaimTask", Unary(tasks, &T::UnclaimTask, B)},
-      {"POST", v1 + "/tasks/{task_id}/assign", "Tasks.AssignTask", Unary(tasks, &T::AssignTask, B)},
-      {"POST", v1 + "/tasks/{task_id}/complete", "Tasks.CompleteTask", Unary(tasks, &T::CompleteTask, B)},
-      {"GET", v1 + "/jobs", "Jobs.SearchJobs", Unary(jobs, &J::SearchJobs, Q)},
-      {"POST", v1 + "/jobs/activate", "Jobs.ActivateJobs", Unary(jobs, &J::ActivateJobs, B)},
-      {"GET", v1 + "/jobs/{key}", "Jobs.GetJob", Unary(jobs, &J::GetJob, Q)},
-      {"POST", v1 + "/jobs/{key}/complete", "Jobs.CompleteJob", Unary(jobs, &J::CompleteJob, B)},
-      {"POST", v1 + "/jobs/{key}/fail", "Jobs.FailJob", Unary(jobs, &J::FailJob, B)},
-      {"POST", v1 + "/jobs/{key}/throw", "Jobs.ThrowError", Unary(jobs, &J::ThrowError, B)},
-      {"POST", v1 + "/jobs/{key}/retries", "Jobs.UpdateJobRetries", Unary(jobs, &J::UpdateJobRetries, B)},
-      {"POST", v1 + "/jobs/{key}/timeout", "Jobs.UpdateJobTimeout", Unary(jobs, &J::UpdateJobTimeout, B)},
-      {"GET", v1 + "/incidents", "Jobs.ListIncidents", Unary(jobs, &J::ListIncidents, Q)},
-      {"POST", v1 + "/incidents/{incident_id}/resolve", "Jobs.ResolveIncident", Unary(jobs, &J::ResolveIncident, B)},
+      {"POST", v1 + "/events/ack", "Events.Ack", Unary(b, events, &pb::Events::Stub::PrepareAsyncAck, B)},
+      {"GET", v1 + "/tasks", "Tasks.SearchTasks", Unary(b, tasks, &T::PrepareAsyncSearchTasks, Q)},
+      {"GET", v1 + "/tasks/{task_id}", "Tasks.GetTask", Unary(b, tasks, &T::PrepareAsyncGetTask, Q)},
+      {"PATCH", v1 + "/tasks/{task_id}", "Tasks.UpdateTask", Unary(b, tasks, &T::PrepareAsyncUpdateTask, B)},
+      {"POST", v1 + "/tasks/{task_id}/claim", "Tasks.ClaimTask", Unary(b, tasks, &T::PrepareAsyncClaimTask, B)},
+      {"POST", v1 + "/tasks/{task_id}/unclaim", "Tasks.UnclaimTask", Unary(b, tasks, &T::PrepareAsyncUnclaimTask, B)},
+      {"POST", v1 + "/tasks/{task_id}/assign", "Tasks.AssignTask", Unary(b, tasks, &T::PrepareAsyncAssignTask, B)},
+      {"POST", v1 + "/tasks/{task_id}/complete", "Tasks.CompleteTask", Unary(b, tasks, &T::PrepareAsyncCompleteTask, B)},
+      {"GET", v1 + "/jobs", "Jobs.SearchJobs", Unary(b, jobs, &J::PrepareAsyncSearchJobs, Q)},
+      {"POST", v1 + "/jobs/activate", "Jobs.ActivateJobs", Unary(b, jobs, &J::PrepareAsyncActivateJobs, B)},
+      {"GET", v1 + "/jobs/{key}", "Jobs.GetJob", Unary(b, jobs, &J::PrepareAsyncGetJob, Q)},
+      {"POST", v1 + "/jobs/{key}/complete", "Jobs.CompleteJob", Unary(b, jobs, &J::PrepareAsyncCompleteJob, B)},
+      {"POST", v1 + "/jobs/{key}/fail", "Jobs.FailJob", Unary(b, jobs, &J::PrepareAsyncFailJob, B)},
+      {"POST", v1 + "/jobs/{key}/throw", "Jobs.ThrowError", Unary(b, jobs, &J::PrepareAsyncThrowError, B)},
+      {"POST", v1 + "/jobs/{key}/retries", "Jobs.UpdateJobRetries", Unary(b, jobs, &J::PrepareAsyncUpdateJobRetries, B)},
+      {"POST", v1 + "/jobs/{key}/timeout", "Jobs.UpdateJobTimeout", Unary(b, jobs, &J::PrepareAsyncUpdateJobTimeout, B)},
+      {"GET", v1 + "/incidents", "Jobs.ListIncidents", Unary(b, jobs, &J::PrepareAsyncListIncidents, Q)},
+      {"POST", v1 + "/incidents/{incident_id}/resolve", "Jobs.ResolveIncident", Unary(b, jobs, &J::PrepareAsyncResolveIncident, B)},
   };
 }
 

@@ -21,12 +21,15 @@
 #include <vector>
 
 #include "diagram.h"
+#include "grpc_json.h"
+#include "unary_caller.h"
 
 namespace treaty::web {
 
 // What the handlers share: one channel to the node and the SVG renderer.
 struct Backend {
   std::shared_ptr<grpc::Channel> channel;
+  UnaryCaller* calls = nullptr;  // the unary routes' calls
   DiagramRenderer* diagrams = nullptr;
   std::chrono::milliseconds heartbeat{15000};  // SSE keep-alive comment
   const std::atomic<bool>* stopping = nullptr;
@@ -51,5 +54,6 @@ void RegisterRoutes(httplib::Server& server, const std::vector<Route>& routes);
 
 // Writes an error answer: the status and {"error":{"code","message"}}.
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
+void SendError(httplib::Response& res, const HttpError& e);
 
 }  // namespace treaty::web

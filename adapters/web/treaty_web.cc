@@ -110,7 +110,9 @@ class Server : public httplib::Server {
 
 int main(int argc, char** argv) {
   std::string node, listen, console = DefaultConsole();
-  int threads = 32, heartbeat_ms = 15000;
+  // A connection holds a worker while it is open (cpp-httplib's model):
+  // enough for many keep-alive clients and console tabs at once.
+  int threads = 256, heartbeat_ms = 15000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -155,9 +157,11 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stopping{false};
   DiagramRenderer diagrams;
+  UnaryCaller calls;
   Backend backend;
   // One channel for every call: gRPC reconnects it when the node returns.
   backend.channel = grpc::CreateChannel(node, grpc::InsecureChannelCredentials());
+  backend.calls = &calls;
   backend.diagrams = &diagrams;
   backend.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   backend.stopping = &stopping;
@@ -170,7 +174,7 @@ int main(int argc, char** argv) {
   // default 5: a reconnect per five calls costs more than the call.
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(100000);
-  server.set_keep_alive_timeout(60);
+  server.set_keep_alive_timeout(10);
   server.set_error_handler(httplib::Server::HandlerWithResponse(ErrorBodyFor));
   server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";

@@ -273,11 +273,36 @@ inline double CpuSeconds(pid_t pid) {
 // Where a load phase's CPU went: per process, in ms of CPU per confirmed
 // step. A steadier figure than steps/s on a shared 2-core machine, and the
 // one that says which process a change made cheaper.
+// The machine's CPU time so far from /proc/stat's "cpu" line, in ticks:
+// all of it, and the part not idle (iowait counts as idle).
+struct MachineTicks {
+  uint64_t total = 0, busy = 0;
+  static MachineTicks Now() {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    uint64_t v[10] = {};
+    f >> cpu;
+    for (auto& x : v) f >> x;
+    MachineTicks t;
+    for (auto x : v) t.total += x;
+    t.busy = t.total - v[3] - v[4];  // idle, iowait
+    return t;
+  }
+};
+
 class CpuMeter {
  public:
   explicit CpuMeter(std::vector<std::pair<std::string, pid_t>> procs) : procs_(std::move(procs)) {
     for (const auto& [name, pid] : procs_) start_.push_back(CpuSeconds(pid));
+    machine_ = MachineTicks::Now();
     wall_ = Clock::now();
+  }
+  // How busy the whole machine was since construction, 0..1 of all cores:
+  // the ceiling a CPU-bound phase runs into.
+  double MachineBusy() const {
+    MachineTicks now = MachineTicks::Now();
+    uint64_t total = now.total - machine_.total;
+    return total ? static_cast<double>(now.busy - machine_.busy) / static_cast<double>(total) : 0.0;
   }
   // Prints the line; returns the total, ms of CPU per step.
   double Print(const char* label, int steps) const {
@@ -292,14 +317,16 @@ class CpuMeter {
       line += buf;
     }
     double per_step = steps ? total * 1000 / steps : 0.0;
-    std::printf("cpu    %s, ms of CPU per confirmed step (share of one core): %s; total %.3f\n", label, line.c_str(),
-                per_step);
+    std::printf("cpu    %s, ms of CPU per confirmed step (share of one core): %s; total %.3f; machine busy %.0f%% of %u "
+                "cores\n",
+                label, line.c_str(), per_step, MachineBusy() * 100, std::thread::hardware_concurrency());
     return per_step;
   }
 
  private:
   std::vector<std::pair<std::string, pid_t>> procs_;
   std::vector<double> start_;
+  MachineTicks machine_;
   Clock::time_point wall_;
 };
 

@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   int clients = Flag(argc, argv, "--clients", 32);
   int page_steps = Flag(argc, argv, "--page-steps", 300);
   int page_rate = Flag(argc, argv, "--page-rate", 50);
+  // treaty-web serves each keep-alive connection on one worker thread: at
+  // least one per client (its default is 256).
+  int web_threads = Flag(argc, argv, "--web-threads", std::max(256, clients + 8));
   treaty::testing::TempDir dir;
   std::printf("machine: %u hardware threads\n", std::thread::hardware_concurrency());
   treaty::testing::TreatydProcess node(dir.path() + "/node", {"--sync", "full"});
@@ -132,7 +135,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   int port = treaty::testing::FreePort();
-  treaty::testing::ChildProcess web({TREATY_WEB, "--node", node.address(), "--listen", "127.0.0.1:" + std::to_string(port)},
+  treaty::testing::ChildProcess web({TREATY_WEB, "--node", node.address(), "--listen", "127.0.0.1:" + std::to_string(port),
+                                     "--threads", std::to_string(web_threads)},
                                     dir.path() + "/web.log");
   if (!web.Start()) {
     std::fprintf(stderr, "treaty-web did not start\n");
@@ -160,7 +164,12 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     CpuMeter json_cpu(procs);
     double jr = JsonRate(port, j, n, clients, &first_error);
-    json_cpu.Print("JSON", n);
+    double json_ms = json_cpu.Print("JSON", n);
+    // The JSON path's limit on this machine: every core busy with it at the
+    // CPU per step this round measured (node + treaty-web + HTTP clients).
+    double ceiling = json_ms > 0 ? std::thread::hardware_concurrency() * 1000.0 / json_ms : 0;
+    std::printf("JSON   CPU ceiling (all %u cores at %.3f ms per step): %.0f steps/s = %.2f of this round's gRPC rate\n",
+                std::thread::hardware_concurrency(), json_ms, ceiling, gr > 0 ? ceiling / gr : 0);
     std::printf("round %d: gRPC TriggerStep %.0f confirmed steps/s, JSON POST .../steps/submit %.0f confirmed steps/s "
                 "(%d clients each, %d steps)\n",
                 round + 1, gr, jr, clients, n);

@@ -139,7 +139,9 @@ class NetworkTest : public ::testing::Test {
       for (const auto& p : net_->parties()) {
         EXPECT_TRUE(Eventually([&] { return at(p).History(loser).size() == 2; })) << p;
         auto h = at(p).History(loser);
-        if (h.size() == 2) EXPECT_EQ(h[1].reason(), ref[1].reason()) << p;
+        if (h.size() == 2) {
+          EXPECT_EQ(h[1].reason(), ref[1].reason()) << p;
+        }
       }
     }
     return winner;

@@ -428,7 +428,15 @@ TEST_F(WebApi, StepTheLedgerRejectedIs409WithTheReason) {
             << a.body;
         EXPECT_NE(a.j["error"]["message"].get<std::string>().find("rejected at ledger height"), std::string::npos)
             << a.body;
+        // The node's StepRejection detail, not the message, made it a 409.
+        const json& r = a.j["error"]["rejection"];
+        EXPECT_EQ(r["instance_id"], id) << a.body;
+        EXPECT_TRUE(r["step"] == "accept" || r["step"] == "cancel") << a.body;
+        EXPECT_EQ(r["reject_code"], "NOT_FROM_STATE") << a.body;
+        EXPECT_FALSE(r["proposal_id"].get<std::string>().empty()) << a.body;
+        EXPECT_NE(r["ledger_height"], "0") << a.body;
       } else {
+        EXPECT_FALSE(a.j["error"].contains("rejection")) << a.body;
         EXPECT_ERROR(a, 412, "FAILED_PRECONDITION");
       }
     }
