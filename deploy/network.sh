@@ -131,7 +131,7 @@ up() {
   for i in $(seq "$n"); do
     p=$(party_name "$i")
     if ! alive "$dir/pids/$p.pid"; then
-      "$bin/treatyd" --data "$dir/$p" --party "$p" --listen "127.0.0.1:$((base + 10 + i))" \
+      "$bin/treatyd" --data "$dir/$p" --party "$p" --listen "127.0.0.1:$((base + 10 + i))" --plaintext \
         --ledger "$node_ledger" --network "$dir/network.yaml" ${TREATY_NODE_ARGS:-} 2>>"$dir/logs/$p.log" &
       echo $! > "$dir/pids/$p.pid"
     fi

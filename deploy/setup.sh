@@ -14,10 +14,12 @@ PACKAGES=(
   libsecp256k1-dev
   nettle-dev
   libssl-dev
+  openssl                  # test certificates made at run time (tests/integration/security_test.cc)
   libyaml-cpp-dev
   nlohmann-json3-dev
   libcurl4-openssl-dev curl
   libcpp-httplib-dev libgraphviz-dev
+  prometheus-cpp-dev       # treatyd --metrics (docs/operations.md)
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   graphviz

@@ -174,6 +174,7 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
   std::vector<ProposalRow> applied;
   int ours = 0;
   chain::Block block;
+  const auto began = std::chrono::steady_clock::now();
   {
     auto txn_or = ctx_->store->Begin(inline_ledger ? "seal+apply" : "seal");
     if (!txn_or.ok()) {
@@ -266,6 +267,8 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
   }
   if (inline_ledger) {
     inline_ledger->Committed(block);
+    ctx_->metrics()->BlocksCommitted(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     applier_->Published(&applied, ours);
   }
   return Status::Ok();

@@ -5,11 +5,6 @@
 
 namespace treaty::engine::service {
 
-JobStream::JobStream(Node* node, const ::treaty::v1::StreamJobsRequest*, const Status& refused) : node_(node) {
-  finished_ = true;
-  Finish(ToGrpc(refused));
-}
-
 JobStream::JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req, std::unique_ptr<StreamLimiter::Slot> slot)
     : node_(node), slot_(std::move(slot)) {
   Status bad = CheckName(req->type(), "type");

@@ -25,8 +25,6 @@ class JobStream final : public grpc::ServerWriteReactor<::treaty::v1::Job> {
   // Checks the request (a refusal finishes the call) and subscribes,
   // holding `slot` (one of its client's streams) until done.
   JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req, std::unique_ptr<StreamLimiter::Slot> slot);
-  // A call refused before it started (over the client's stream limit).
-  JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req, const Status& refused);
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;

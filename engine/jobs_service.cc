@@ -37,11 +37,19 @@ Result<Value> ObjectOf(const std::string& text, const char* field) {
 }
 
 using JobsBase = pb::Jobs::CallbackService;
+using Use = access::Authorizer::Use;
+
+// A StreamJobs call refused before it subscribes: finished at once.
+class RefusedJobStream final : public grpc::ServerWriteReactor<pb::Job> {
+ public:
+  explicit RefusedJobStream(const grpc::Status& st) { Finish(st); }
+  void OnDone() override { delete this; }
+};
 
 class JobsService final : public JobsBase {
  public:
-  JobsService(Node* node, std::shared_ptr<StreamLimiter> streams)
-      : node_(node), streams_(std::move(streams)), blocking_(4) {}
+  JobsService(Node* node, const access::Authorizer& auth, std::shared_ptr<StreamLimiter> streams)
+      : node_(node), auth_(auth), streams_(std::move(streams)), blocking_(4) {}
 
   // Where a completion's or thrown error's answer goes: the call, its
   // job, and the proposal's fields of either response.
@@ -85,6 +93,10 @@ class JobsService final : public JobsBase {
       reactor->Finish(ToGrpc(bad));
       return reactor;
     }
+    if (grpc::Status refused = auth_.JobType(*ctx, req->type(), Use::kWork, "activate"); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     JobBook::Activation a;
     a.type = req->type();
     a.worker = req->worker();
@@ -107,8 +119,10 @@ class JobsService final : public JobsBase {
 
   grpc::ServerWriteReactor<pb::Job>* StreamJobs(grpc::CallbackServerContext* ctx,
                                                 const pb::StreamJobsRequest* req) override {
+    if (grpc::Status refused = auth_.JobType(*ctx, req->type(), Use::kWork, "activate"); !refused.ok())
+      return new RefusedJobStream(refused);
     auto slot = AcquireStream(node_, streams_.get(), *ctx, "StreamJobs");
-    if (!slot.ok()) return new JobStream(node_, req, slot.status());
+    if (!slot.ok()) return new RefusedJobStream(ToGrpc(slot.status()));
     return new JobStream(node_, req, std::move(slot).value());
   }
 
@@ -119,11 +133,14 @@ class JobsService final : public JobsBase {
   // if it is open and may be finished by this call; otherwise the call is
   // answered here (unknown, closed: the step that closed it, an incident).
   template <typename Req, typename Resp, typename Next>
-  grpc::ServerUnaryReactor* WithOpenJob(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp, Next next) {
+  grpc::ServerUnaryReactor* WithOpenJob(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp, const char* verb,
+                                        Next next) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    node_->jobs()->Settled(req->key(), [this, reactor, req, resp, next] {
+    node_->jobs()->Settled(req->key(), [this, ctx, reactor, req, resp, verb, next] {
       auto job = Find(req->key());
       if (!job.ok()) return reactor->Finish(ToGrpc(job.status()));
+      if (grpc::Status refused = auth_.JobType(*ctx, job->type, Use::kWork, verb); !refused.ok())
+        return reactor->Finish(refused);
       Answer answer = AnswerFor(reactor, resp);
       if (!JobOpen(job->state)) return AnswerClosed(*job, answer);
       if (Status bad = MayFinish(*job, static_cast<int>(req->wait_for())); !bad.ok())
@@ -135,7 +152,8 @@ class JobsService final : public JobsBase {
 
   grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx, const pb::CompleteJobRequest* req,
                                         pb::CompleteJobResponse* resp) override {
-    return WithOpenJob(ctx, req, resp, [this, req](const JobRow& j, const Answer& a) { CompleteOpen(j, req, a); });
+    return WithOpenJob(ctx, req, resp, "complete",
+                       [this, req](const JobRow& j, const Answer& a) { CompleteOpen(j, req, a); });
   }
 
   void CompleteOpen(const JobRow& j, const pb::CompleteJobRequest* req, const Answer& answer) {
@@ -165,7 +183,7 @@ class JobsService final : public JobsBase {
 
   grpc::ServerUnaryReactor* ThrowError(grpc::CallbackServerContext* ctx, const pb::ThrowErrorRequest* req,
                                        pb::ThrowErrorResponse* resp) override {
-    return WithOpenJob(ctx, req, resp,
+    return WithOpenJob(ctx, req, resp, "throw errors of",
                        [this, req, resp](const JobRow& j, const Answer& a) { ThrowOpen(j, req, resp, a); });
   }
 
@@ -231,6 +249,10 @@ class JobsService final : public JobsBase {
       reactor->Finish(ToGrpc(bad));
       return reactor;
     }
+    if (grpc::Status refused = MayUse(*ctx, req->key(), Use::kWork, "fail"); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     std::optional<int64_t> backoff;
     if (req->has_backoff_ms()) backoff = req->backoff_ms();
     node_->jobs()->Fail(req->key(), req->retries(), req->error_message(), backoff, AnswerTo(reactor, resp));
@@ -240,6 +262,10 @@ class JobsService final : public JobsBase {
   grpc::ServerUnaryReactor* UpdateJobRetries(grpc::CallbackServerContext* ctx, const pb::UpdateJobRetriesRequest* req,
                                              pb::Job* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (grpc::Status refused = MayUse(*ctx, req->key(), Use::kAdminister, "update the retries of"); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     node_->jobs()->UpdateRetries(req->key(), req->retries(), AnswerTo(reactor, resp));
     return reactor;
   }
@@ -247,6 +273,10 @@ class JobsService final : public JobsBase {
   grpc::ServerUnaryReactor* UpdateJobTimeout(grpc::CallbackServerContext* ctx, const pb::UpdateJobTimeoutRequest* req,
                                              pb::Job* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (grpc::Status refused = MayUse(*ctx, req->key(), Use::kAdminister, "update the lease of"); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     node_->jobs()->UpdateTimeout(req->key(), req->timeout_ms(), AnswerTo(reactor, resp));
     return reactor;
   }
@@ -257,7 +287,13 @@ class JobsService final : public JobsBase {
                                    pb::Job* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     auto job = Find(req->key());
-    if (job.ok()) FillJob(node_, *job, resp, /*variables=*/true);
+    if (job.ok()) {
+      if (grpc::Status refused = auth_.JobType(*ctx, job->type, Use::kRead, "read"); !refused.ok()) {
+        reactor->Finish(refused);
+        return reactor;
+      }
+      FillJob(node_, *job, resp, /*variables=*/true);
+    }
     reactor->Finish(ToGrpc(job.status()));
     return reactor;
   }
@@ -265,6 +301,13 @@ class JobsService final : public JobsBase {
   grpc::ServerUnaryReactor* SearchJobs(grpc::CallbackServerContext* ctx, const pb::SearchJobsRequest* req,
                                        pb::SearchJobsResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status refused = req->type().empty()
+                               ? auth_.ReadAll(*ctx, "search the jobs of every type (name one in 'type')")
+                               : auth_.JobType(*ctx, req->type(), Use::kRead, "read");
+    if (!refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     JobQuery q;
     q.type = req->type();
     q.instance = req->instance_id();
@@ -298,6 +341,10 @@ class JobsService final : public JobsBase {
   grpc::ServerUnaryReactor* ListIncidents(grpc::CallbackServerContext* ctx, const pb::ListIncidentsRequest* req,
                                           pb::ListIncidentsResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (grpc::Status refused = auth_.Node(*ctx, "list incidents", /*read=*/true); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     int64_t offset = 0, size = 0;
     if (grpc::Status bad = ParsePage(req->page_size(), req->page_token(), &offset, &size); !bad.ok()) {
       reactor->Finish(bad);
@@ -318,6 +365,10 @@ class JobsService final : public JobsBase {
   grpc::ServerUnaryReactor* ResolveIncident(grpc::CallbackServerContext* ctx, const pb::ResolveIncidentRequest* req,
                                             pb::Incident* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (grpc::Status refused = auth_.Node(*ctx, "resolve incidents", /*read=*/false); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     node_->jobs()->ResolveIncident(req->incident_id(), [this, reactor, resp](Result<JobRow> j) {
       if (!j.ok()) return reactor->Finish(ToGrpc(j.status()));
       FillIncident(*j, resp);
@@ -329,6 +380,14 @@ class JobsService final : public JobsBase {
   }
 
  private:
+  // The permission to use the job's type; skipped without authentication.
+  // An unknown job is the call's own to answer (NOT_FOUND).
+  grpc::Status MayUse(const grpc::CallbackServerContext& ctx, const std::string& key, Use use, const char* verb) {
+    if (auth_.open()) return grpc::Status::OK;
+    auto job = Find(key);
+    if (!job.ok()) return grpc::Status::OK;
+    return auth_.JobType(ctx, job->type, use, verb);
+  }
 
   Result<JobRow> Find(const std::string& key) {
     if (key.empty()) return Status::InvalidArgument("key is required");
@@ -465,15 +524,17 @@ class JobsService final : public JobsBase {
   }
 
   Node* node_;
+  const access::Authorizer& auth_;
   std::shared_ptr<StreamLimiter> streams_;
   BlockingPool blocking_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeJobsService(Node* node, std::shared_ptr<StreamLimiter> streams) {
+std::unique_ptr<grpc::Service> MakeJobsService(Node* node, const access::Authorizer& authorizer,
+                                               std::shared_ptr<StreamLimiter> streams) {
   if (!streams) streams = std::make_shared<StreamLimiter>(node->options().limits.max_streams_per_client);
-  return std::make_unique<JobsService>(node, std::move(streams));
+  return std::make_unique<JobsService>(node, authorizer, std::move(streams));
 }
 
 }  // namespace treaty::engine

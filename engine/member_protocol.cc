@@ -98,9 +98,10 @@ Status MemberProtocol::SendProposal(WriteTxn& txn, ProposalRow* p) {
 }
 
 Status MemberProtocol::Refused(WriteTxn& txn, const std::string& instance, const std::string& from,
-                               const std::string& reason) {
+                               const std::string& reason, PeerRefusal kind) {
   ctx_->Log("refused a message from " + from + (instance.empty() ? "" : " for instance " + instance) + ": " + reason,
-            LogLevel::kWarning);
+            LogLevel::kWarning, {instance, {}});
+  ctx_->metrics()->PeerRefused(kind);
   EventRow ev;
   ev.type = "proposal_refused";
   ev.instance = instance;
@@ -118,7 +119,7 @@ Status MemberProtocol::ReportFault(WriteTxn& txn, const std::string& instance, i
   };
   ctx_->Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + party + " has " +
                 brief(theirs) + ", this node " + brief(ours),
-            LogLevel::kError);
+            LogLevel::kError, {instance, {}});
   EventRow ev;
   ev.type = "consistency_fault";
   ev.instance = instance;
@@ -266,7 +267,8 @@ void MemberProtocol::RequestResends() {
         asked = true;
       }
     ctx_->Log("instance " + b.instance + " blocked for " + std::to_string(now - b.since_ms) +
-              " ms; asked its members to resend pin " + b.pin.substr(0, 12));
+              " ms; asked its members to resend pin " + b.pin.substr(0, 12),
+              LogLevel::kInfo, {b.instance, {}});
   }
   if (!asked) return;  // the transaction rolls back: nothing written
   Status st = Flush(txn);

@@ -70,7 +70,7 @@ std::vector<Status> MemberProtocol::Receive(const std::vector<Inbound>& messages
         auto sig = crypto::SignatureFromHex(text("signature"));
         if (text("party") != m.from || member == nullptr || !sig.ok() ||
             !crypto::Verify(member->signing_key, AttestationSetDigest(m.from, *items), *sig)) {
-          out[i] = Refused(txn, "", m.from, "attestations not signed by " + m.from);
+          out[i] = Refused(txn, "", m.from, "attestations not signed by " + m.from, PeerRefusal::kBadSignature);
           continue;
         }
         auto set_id = txn.InsertAttestationSet(m.from, body.dump());
@@ -122,7 +122,8 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
   if (!env.ok()) return Refused(txn, "", from, "malformed proposal: " + env.status().message());
   const chain::Member* author = ctx_->opts.network->Find(env->author);
   if (author == nullptr)
-    return Refused(txn, env->instance, from, "author '" + env->author + "' is not a network member");
+    return Refused(txn, env->instance, from, "author '" + env->author + "' is not a network member",
+                   PeerRefusal::kNotAMember);
   // Covered by one of the message's sets, or signed alone (a resend).
   ReceivedSet* in_set = nullptr;
   Status verified;
@@ -138,7 +139,8 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
     verified = protocol::VerifyProposal(*env, author->signing_key);
   }
   if (!verified.ok())
-    return Refused(txn, env->instance, from, "proposal " + id + " of '" + env->author + "': " + verified.message());
+    return Refused(txn, env->instance, from, "proposal " + id + " of '" + env->author + "': " + verified.message(),
+                   PeerRefusal::kBadSignature);
   Value input = env->Input();
   ProposalExtra extra;
   if (env->step == "$start") {
@@ -158,9 +160,11 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
     extra.hash_hex = ToHex(env->definition_hash);
     auto members = MembersOf(extra.roles);
     if (!Holds(members, ctx_->party()))
-      return Refused(txn, env->instance, from, "start proposal " + id + " does not name this party in any role");
+      return Refused(txn, env->instance, from, "start proposal " + id + " does not name this party in any role",
+                     PeerRefusal::kNotAMember);
     if (!Holds(members, env->author))
-      return Refused(txn, env->instance, from, "author '" + env->author + "' holds no role in instance " + env->instance);
+      return Refused(txn, env->instance, from, "author '" + env->author + "' holds no role in instance " + env->instance,
+                     PeerRefusal::kNotAMember);
     Value data = Value::Object();
     for (const auto& [name, value] : input.as_object())
       if (name.empty() || name[0] != '$') data.Set(name, value);
@@ -180,7 +184,8 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
     }
     if (!Holds(MembersOf(roles), env->author))
       return Refused(txn, env->instance, from,
-                     "author '" + env->author + "' is not a member of instance " + env->instance);
+                     "author '" + env->author + "' is not a member of instance " + env->instance,
+                     PeerRefusal::kNotAMember);
     extra.salt_hex = salt;  // kept for the pin below only
   }
   for (const auto& f : env->fields) extra.commitments[f.name] = ToHex(f.commitment);
@@ -266,7 +271,8 @@ Status MemberProtocol::ReceiveResend(WriteTxn& txn, const std::string& from, con
     if (start) roles = start->extra.roles;
   }
   if (!Holds(MembersOf(roles), from))
-    return Refused(txn, env->instance, from, "resend requested by a non-member of instance " + env->instance);
+    return Refused(txn, env->instance, from, "resend requested by a non-member of instance " + env->instance,
+                   PeerRefusal::kNotAMember);
   auto def = ctx_->DefinitionByHash(hash_hex);
   // Our own copy may itself be redacted: hide at least what `from` may not see.
   std::set<std::string> hidden = def ? HiddenFor(*def, *env, roles, from) : std::set<std::string>{};

@@ -30,7 +30,7 @@ using ProcessesBase =
 
 class ProcessesService final : public ProcessesBase {
  public:
-  explicit ProcessesService(Node* node) : node_(node), blocking_(4) {}
+  ProcessesService(Node* node, const access::Authorizer& auth) : node_(node), auth_(auth), blocking_(4) {}
 
   grpc::ServerUnaryReactor* StartProcess(grpc::CallbackServerContext* ctx, const pb::StartProcessRequest* req,
                                          pb::StartProcessResponse* resp) override {
@@ -45,6 +45,10 @@ class ProcessesService final : public ProcessesBase {
     a.wait = !req->no_wait();
     if (a.definition.empty()) {
       reactor->Finish(grpc::Status(grpc::INVALID_ARGUMENT, "definition is required"));
+      return reactor;
+    }
+    if (grpc::Status refused = auth_.Start(*ctx, a.definition); !refused.ok()) {
+      reactor->Finish(refused);
       return reactor;
     }
     WaitPlan plan;
@@ -67,6 +71,10 @@ class ProcessesService final : public ProcessesBase {
     a.input_json = req->input_json();
     a.idempotency_key = req->idempotency_key();
     a.wait = !req->no_wait();
+    if (grpc::Status refused = MayTrigger(*ctx, a); !refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     WaitPlan plan;
     if (auto st = Plan(req->wait_for(), req->wait_timeout_ms(), &plan); !st.ok()) {
       reactor->Finish(st);
@@ -78,16 +86,22 @@ class ProcessesService final : public ProcessesBase {
     return reactor;
   }
 
-  grpc::Status GetInstance(ServerContext*, const pb::GetInstanceRequest* req, pb::Instance* resp) override {
+  grpc::Status GetInstance(ServerContext* ctx, const pb::GetInstanceRequest* req, pb::Instance* resp) override {
     auto inst = node_->GetInstance(req->instance_id());
     if (!inst.ok()) return ToGrpc(inst.status());
     if (!*inst) return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    if (grpc::Status refused = auth_.ReadProcess(*ctx, (*inst)->definition); !refused.ok()) return refused;
     FillInstance(**inst, resp);
     return grpc::Status::OK;
   }
 
-  grpc::Status ListInstances(ServerContext*, const pb::ListInstancesRequest* req,
+  grpc::Status ListInstances(ServerContext* ctx, const pb::ListInstancesRequest* req,
                              pb::ListInstancesResponse* resp) override {
+    grpc::Status refused =
+        req->definition().empty()
+            ? auth_.ReadAll(*ctx, "list the instances of every definition (name one in 'definition')")
+            : auth_.ReadProcess(*ctx, req->definition());
+    if (!refused.ok()) return refused;
     int64_t size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 1000);
     int64_t offset = 0;
     if (!req->page_token().empty()) {
@@ -107,10 +121,11 @@ class ProcessesService final : public ProcessesBase {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetHistory(ServerContext*, const pb::GetHistoryRequest* req, pb::GetHistoryResponse* resp) override {
+  grpc::Status GetHistory(ServerContext* ctx, const pb::GetHistoryRequest* req, pb::GetHistoryResponse* resp) override {
     auto inst = node_->GetInstance(req->instance_id());
     if (!inst.ok()) return ToGrpc(inst.status());
     if (!*inst) return grpc::Status(grpc::NOT_FOUND, "no instance '" + req->instance_id() + "'");
+    if (grpc::Status refused = auth_.ReadProcess(*ctx, (*inst)->definition); !refused.ok()) return refused;
     auto history = node_->History(req->instance_id());
     if (!history.ok()) return ToGrpc(history.status());
     auto attestations = node_->Attestations(req->instance_id());
@@ -157,6 +172,18 @@ class ProcessesService final : public ProcessesBase {
   }
 
  private:
+  // Whether the caller holds a role that may propose the step. An unknown
+  // instance or step passes: the node answers it (NOT_FOUND, ...).
+  grpc::Status MayTrigger(const grpc::CallbackServerContext& ctx, const StepArgs& a) {
+    if (auth_.open()) return grpc::Status::OK;
+    auto inst = node_->GetInstance(a.instance_id);
+    if (!inst.ok() || !*inst) return grpc::Status::OK;
+    auto def = node_->registry()->Find((*inst)->definition, (*inst)->version);
+    const defs::StepSpec* step = def ? def->model().FindStep(a.step) : nullptr;
+    if (step == nullptr) return grpc::Status::OK;
+    return auth_.Trigger(ctx, def->model(), *step);
+  }
+
   // The whole call's deadline, and whether it waits for every member.
   struct WaitPlan {
     bool all = false;
@@ -239,14 +266,24 @@ class ProcessesService final : public ProcessesBase {
   }
 
   Node* node_;
+  const access::Authorizer& auth_;
   BlockingPool blocking_;
 };
 
 class EventsService final : public pb::Events::Service {
  public:
-  EventsService(Node* node, std::shared_ptr<StreamLimiter> streams) : node_(node), streams_(std::move(streams)) {}
+  EventsService(Node* node, const access::Authorizer& auth, std::shared_ptr<StreamLimiter> streams)
+      : node_(node), auth_(auth), streams_(std::move(streams)) {}
 
+  // A client sees the events of the definitions it may read; naming
+  // another definition is refused.
   grpc::Status Subscribe(ServerContext* ctx, const pb::SubscribeRequest* req, grpc::ServerWriter<pb::Event>* w) override {
+    if (!req->definition().empty()) {
+      if (grpc::Status refused = auth_.ReadProcess(*ctx, req->definition()); !refused.ok()) return refused;
+    } else if (grpc::Status refused = auth_.Listed(*ctx); !refused.ok()) {
+      return refused;
+    }
+    const auto visible = auth_.EventFilter(*ctx);
     auto slot = AcquireStream(node_, streams_.get(), *ctx, "Subscribe");
     if (!slot.ok()) return ToGrpc(slot.status());
     int64_t after = 0;
@@ -275,6 +312,7 @@ class EventsService final : public pb::Events::Service {
         if (!req->definition().empty() && e.definition != req->definition()) continue;
         if (!req->instance_id().empty() && e.instance != req->instance_id()) continue;
         if (!types.empty() && !types.count(e.type)) continue;
+        if (!visible(e.definition)) continue;
         pb::Event out;
         out.set_offset(static_cast<uint64_t>(e.offset));
         out.set_type(e.type);
@@ -291,7 +329,8 @@ class EventsService final : public pb::Events::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Ack(ServerContext*, const pb::AckRequest* req, pb::AckResponse* resp) override {
+  grpc::Status Ack(ServerContext* ctx, const pb::AckRequest* req, pb::AckResponse* resp) override {
+    if (grpc::Status refused = auth_.Listed(*ctx); !refused.ok()) return refused;
     if (req->subscription().empty()) return grpc::Status(grpc::INVALID_ARGUMENT, "subscription is required");
     auto last = node_->LastEventOffset();
     if (!last.ok()) return ToGrpc(last.status());
@@ -307,12 +346,14 @@ class EventsService final : public pb::Events::Service {
 
  private:
   Node* node_;
+  const access::Authorizer& auth_;
   std::shared_ptr<StreamLimiter> streams_;
 };
 
+// Any client the access file lists may read the definitions.
 class DefinitionsService final : public pb::Definitions::Service {
  public:
-  explicit DefinitionsService(Node* node) : node_(node) {}
+  DefinitionsService(Node* node, const access::Authorizer& auth) : node_(node), auth_(auth) {}
 
   static void Fill(const runtime::DefinitionRuntime& d, pb::Definition* out) {
     out->set_name(d.name());
@@ -323,13 +364,15 @@ class DefinitionsService final : public pb::Definitions::Service {
     for (const auto& s : d.model().steps) out->add_steps(s.name);
   }
 
-  grpc::Status ListDefinitions(ServerContext*, const pb::ListDefinitionsRequest*,
+  grpc::Status ListDefinitions(ServerContext* ctx, const pb::ListDefinitionsRequest*,
                                pb::ListDefinitionsResponse* resp) override {
+    if (grpc::Status refused = auth_.Listed(*ctx); !refused.ok()) return refused;
     for (const auto& d : node_->registry()->List()) Fill(*d, resp->add_definitions());
     return grpc::Status::OK;
   }
 
-  grpc::Status GetDefinition(ServerContext*, const pb::GetDefinitionRequest* req, pb::Definition* resp) override {
+  grpc::Status GetDefinition(ServerContext* ctx, const pb::GetDefinitionRequest* req, pb::Definition* resp) override {
+    if (grpc::Status refused = auth_.Listed(*ctx); !refused.ok()) return refused;
     auto d = node_->registry()->Find(req->name(), req->version());
     if (!d) return grpc::Status(grpc::NOT_FOUND, "no definition '" + req->name() + "' is loaded");
     Fill(*d, resp);
@@ -340,13 +383,16 @@ class DefinitionsService final : public pb::Definitions::Service {
 
  private:
   Node* node_;
+  const access::Authorizer& auth_;
 };
 
 class NodeService final : public pb::Node::Service {
  public:
-  NodeService(Node* node, std::string version) : node_(node), version_(std::move(version)) {}
+  NodeService(Node* node, std::string version, const access::Authorizer& auth)
+      : node_(node), version_(std::move(version)), auth_(auth) {}
 
-  grpc::Status Status(ServerContext*, const pb::StatusRequest*, pb::StatusResponse* resp) override {
+  grpc::Status Status(ServerContext* ctx, const pb::StatusRequest*, pb::StatusResponse* resp) override {
+    if (grpc::Status refused = auth_.Node(*ctx, "read the node's status", /*read=*/true); !refused.ok()) return refused;
     auto health = node_->Check();
     if (!health.ok()) return ToGrpc(health.status());
     const Node::Health& h = *health;
@@ -401,6 +447,7 @@ class NodeService final : public pb::Node::Service {
  private:
   Node* node_;
   std::string version_;
+  const access::Authorizer& auth_;
 };
 
 }  // namespace
@@ -412,16 +459,17 @@ Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLim
   return slot;
 }
 
-std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version) {
+std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version,
+                                                         const access::Authorizer& authorizer) {
   std::vector<std::unique_ptr<grpc::Service>> out;
-  out.push_back(std::make_unique<ProcessesService>(node));
   // Subscribe and StreamJobs share one count per client (docs/limits.md).
   auto streams = std::make_shared<StreamLimiter>(node->options().limits.max_streams_per_client);
-  out.push_back(std::make_unique<EventsService>(node, streams));
-  out.push_back(std::make_unique<DefinitionsService>(node));
-  out.push_back(std::make_unique<NodeService>(node, version));
-  out.push_back(MakeTasksService(node));
-  out.push_back(MakeJobsService(node, streams));
+  out.push_back(std::make_unique<ProcessesService>(node, authorizer));
+  out.push_back(std::make_unique<EventsService>(node, authorizer, streams));
+  out.push_back(std::make_unique<DefinitionsService>(node, authorizer));
+  out.push_back(std::make_unique<NodeService>(node, version, authorizer));
+  out.push_back(MakeTasksService(node, authorizer));
+  out.push_back(MakeJobsService(node, authorizer, streams));
   return out;
 }
 

@@ -1,8 +1,12 @@
 #include "engine/stream_limiter.h"
 
+#include "engine/access/caller.h"
+
 namespace treaty::engine {
 
 std::string ClientIdentity(const grpc::ServerContextBase& ctx) {
+  // The Authenticator's client identity (a token's name, a certificate's CN).
+  if (auto caller = access::CallerOf(ctx)) return caller->client;
   if (auto auth = ctx.auth_context(); auth != nullptr && auth->IsPeerAuthenticated()) {
     std::string id;
     for (const auto& part : auth->GetPeerIdentity()) id += (id.empty() ? "" : ",") + std::string(part.data(), part.size());

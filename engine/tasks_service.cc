@@ -45,7 +45,8 @@ using TasksBase = pb::Tasks::CallbackService;
 
 class TasksService final : public TasksBase {
  public:
-  explicit TasksService(Node* node) : node_(node), blocking_(4) {}
+  TasksService(Node* node, const access::Authorizer& auth) : node_(node), auth_(auth), blocking_(4) {}
+  using Use = access::Authorizer::Use;
 
   // The reads, answered inline (the callback methods below finish with them).
   grpc::Status AnswerSearch(const pb::SearchTasksRequest* req, pb::SearchTasksResponse* resp) {
@@ -95,9 +96,11 @@ class TasksService final : public TasksBase {
     return grpc::Status::OK;
   }
 
-  grpc::Status AnswerGet(const pb::GetTaskRequest* req, pb::GetTaskResponse* resp) {
+  grpc::Status AnswerGet(const grpc::CallbackServerContext& ctx, const pb::GetTaskRequest* req,
+                         pb::GetTaskResponse* resp) {
     auto t = Find(req->task_id());
     if (!t.ok()) return ToGrpc(t.status());
+    if (grpc::Status refused = auth_.Queue(ctx, t->queue, Use::kRead, "read"); !refused.ok()) return refused;
     FillTask(*t, resp->mutable_task());
     auto inst = node_->GetInstance(t->instance);
     if (!inst.ok()) return ToGrpc(inst.status());
@@ -114,13 +117,30 @@ class TasksService final : public TasksBase {
   grpc::ServerUnaryReactor* ClaimTask(grpc::CallbackServerContext* ctx, const pb::ClaimTaskRequest* req,
                                        pb::Task* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    node_->tasks()->Claim(req->task_id(), req->assignee(), req->allow_override(), AnswerTo(reactor, resp));
+    std::string assignee = req->assignee();
+    grpc::Status refused = Checked(*ctx, req->task_id(), Use::kWork, "claim", [&](const TaskRow& t) {
+      grpc::Status st = auth_.Assignee(*ctx, req->assignee(), "claim tasks", &assignee);
+      if (st.ok() && req->allow_override()) st = auth_.Holder(*ctx, t.assignee, "take over");
+      return st;
+    });
+    if (!refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
+    node_->tasks()->Claim(req->task_id(), assignee, req->allow_override(), AnswerTo(reactor, resp));
     return reactor;
   }
 
   grpc::ServerUnaryReactor* UnclaimTask(grpc::CallbackServerContext* ctx, const pb::UnclaimTaskRequest* req,
                                        pb::Task* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status refused = Checked(*ctx, req->task_id(), Use::kAdminister, "unclaim", [&](const TaskRow& t) {
+      return auth_.Holder(*ctx, t.assignee, "unclaim");
+    });
+    if (!refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
     node_->tasks()->Unclaim(req->task_id(), AnswerTo(reactor, resp));
     return reactor;
   }
@@ -128,7 +148,17 @@ class TasksService final : public TasksBase {
   grpc::ServerUnaryReactor* AssignTask(grpc::CallbackServerContext* ctx, const pb::AssignTaskRequest* req,
                                        pb::Task* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    node_->tasks()->Assign(req->task_id(), req->assignee(), AnswerTo(reactor, resp));
+    std::string assignee = req->assignee();
+    grpc::Status refused = Checked(*ctx, req->task_id(), Use::kAdminister, "assign", [&](const TaskRow& t) {
+      // An empty assignee unassigns: the holder's to give up, or an operator's.
+      return req->assignee().empty() ? auth_.Holder(*ctx, t.assignee, "unassign")
+                                     : auth_.Assignee(*ctx, req->assignee(), "assign tasks", &assignee);
+    });
+    if (!refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
+    node_->tasks()->Assign(req->task_id(), assignee, AnswerTo(reactor, resp));
     return reactor;
   }
 
@@ -138,6 +168,12 @@ class TasksService final : public TasksBase {
     TaskBook::Changes c;
     if (grpc::Status bad = UpdateChanges(req, &c); !bad.ok()) {
       reactor->Finish(bad);
+      return reactor;
+    }
+    grpc::Status refused =
+        Checked(*ctx, req->task_id(), Use::kAdminister, "update", [](const TaskRow&) { return grpc::Status::OK; });
+    if (!refused.ok()) {
+      reactor->Finish(refused);
       return reactor;
     }
     node_->tasks()->Update(req->task_id(), c, AnswerTo(reactor, resp));
@@ -172,21 +208,39 @@ class TasksService final : public TasksBase {
   grpc::ServerUnaryReactor* SearchTasks(grpc::CallbackServerContext* ctx, const pb::SearchTasksRequest* req,
                                          pb::SearchTasksResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(AnswerSearch(req, resp));
+    grpc::Status refused = req->queue().empty()
+                               ? auth_.ReadAll(*ctx, "search the tasks of every queue (name one in 'queue')")
+                               : auth_.Queue(*ctx, req->queue(), Use::kRead, "read");
+    reactor->Finish(refused.ok() ? AnswerSearch(req, resp) : refused);
     return reactor;
   }
 
   grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx, const pb::GetTaskRequest* req,
                                          pb::GetTaskResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(AnswerGet(req, resp));
+    reactor->Finish(AnswerGet(*ctx, req, resp));
     return reactor;
   }
 
   grpc::ServerUnaryReactor* CompleteTask(grpc::CallbackServerContext* ctx, const pb::CompleteTaskRequest* req,
                                          pb::CompleteTaskResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    auto prepared = Prepare(*req);
+    // With an authenticated user the completion is that user's.
+    std::optional<pb::CompleteTaskRequest> as_user;
+    grpc::Status refused = Checked(*ctx, req->task_id(), Use::kWork, "complete", [&](const TaskRow&) {
+      std::string assignee;
+      grpc::Status st = auth_.Assignee(*ctx, req->assignee(), "complete tasks", &assignee);
+      if (st.ok() && assignee != req->assignee()) {
+        as_user = *req;
+        as_user->set_assignee(assignee);
+      }
+      return st;
+    });
+    if (!refused.ok()) {
+      reactor->Finish(refused);
+      return reactor;
+    }
+    auto prepared = Prepare(as_user ? *as_user : *req);
     if (!prepared.ok()) {
       reactor->Finish(ToGrpc(prepared.status()));
       return reactor;
@@ -226,6 +280,19 @@ class TasksService final : public TasksBase {
   }
 
  private:
+  // The permission to use the task's queue, then `more` (assignees,
+  // holders); skipped without authentication. An unknown task is the
+  // call's own to answer (NOT_FOUND).
+  template <typename More>
+  grpc::Status Checked(const grpc::CallbackServerContext& ctx, const std::string& id, Use use, const char* verb,
+                       More more) {
+    if (auth_.open()) return grpc::Status::OK;
+    auto t = Find(id);
+    if (!t.ok()) return grpc::Status::OK;
+    if (grpc::Status st = auth_.Queue(ctx, t->queue, use, verb); !st.ok()) return st;
+    return more(*t);
+  }
+
   Result<TaskRow> Find(const std::string& id) {
     if (id.empty()) return Status::InvalidArgument("task_id is required");
     TREATY_ASSIGN_OR_RETURN(auto t, node_->GetTask(id));
@@ -377,6 +444,7 @@ class TasksService final : public TasksBase {
   }
 
   Node* node_;
+  const access::Authorizer& auth_;
   BlockingPool blocking_;
 };
 
@@ -401,6 +469,8 @@ void TasksService::FillForm(const defs::StepSpec& step, pb::GetTaskResponse* res
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeTasksService(Node* node) { return std::make_unique<TasksService>(node); }
+std::unique_ptr<grpc::Service> MakeTasksService(Node* node, const access::Authorizer& authorizer) {
+  return std::make_unique<TasksService>(node, authorizer);
+}
 
 }  // namespace treaty::engine

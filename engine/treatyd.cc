@@ -1,15 +1,23 @@
 // treatyd: one party's Treaty node.
 //
 //   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
-//           [--batch-latency MS] [--deadline-grace MS] [--config FILE]
+//           [--batch-latency MS] [--deadline-grace MS] [--metrics HOST:PORT] [--log-format text|json]
+//           [--config FILE]
+//           (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext)
+//           [--access FILE]
 //   treatyd init --data DIR --party NAME [--endpoint tcp://HOST:PORT]
 //       creates the party's identity (secp256k1 signing key, CURVE key pair)
 //       in DIR/identity.json and prints its entry for the network file
 //
-// Listens on 127.0.0.1:7420 by default. Runs the definitions compiled into
+// Listens on 127.0.0.1:7420 by default: with TLS and authenticated
+// clients, or plaintext on loopback only when --plaintext asks for it
+// (docs/security.md). Runs the definitions compiled into
 // it, the modules built by `treatyc build` (*.so) and YAML definitions
 // (*.yaml, on the interpreted reference runtime) found in the definitions
-// folder. One line per notable event on stderr; SIGTERM or SIGINT shuts it
+// folder. One line per notable event on stderr, stamped with the UTC time
+// (text, or one JSON object per line with --log-format json); with
+// --metrics, Prometheus text at http://HOST:PORT/metrics
+// (docs/operations.md). SIGTERM or SIGINT shuts it
 // down cleanly. Refuses to start when another node holds the data folder or
 // the folder was written by an incompatible version.
 #include <fcntl.h>
@@ -19,6 +27,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -40,6 +49,9 @@
 #include "definitions/validator.h"
 #include "definitions/base/signing_key.h"
 #include "engine/limits.h"
+#include "engine/access/server_security.h"
+#include "engine/metrics/node_gauges.h"
+#include "engine/metrics/prometheus_metrics.h"
 #include "engine/services.h"
 
 namespace {
@@ -62,18 +74,28 @@ struct Options {
   std::optional<std::string> deadline_grace;  // ms; unset: NodeOptions' default
   std::string deadline_grace_from = "--deadline-grace";
   treaty::engine::Limits limits;  // docs/limits.md
+  treaty::engine::access::SecurityOptions security;
+  std::string metrics;  // HOST:PORT of the metrics endpoint; empty: none
+  std::string log_format = "text";
+  std::string log_format_from = "--log-format";
 };
 
+void Log(const std::string& line);
+
+// The reason is a log line (with its time); the usage text is not.
 int Usage(const std::string& why) {
-  std::cerr << "treatyd: " << why << "\n"
-            << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
+  Log(why);
+  std::cerr << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
                "[--ledger local|sequencer[://HOST:PORT]|ethereum://HOST:PORT] [--network FILE] [--sync full|normal] [--batch-latency MS] "
-               "[--deadline-grace MS] [--config FILE] "
+               "[--deadline-grace MS] [--metrics HOST:PORT] [--log-format text|json] [--config FILE]\n"
+               "       (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext) "
+               "[--access FILE]\n       "
             << treaty::engine::LimitFlagsUsage() << "\n";
   return 2;
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { treaty::Env::Default()->Log("node", line); }
 
 // The config file holds the same settings as the flags (flags win).
 bool LoadConfig(const std::string& path, Options* o, std::string* err) {
@@ -88,9 +110,24 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "ledger") o->ledger = v;
       else if (k == "sync") o->sync = v;
       else if (k == "network") o->network = v;
-      else if (k == "batch_latency") {
+      else if (k == "metrics") o->metrics = v;
+      else if (k == "log_format") {
+        o->log_format = v;
+        o->log_format_from = "log_format in " + path;
+      } else if (k == "batch_latency") {
         o->batch_latency = v;
         o->batch_latency_from = "batch_latency in " + path;
+      } else if (k == "tls_cert") o->security.tls_cert = v;
+      else if (k == "tls_key") o->security.tls_key = v;
+      else if (k == "tls_client_ca") o->security.tls_client_ca = v;
+      else if (k == "tokens") o->security.tokens = v;
+      else if (k == "access") o->security.access = v;
+      else if (k == "plaintext") {
+        if (v != "true" && v != "false") {
+          *err = path + ": plaintext must be true or false, not '" + v + "'";
+          return false;
+        }
+        o->security.plaintext = v == "true";
       } else if (k == "deadline_grace") {
         o->deadline_grace = v;
         o->deadline_grace_from = "deadline_grace in " + path;
@@ -129,7 +166,7 @@ treaty::Status LoadDefinitions(const std::string& dir) {
     treaty::defs::Diagnostics diags(f);
     auto def = treaty::defs::CheckFile(f, &diags);
     if (!def) {
-      for (const auto& d : diags.items()) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+      for (const auto& d : diags.items()) Log(d.ToString());
       return treaty::Status::InvalidArgument("definition " + f + " is invalid");
     }
     // The same definition compiled in takes precedence (same hash: no-op).
@@ -191,7 +228,17 @@ int main(int argc, char** argv) {
     else if (a == "--ledger") ok = value(&o.ledger);
     else if (a == "--sync") ok = value(&o.sync);
     else if (a == "--network") ok = value(&o.network);
-    else if (a == "--batch-latency") {
+    else if (a == "--tls-cert") ok = value(&o.security.tls_cert);
+    else if (a == "--tls-key") ok = value(&o.security.tls_key);
+    else if (a == "--tls-client-ca") ok = value(&o.security.tls_client_ca);
+    else if (a == "--tokens") ok = value(&o.security.tokens);
+    else if (a == "--access") ok = value(&o.security.access);
+    else if (a == "--plaintext") o.security.plaintext = true;
+    else if (a == "--metrics") ok = value(&o.metrics);
+    else if (a == "--log-format") {
+      ok = value(&o.log_format);
+      o.log_format_from = a;
+    } else if (a == "--batch-latency") {
       ok = value(&o.batch_latency.emplace());
       o.batch_latency_from = a;
     } else if (a == "--deadline-grace") {
@@ -214,6 +261,9 @@ int main(int argc, char** argv) {
     }
     if (!ok) return Usage(a + " needs a value");
   }
+  if (o.log_format != "text" && o.log_format != "json")
+    return Usage(o.log_format_from + " must be text or json, not '" + o.log_format + "'");
+  treaty::Env::SetLogFormat(o.log_format == "json" ? treaty::LogFormat::kJson : treaty::LogFormat::kText);
   if (o.data.empty()) return Usage("--data DIR is required");
   const bool on_sequencer = o.ledger == "sequencer" || o.ledger.rfind("sequencer://", 0) == 0;
   const bool on_ethereum = o.ledger.rfind("ethereum://", 0) == 0;
@@ -253,6 +303,12 @@ int main(int argc, char** argv) {
     deadline_grace = std::chrono::milliseconds(ms);
   }
   bool full_sync = o.sync == "full";
+  // Who may call the API, checked before anything is opened.
+  auto security = treaty::engine::access::MakeServerSecurity(o.security, o.listen, treaty::Env::Default());
+  if (!security.ok()) {
+    Log("refusing to start: " + security.status().message());
+    return 2;
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(o.data, ec);
@@ -287,7 +343,7 @@ int main(int argc, char** argv) {
     treaty::defs::Diagnostics diags(o.network);
     network = treaty::chain::LoadNetworkFile(o.network, &diags);
     if (!network) {
-      for (const auto& d : diags.items()) std::cerr << d.ToString() << "\n";
+      for (const auto& d : diags.items()) Log(d.ToString());
       return 1;
     }
     auto id = treaty::crypto::LoadIdentityFile(o.data + "/identity.json");
@@ -307,6 +363,26 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  treaty::Env::SetLogParty(o.party);
+  // The metrics endpoint serves from here on; the node's gauges once it
+  // has started (node_for_metrics), the counters as they are counted.
+  std::atomic<treaty::engine::Node*> node_for_metrics{nullptr};
+  std::unique_ptr<treaty::engine::PrometheusMetrics> metrics;
+  if (!o.metrics.empty()) {
+    auto m = treaty::engine::PrometheusMetrics::Serve(o.metrics, [&node_for_metrics] {
+      treaty::engine::Node* n = node_for_metrics.load();
+      return n ? treaty::engine::ReadNodeGauges(n) : std::vector<treaty::engine::ScrapedValue>{};
+    });
+    if (!m.ok()) {
+      Log("refusing to start: " + m.status().message());
+      return 1;
+    }
+    metrics = std::move(m).value();
+    // The port it got (":0" asks the kernel for a free one).
+    Log("metrics on http://" + o.metrics.substr(0, o.metrics.rfind(':')) + ":" + std::to_string(metrics->port()) +
+        "/metrics");
+  }
+  if (metrics) (*security)->SetMetrics(metrics.get());
   treaty::engine::NodeStore store;
   st = store.Open(o.data + "/node.db", o.party, full_sync);
   if (!st.ok()) {
@@ -348,6 +424,7 @@ int main(int argc, char** argv) {
   nopts.limits = o.limits;
   if (batch_latency) nopts.batch_latency = *batch_latency;
   if (deadline_grace) nopts.deadline_grace = *deadline_grace;
+  if (metrics) nopts.metrics = metrics.get();
   if (network && !network->claim_salt.empty()) {
     nopts.claim_salt = network->claim_salt;
   } else {
@@ -377,6 +454,7 @@ int main(int argc, char** argv) {
     treaty::engine::DataExchange* ex = exchange.get();
     node.SetOutboxListener([ex](std::vector<treaty::engine::OutboxMessage> m) { ex->Send(std::move(m)); });
     node.SetRefusedCounter([ex] { return ex->refused_connections(); });
+    if (metrics) ex->SetMetrics(metrics.get());
     st = exchange->Start();
     if (!st.ok()) {
       Log("refusing to start: " + st.message());
@@ -388,7 +466,7 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(o.listen, (*security)->credentials, &port);
   // gRPC answers a larger request RESOURCE_EXHAUSTED before any handler runs.
   builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_request_bytes));
   // A waiting TriggerStep holds its thread until the step is applied. With
@@ -399,7 +477,7 @@ int main(int argc, char** argv) {
   // (gRPC ends only pollers over this cap), a few hundred KiB each at most
   // (docs/performance.md).
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kIdleRequestThreads);
-  auto services = treaty::engine::MakeServices(&node, kVersion);
+  auto services = treaty::engine::MakeServices(&node, kVersion, (*security)->authorizer_or_open());
   for (auto& s : services) builder.RegisterService(s.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
@@ -411,15 +489,21 @@ int main(int argc, char** argv) {
     Log("refusing to start: " + st.message());
     return 1;
   }
+  node_for_metrics.store(&node);
   Log("party " + o.party + " listening on " + o.listen + " (port " + std::to_string(port) + "), data " + o.data +
       ", ledger " + ledger->Describe() + (network ? ", network " + network->name : std::string()) + ", applied height " + std::to_string(node.AppliedHeight()));
+  Log("api: " + (*security)->description);
 
   int sig = 0;
   sigwait(&signals, &sig);
   Log(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // No new scrape reads the node from here on; the endpoint stops (and
+  // waits for a scrape in progress) once nothing counts any more.
+  node_for_metrics.store(nullptr);
   node.Stop();
   if (exchange) exchange->Stop();
+  metrics.reset();
   Log("stopped at applied height " + std::to_string(node.AppliedHeight()));
   return 0;
 }

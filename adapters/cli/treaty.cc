@@ -1,7 +1,8 @@
 // treaty: the command-line client of a Treaty node. It speaks only the
 // public gRPC API (proto/treaty/v1).
 //
-//   treaty [--server ADDR] [--json] COMMAND ...
+//   treaty [--server ADDR] [--json] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
+//          [--token-file FILE] COMMAND ...   (docs/security.md; $TREATY_TOKEN: the token)
 //     start DEFINITION [--id ID] [--input JSON] [--version N] [--role ROLE=PARTY]... [--key K] [--no-wait]
 //           [--wait here|all] [--timeout MS]
 //     step INSTANCE STEP [--input JSON] [--key K] [--no-wait] [--wait here|all] [--timeout MS]
@@ -36,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/common/client_channel.h"
 #include "cli_support.h"
 #include "jobs.h"
 #include "treaty/v1/treaty.grpc.pb.h"
@@ -56,7 +58,10 @@ namespace {
 namespace pb = ::treaty::v1;
 
 constexpr const char* kUsage =
-    "usage: treaty [--server ADDR] [--json] COMMAND\n"
+    "usage: treaty [--server ADDR] [--json] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]\n"
+    "              [--tls-server-name NAME] [--token-file FILE] COMMAND\n"
+    "  (--tls-ca: TLS, the node's certificate checked against FILE; --tls-cert/--tls-key: a client certificate;\n"
+    "   --token-file or $TREATY_TOKEN: a bearer token; $TREATY_SERVER: the default --server)\n"
     "  start DEFINITION [--id ID] [--input JSON] [--version N] [--role ROLE=PARTY]... [--key K] [--no-wait]\n"
     "        [--wait here|all] [--timeout MS]\n"
     "  step INSTANCE STEP [--input JSON] [--key K] [--no-wait] [--wait here|all] [--timeout MS]\n"
@@ -563,7 +568,26 @@ int main(int argc, char** argv) {
     }
   }
   if (command.empty()) return Usage("");
-  auto ch = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  treaty::adapters::ClientSecurity security;
+  std::string token_file;
+  for (auto [flag, field] : {std::pair{"--tls-ca", &security.tls_ca}, std::pair{"--tls-cert", &security.tls_cert},
+                             std::pair{"--tls-key", &security.tls_key},
+                             std::pair{"--tls-server-name", &security.tls_server_name},
+                             std::pair{"--token-file", &token_file}}) {
+    auto it = a.opts.find(flag);
+    if (it == a.opts.end()) continue;
+    *field = it->second;
+    a.opts.erase(it);
+  }
+  std::string err;
+  if (!token_file.empty()) {
+    security.token = treaty::adapters::ReadTokenFile(token_file, &err);
+    if (!err.empty()) return Usage(err);
+  } else if (const char* env = std::getenv("TREATY_TOKEN")) {
+    security.token = env;
+  }
+  auto ch = treaty::adapters::MakeClientChannel(server, security, &err);
+  if (!ch) return Usage(err);
   try {
     if (command == "start") return Start(pb::Processes::NewStub(ch).get(), a);
     if (command == "step") return Step(pb::Processes::NewStub(ch).get(), a);

@@ -8,6 +8,7 @@
 
 #include "chain/block_codec.h"
 #include "chain/sequencer/sequencer_wire.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 
@@ -116,8 +117,9 @@ Status SequencerLedger::Check(Block* b) {
     const Member* author = network_.Find(batch.author);
     auto bs = crypto::SignatureFromHex(batch.signature);
     if (author == nullptr || !bs.ok() || !crypto::Verify(author->signing_key, BatchDigest(batch), *bs)) {
-      std::fprintf(stderr, "treatyd: block %llu: batch %s is not signed by member '%s'; its pins are ignored\n",
-                   static_cast<unsigned long long>(b->height), batch.id.c_str(), batch.author.c_str());
+      Env::Default()->Log("sequencer", "block " + std::to_string(b->height) + ": batch " + batch.id +
+                                           " is not signed by member '" + batch.author + "'; its pins are ignored",
+                          LogLevel::kWarning);
       batch.pins.clear();
     }
   }
@@ -173,7 +175,7 @@ LedgerHealth SequencerLedger::Health() {
 uint64_t SequencerLedger::WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) {
   auto blocks = Fetch(after + 1, 256, timeout);
   if (!blocks.ok()) {
-    std::fprintf(stderr, "treatyd: reading the sequencer: %s\n", blocks.status().ToString().c_str());
+    Env::Default()->Log("sequencer", "reading the sequencer: " + blocks.status().ToString(), LogLevel::kWarning);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     return after;  // the caller retries; nothing unchecked reaches it
   }

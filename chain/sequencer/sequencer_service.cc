@@ -9,6 +9,7 @@
 
 #include "chain/block_codec.h"
 #include "chain/sequencer/sequencer_wire.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 namespace {
@@ -21,7 +22,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treaty-sequencer: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("node", line); }
 
 }  // namespace
 
@@ -31,6 +33,7 @@ struct SequencerService::Impl {
   crypto::SigningKey key;
   Db db;
   Checkpointer checkpointer;
+  SequencerStats stats;
   uint64_t height = 0;
   int64_t last_time_ms = 0;
   Digest last_hash{};
@@ -112,6 +115,7 @@ struct SequencerService::Impl {
     Status st = DecodeSequencerRequest(text, opts.max_message_bytes, &r);
     if (!st.ok()) {
       Log("refused a request from a peer: " + st.ToString());
+      stats.refused_malformed.fetch_add(1);
       return Error(sock, peer, r.req, StatusCodeName(st.code()), st.message());
     }
     const json& req = r.req;
@@ -131,11 +135,13 @@ struct SequencerService::Impl {
     const Member* author = network.Find(batch->author);
     if (author == nullptr) {
       Log("refused batch " + batch->id + ": '" + batch->author + "' is not a member");
+      stats.refused_not_a_member.fetch_add(1);
       return Error(sock, peer, req, "PERMISSION_DENIED", "'" + batch->author + "' is not a member of the network");
     }
     auto sig = crypto::SignatureFromHex(batch->signature);
     if (!sig.ok() || !crypto::Verify(author->signing_key, BatchDigest(*batch), *sig)) {
       Log("refused batch " + batch->id + ": bad signature for '" + batch->author + "'");
+      stats.refused_bad_signature.fetch_add(1);
       return Error(sock, peer, req, "PERMISSION_DENIED",
                    "the batch signature is not " + batch->author + "'s");
     }
@@ -244,6 +250,10 @@ struct SequencerService::Impl {
     height = b.height;
     last_time_ms = b.time_ms;
     last_hash = b.hash;
+    stats.height.store(height);
+    stats.blocks.fetch_add(1);
+    stats.batches.fetch_add(b.batches.size());
+    stats.pins.fetch_add(pins);
     for (auto& q : taken)
       for (auto& w : q.waiters) {
         json r = Reply(w.req);
@@ -278,8 +288,11 @@ Result<std::unique_ptr<SequencerService>> SequencerService::Open(SequencerOption
   s->impl_->key = std::move(key);
   TREATY_RETURN_IF_ERROR(s->impl_->Load());
   s->height_ = s->impl_->height;
+  s->impl_->stats.height.store(s->impl_->height);
   return s;
 }
+
+const SequencerStats& SequencerService::stats() const { return impl_->stats; }
 
 SequencerService::~SequencerService() = default;
 

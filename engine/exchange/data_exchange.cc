@@ -24,7 +24,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: exchange: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("exchange", line); }
 
 std::string Z85(const uint8_t* key32) {
   char out[41] = {};
@@ -51,6 +52,7 @@ struct DataExchange::Impl {
   Durability durability;
   std::atomic<uint64_t>* refused;
   size_t max_message_bytes = kDefaultMaxMessageBytes;
+  NodeMetrics* metrics = NoMetrics();
   std::atomic<bool> stop{false};
   int wake_fd = -1;
   zmq::context_t ctx{1};
@@ -97,6 +99,7 @@ struct DataExchange::Impl {
   // A refused connection is counted, logged and recorded as an event.
   void Refuse(const std::string& address, const std::string& key, const std::string& why) {
     refused->fetch_add(1);
+    metrics->PeerRefused(PeerRefusal::kNotAMember);
     Log("refused a connection from " + address + ": " + why);
     EventRow ev;
     ev.type = "connection_refused";
@@ -147,10 +150,12 @@ struct DataExchange::Impl {
                                        max_message_bytes);
       if (from.empty() || !frame.ok()) {
         Log("refused a message from '" + from + "': " + (frame.ok() ? "no authenticated sender" : frame.status().ToString()));
+        metrics->PeerRefused(PeerRefusal::kMalformed);
         continue;
       }
       if (frame->from != from) {
         Log("dropped a message claiming to be from '" + frame->from + "' on " + from + "'s connection");
+        metrics->PeerRefused(PeerRefusal::kBadSignature);
         continue;
       }
       reply_to.emplace_back(rid.to_string(), frame->id);
@@ -237,6 +242,7 @@ struct DataExchange::Impl {
       const std::string& id = receipt->id;
       if (m == nullptr || !crypto::Verify(m->signing_key, ReceiptDigest(id, peer, self->party), receipt->signature)) {
         Log("ignored a receipt for " + id + " not signed by " + peer);
+        metrics->PeerRefused(PeerRefusal::kBadSignature);
         continue;
       }
       delivered->push_back(id);
@@ -387,6 +393,7 @@ DataExchange::DataExchange(const crypto::Identity* self, const chain::Network* n
 DataExchange::~DataExchange() { Stop(); }
 
 void DataExchange::set_max_message_bytes(size_t n) { impl_->max_message_bytes = n; }
+void DataExchange::SetMetrics(NodeMetrics* metrics) { impl_->metrics = metrics != nullptr ? metrics : NoMetrics(); }
 
 Status DataExchange::Start() {
   Impl& im = *impl_;

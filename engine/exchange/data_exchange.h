@@ -27,6 +27,7 @@
 #include "chain/network.h"
 #include "definitions/value.h"
 #include "definitions/base/identity_file.h"
+#include "engine/metrics/node_metrics.h"
 #include "engine/store/node_store.h"
 
 namespace treaty::engine {
@@ -77,6 +78,8 @@ class DataExchange {
   void Wake();
 
   uint64_t refused_connections() const { return refused_.load(); }
+  // Where refused connections and messages are counted (before Start).
+  void SetMetrics(NodeMetrics* metrics);
 
  private:
   struct Impl;

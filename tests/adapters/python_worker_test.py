@@ -76,7 +76,7 @@ class Node:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([TREATYD, "--data", os.path.join(self.dir, "data"), "--listen", self.address,
-                                          "--definitions", os.path.join(self.dir, "defs")],
+                                          "--plaintext", "--definitions", os.path.join(self.dir, "defs")],
                                          stdout=log, stderr=subprocess.STDOUT)
         self.channel = grpc.insecure_channel(self.address)
         deadline = time.monotonic() + 20

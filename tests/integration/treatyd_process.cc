@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <grpcpp/health_check_service_interface.h>
 
@@ -14,6 +15,13 @@ TreatydProcess::TreatydProcess(std::string data_dir, std::vector<std::string> ex
   address_ = "127.0.0.1:" + std::to_string(port_);
   log_ = data_ + ".log";
   std::vector<std::string> args = {TREATY_TREATYD, "--data", data_, "--listen", address_};
+  // Plaintext on loopback (the development mode) unless the test asks for TLS.
+  bool chosen = false;
+  for (const auto& a : extra_) {
+    tls_ = tls_ || a == "--tls-cert";
+    chosen = chosen || a == "--tls-cert" || a == "--plaintext";
+  }
+  if (!chosen) args.push_back("--plaintext");
   args.insert(args.end(), extra_.begin(), extra_.end());
   proc_ = std::make_unique<ChildProcess>(std::move(args), log_);
 }
@@ -26,6 +34,11 @@ bool TreatydProcess::Start() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     if (proc_->Exited()) return false;
+    if (tls_) {
+      if (Log().find(" listening on ") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
     if (channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(200))) return true;
   }
   return false;

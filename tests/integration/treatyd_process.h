@@ -1,7 +1,9 @@
 // Test harness for real treatyd processes: TreatydProcess starts a real
 // treatyd on 127.0.0.1 with a free port and its own data folder, waits
 // until it serves, and stops it by PID (SIGTERM, or SIGKILL to simulate a
-// crash). ChildProcess, TempDir and FreePort are in child_process.h.
+// crash). It passes --plaintext (the development mode) unless the
+// arguments give --tls-cert or --plaintext; a TLS node is ready when its
+// log says it listens, and its callers make their own channels. ChildProcess, TempDir and FreePort are in child_process.h.
 #pragma once
 
 #include <memory>
@@ -30,6 +32,7 @@ class TreatydProcess {
   const std::string& address() const { return address_; }
   const std::string& log_path() const { return log_; }
   std::string Log() const;
+  // A plaintext channel to the node (useless to a TLS node).
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
@@ -38,6 +41,7 @@ class TreatydProcess {
   std::string address_;
   std::string log_;
   int port_ = 0;
+  bool tls_ = false;
   std::unique_ptr<ChildProcess> proc_;
   std::shared_ptr<grpc::Channel> channel_;
 };

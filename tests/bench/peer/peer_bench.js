@@ -634,7 +634,7 @@ async function setupTreaty(args) {
   const dataDir = path.join(args.work, 'treaty-data');
   fs.mkdirSync(dataDir, { recursive: true });
   const addr = `127.0.0.1:${args.treatyPort}`;
-  const proc = startProcess('treatyd', args.treatyd, ['--data', dataDir, '--listen', addr, '--party', 'acme'],
+  const proc = startProcess('treatyd', args.treatyd, ['--data', dataDir, '--listen', addr, '--plaintext', '--party', 'acme'],
                             { logFile: path.join(args.work, 'treatyd.log') });
   const processes = new pkg.Processes(addr, grpc.credentials.createInsecure());
   const node = new pkg.Node(addr, grpc.credentials.createInsecure());
