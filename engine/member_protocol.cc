@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "definitions/schema.h"
+#include "engine/member_messages.h"
 
 namespace treaty::engine {
 
@@ -19,19 +20,7 @@ bool Holds(const std::vector<std::string>& v, const std::string& x) { return std
 }  // namespace
 
 Digest MemberProtocol::AttestationSetDigest(const std::string& party, const json& items) {
-  Sha256 h;
-  h.UpdateField("treaty.attestations.v2");
-  h.UpdateField(party);
-  h.UpdateField(std::to_string(items.size()));
-  for (const auto& i : items) {
-    h.UpdateField(i.value("instance", ""));
-    h.UpdateField(std::to_string(i.value("seq", int64_t{0})));
-    h.UpdateField(i.value("outcome", ""));
-    h.UpdateField(i.value("reject_code", ""));
-    h.UpdateField(i.value("reason", ""));
-    h.UpdateField(i.value("state_hash", ""));
-  }
-  return h.Finish();
+  return engine::AttestationSetDigest(party, items);
 }
 
 std::set<std::string> MemberProtocol::HiddenFor(const runtime::DefinitionRuntime& def,

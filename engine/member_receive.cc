@@ -4,6 +4,7 @@
 // relaxed transaction per poll of the data exchange.
 #include <algorithm>
 
+#include "engine/member_messages.h"
 #include "engine/member_protocol.h"
 
 namespace treaty::engine {
@@ -228,19 +229,13 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
 
 Status MemberProtocol::ReceiveAttestation(WriteTxn& txn, const std::string& from, const json& body,
                                           const std::string& signature_ref) {
-  auto text = [&](const char* key) { return body.contains(key) && body[key].is_string(); };
-  if (!body.is_object() || !text("instance") || !body.contains("seq") || !body["seq"].is_number_integer() ||
-      !text("outcome") || !text("reject_code") || !text("reason") || !text("state_hash"))
-    return Refused(txn, "", from, "malformed attestation");
-  auto outcome = OutcomeFromName(body["outcome"].get<std::string>());
-  std::string code_text = body["reject_code"].get<std::string>();
-  auto code = runtime::RejectCodeFromName(code_text.empty() ? "ACCEPTED" : code_text);
-  if (!outcome || !code) return Refused(txn, "", from, "malformed attestation: unknown outcome or reject code");
+  auto item = DecodeAttestation(body);
+  if (!item.ok()) return Refused(txn, "", from, item.status().message());
   AttestationRow a;
-  a.instance = body["instance"].get<std::string>();
-  a.seq = body["seq"].get<int64_t>();
+  a.instance = std::move(item->instance);
+  a.seq = item->seq;
   a.party = from;
-  a.attested = AttestedOutcome{*outcome, *code, body["reason"].get<std::string>(), body["state_hash"].get<std::string>()};
+  a.attested = std::move(item->outcome);
   a.signature = signature_ref;
   TREATY_RETURN_IF_ERROR(txn.InsertAttestation(a));
   attested_any_ = true;

@@ -14,6 +14,7 @@
 #include "chain/network.h"
 #include "definitions/base/env.h"
 #include "definitions/base/identity_file.h"
+#include "engine/limits.h"
 #include "engine/metrics/node_metrics.h"
 
 namespace treaty::engine {
@@ -42,6 +43,7 @@ struct NodeOptions {
   std::string claim_salt;
   // The clock, random source and logger (tests give their own).
   Env* env = Env::Default();
+  Limits limits;  // docs/limits.md
   // What is counted for the metrics endpoint (treatyd --metrics); never null.
   NodeMetrics* metrics = NoMetrics();
 };

@@ -48,6 +48,7 @@
 #include "definitions/runtime/reference_machine.h"
 #include "definitions/validator.h"
 #include "definitions/base/signing_key.h"
+#include "engine/limits.h"
 #include "engine/access/server_security.h"
 #include "engine/metrics/node_gauges.h"
 #include "engine/metrics/prometheus_metrics.h"
@@ -72,6 +73,7 @@ struct Options {
   std::string batch_latency_from = "--batch-latency";  // for the error message
   std::optional<std::string> deadline_grace;  // ms; unset: NodeOptions' default
   std::string deadline_grace_from = "--deadline-grace";
+  treaty::engine::Limits limits;  // docs/limits.md
   treaty::engine::access::SecurityOptions security;
   std::string metrics;  // HOST:PORT of the metrics endpoint; empty: none
   std::string log_format = "text";
@@ -87,7 +89,8 @@ int Usage(const std::string& why) {
                "[--ledger local|sequencer[://HOST:PORT]|ethereum://HOST:PORT] [--network FILE] [--sync full|normal] [--batch-latency MS] "
                "[--deadline-grace MS] [--metrics HOST:PORT] [--log-format text|json] [--config FILE]\n"
                "       (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext) "
-               "[--access FILE]\n";
+               "[--access FILE]\n       "
+            << treaty::engine::LimitFlagsUsage() << "\n";
   return 2;
 }
 
@@ -130,8 +133,15 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
         o->deadline_grace_from = "deadline_grace in " + path;
       }
       else {
-        *err = path + ": unknown setting '" + k + "'";
-        return false;
+        bool limit = false;
+        if (!treaty::engine::SetLimit(k, v, &o->limits, &limit, err)) {
+          *err = path + ": " + *err;
+          return false;
+        }
+        if (!limit) {
+          *err = path + ": unknown setting '" + k + "'";
+          return false;
+        }
       }
     }
   } catch (const YAML::Exception& e) {
@@ -243,7 +253,11 @@ int main(int argc, char** argv) {
       std::cout << "treatyd " << kVersion << "\n";
       return 0;
     } else {
-      return Usage("unknown option " + a);
+      bool limit = false;
+      std::string err;
+      if (!treaty::engine::SetLimit(a, i + 1 < argc ? argv[i + 1] : "", &o.limits, &limit, &err)) return Usage(err);
+      if (!limit) return Usage("unknown option " + a);
+      ++i;
     }
     if (!ok) return Usage(a + " needs a value");
   }
@@ -407,6 +421,7 @@ int main(int argc, char** argv) {
   }
   treaty::engine::NodeOptions nopts;
   nopts.party = o.party;
+  nopts.limits = o.limits;
   if (batch_latency) nopts.batch_latency = *batch_latency;
   if (deadline_grace) nopts.deadline_grace = *deadline_grace;
   if (metrics) nopts.metrics = metrics.get();
@@ -435,6 +450,7 @@ int main(int argc, char** argv) {
         },
         treaty::engine::DataExchange::Durability{[&node] { return node.DurableGeneration(); },
                                                  [&node] { node.MakeDurable(); }});
+    exchange->set_max_message_bytes(static_cast<size_t>(o.limits.member_max_message_bytes));
     treaty::engine::DataExchange* ex = exchange.get();
     node.SetOutboxListener([ex](std::vector<treaty::engine::OutboxMessage> m) { ex->Send(std::move(m)); });
     node.SetRefusedCounter([ex] { return ex->refused_connections(); });
@@ -451,7 +467,8 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(o.listen, (*security)->credentials, &port);
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  // gRPC answers a larger request RESOURCE_EXHAUSTED before any handler runs.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_request_bytes));
   // A waiting TriggerStep holds its thread until the step is applied. With
   // gRPC's default of 2 idle pollers, every thread beyond that exits when
   // its call returns and a new one is created for the next call: under load

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "chain/block_codec.h"
+#include "chain/sequencer/sequencer_wire.h"
 #include "definitions/base/env.h"
 
 namespace treaty::chain {
@@ -50,17 +51,8 @@ struct SequencerLedger::Conn {
       if (!(items[0].revents & ZMQ_POLLIN)) continue;
       zmq::message_t msg;
       if (!sock->recv(msg, zmq::recv_flags::dontwait)) continue;
-      json r = json::parse(msg.to_string(), nullptr, false);
-      if (r.is_discarded() || !r.is_object()) continue;
-      if (r.value("req", uint64_t{0}) != id) continue;  // a late answer to an abandoned request
-      if (r.contains("error")) {
-        std::string code = r.value("code", "");
-        std::string message = "sequencer: " + r.value("error", std::string());
-        if (code == "PERMISSION_DENIED") return Status::PermissionDenied(message);
-        if (code == "INVALID_ARGUMENT") return Status::InvalidArgument(message);
-        if (code == "RESOURCE_EXHAUSTED") return Status::ResourceExhausted(message);
-        return Status::Unavailable(message);
-      }
+      auto r = DecodeSequencerReply(msg.to_string_view(), id);
+      if (!r.ok() && r.status().code() == StatusCode::kNotFound) continue;  // unreadable, or a late answer
       return r;
     }
   }
@@ -140,19 +132,11 @@ Result<std::vector<Block>> SequencerLedger::Fetch(uint64_t from, size_t max, std
   TREATY_ASSIGN_OR_RETURN(json r, read_->Call(json{{"op", "read"}, {"from", from}, {"max", max},
                                                    {"wait_ms", wait.count()}},
                                               wait + std::chrono::milliseconds(1000)));
-  std::vector<Block> out;
-  if (!r.contains("blocks") || !r["blocks"].is_array()) return Status::DataLoss("sequencer read without blocks");
+  TREATY_ASSIGN_OR_RETURN(std::vector<Block> out, DecodeReadReply(r, from));
   std::lock_guard<std::mutex> lock(cache_mu_);
-  height_ = std::max(height_, r.value("height", uint64_t{0}));
-  uint64_t expect = from;
-  for (const auto& jb : r["blocks"]) {
-    TREATY_ASSIGN_OR_RETURN(Block b, BlockFromJson(jb));
-    if (b.height != expect)
-      return Status::DataLoss("sequencer sent block " + std::to_string(b.height) + " where " +
-                              std::to_string(expect) + " was due");
+  height_ = std::max(height_, ReplyHeight(r));
+  for (auto& b : out) {
     TREATY_RETURN_IF_ERROR(Check(&b));
-    ++expect;
-    out.push_back(std::move(b));
   }
   return out;
 }
@@ -174,7 +158,7 @@ uint64_t SequencerLedger::Height() {
   // Status calls come often; a sequencer that is down answers no one.
   auto r = control_->Call(json{{"op", "height"}}, std::chrono::milliseconds(500));
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (r.ok()) height_ = std::max(height_, r->value("height", uint64_t{0}));
+  if (r.ok()) height_ = std::max(height_, ReplyHeight(*r));
   last_error_ = r.ok() ? std::string() : r.status().message();
   return height_;
 }

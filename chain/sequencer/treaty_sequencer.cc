@@ -4,8 +4,8 @@
 //       creates the sequencer's signing key in DIR/identity.json and prints
 //       the `sequencer:` entry for the network file
 //   treaty-sequencer --data DIR --network FILE [--listen ADDR]
-//           [--block-latency MS] [--block-pins N] [--sync full|normal] [--log-format text|json]
-//           [--metrics HOST:PORT]
+//           [--block-latency MS] [--block-pins N] [--sync full|normal] [--max-message-bytes N]
+//           [--log-format text|json] [--metrics HOST:PORT]
 //       serves members' batches and the block stream (docs/protocol.md)
 #include <fcntl.h>
 #include <signal.h>
@@ -33,7 +33,8 @@ int Usage(const std::string& why) {
   Log(why);
   std::cerr << "usage: treaty-sequencer init --data DIR [--endpoint tcp://HOST:PORT]\n"
                "       treaty-sequencer --data DIR --network FILE [--listen ADDR] [--block-latency MS] "
-               "[--block-pins N] [--sync full|normal] [--log-format text|json] [--metrics HOST:PORT]\n";
+               "[--block-pins N] [--sync full|normal] [--max-message-bytes N] [--log-format text|json] "
+               "[--metrics HOST:PORT]\n";
   return 2;
 }
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   const treaty::chain::SequencerOptions defaults;  // the flags default to the service's own
   int latency_ms = static_cast<int>(defaults.block_latency.count());
   int pins = static_cast<int>(defaults.block_max_pins);
+  long long max_message_bytes = static_cast<long long>(defaults.max_message_bytes);
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (i + 1 >= argc) return Usage(a + " needs a value");
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
     else if (a == "--sync") sync = v;
     else if (a == "--block-latency") latency_ms = std::atoi(v.c_str());
     else if (a == "--block-pins") pins = std::atoi(v.c_str());
+    else if (a == "--max-message-bytes") max_message_bytes = std::atoll(v.c_str());
     else if (a == "--log-format") log_format = v;
     else if (a == "--metrics") metrics_at = v;
     else return Usage("unknown option " + a);
@@ -89,6 +92,8 @@ int main(int argc, char** argv) {
   if (sync != "full" && sync != "normal") return Usage("--sync must be full or normal");
   if (latency_ms < 0 || latency_ms > 10000) return Usage("--block-latency must be 0-10000 ms");
   if (pins < 1 || pins > 65536) return Usage("--block-pins must be 1-65536");
+  if (max_message_bytes < (64 << 10) || max_message_bytes > (1 << 30))
+    return Usage("--max-message-bytes must be 65536-1073741824 (docs/limits.md)");
 
   treaty::defs::Diagnostics diags(network_path);
   auto network = treaty::chain::LoadNetworkFile(network_path, &diags);
@@ -123,6 +128,7 @@ int main(int argc, char** argv) {
   opts.listen = listen;
   opts.block_latency = std::chrono::milliseconds(latency_ms);
   opts.block_max_pins = static_cast<size_t>(pins);
+  opts.max_message_bytes = static_cast<size_t>(max_message_bytes);
   opts.full_sync = sync == "full";
   auto svc = treaty::chain::SequencerService::Open(opts, *network, std::move(id->key));
   if (!svc.ok()) {
