@@ -455,7 +455,10 @@ class NodeService final : public pb::Node::Service {
 Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
                                                            const grpc::ServerContextBase& ctx, const char* call) {
   auto slot = streams->Acquire(ClientIdentity(ctx), call);
-  if (!slot.ok()) node->options().env->Log("limits", "refused a stream: " + slot.status().message(), LogLevel::kWarning);
+  if (!slot.ok()) {
+    node->options().env->Log("limits", "refused a stream: " + slot.status().message(), LogLevel::kWarning);
+    node->options().metrics->CallRefused(call, "too_many_streams");
+  }
   return slot;
 }
 

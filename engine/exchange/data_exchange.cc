@@ -150,7 +150,7 @@ struct DataExchange::Impl {
                                        max_message_bytes);
       if (from.empty() || !frame.ok()) {
         Log("refused a message from '" + from + "': " + (frame.ok() ? "no authenticated sender" : frame.status().ToString()));
-        metrics->PeerRefused(PeerRefusal::kMalformed);
+        metrics->PeerRefused(body.size() > max_message_bytes ? PeerRefusal::kOversized : PeerRefusal::kMalformed);
         continue;
       }
       if (frame->from != from) {

@@ -11,6 +11,7 @@
 
 #include "treaty/v1/treaty.grpc.pb.h"
 #include "node_client.h"
+#include "prometheus_text.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {
@@ -49,7 +50,7 @@ TEST_F(Limits, AnOversizedRequestIsResourceExhaustedAndChangesNothing) {
 }
 
 TEST_F(Limits, AClientsStreamsBeyondTheLimitAreRefusedUntilOneCloses) {
-  StartNode({"--max-streams-per-client", "2"});
+  StartNode({"--max-streams-per-client", "2", "--metrics", "127.0.0.1:0"});
   auto events = pb::Events::NewStub(node_->channel());
   auto jobs = pb::Jobs::NewStub(node_->channel());
   pb::SubscribeRequest sub;
@@ -82,6 +83,13 @@ TEST_F(Limits, AClientsStreamsBeyondTheLimitAreRefusedUntilOneCloses) {
   EXPECT_EQ(st.error_code(), grpc::RESOURCE_EXHAUSTED);
   EXPECT_NE(st.error_message().find("StreamJobs"), std::string::npos) << st.error_message();
   EXPECT_NE(node_->Log().find("refused a stream"), std::string::npos);
+  // And counted as refused calls.
+  auto text = ScrapeMetrics(LoggedMetricsPort(node_->Log()));
+  ASSERT_TRUE(text.has_value()) << node_->Log();
+  PromText prom(*text);
+  ASSERT_TRUE(prom.ok()) << prom.error();
+  EXPECT_EQ(prom.Sum("treaty_calls_refused_total", {{"method", "Subscribe"}, {"reason", "too_many_streams"}}), 1);
+  EXPECT_EQ(prom.Sum("treaty_calls_refused_total", {{"method", "StreamJobs"}, {"reason", "too_many_streams"}}), 1);
 
   // One closes: its slot is free again (released as its handler returns).
   c1.TryCancel();
