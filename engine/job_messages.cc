@@ -89,4 +89,40 @@ void FillIncident(const JobRow& j, pb::Incident* out) {
   out->set_retries(static_cast<int32_t>(j.retries));
 }
 
+// The longest error message a worker may send.
+constexpr size_t kMaxMessage = 16 * 1024;
+
+Status CheckMessage(const std::string& m) {
+  if (m.size() > kMaxMessage)
+    return Status::InvalidArgument("error_message is " + std::to_string(m.size()) + " bytes; at most " +
+                                   std::to_string(kMaxMessage));
+  return Status::Ok();
+}
+
+Result<Value> ObjectOf(const std::string& text, const char* field) {
+  Result<Value> v = Value::FromJson(text.empty() ? "{}" : text);
+  if (!v.ok()) return Status::InvalidArgument(std::string(field) + ": " + v.status().message());
+  if (!v->is_object()) return Status::InvalidArgument(std::string(field) + " must be a JSON object");
+  return v;
+}
+
+const defs::StepSpec* StepOf(Node* node, const JobRow& j, const std::string& step) {
+  auto def = node->registry()->Find(j.definition, j.version);
+  return def ? def->model().FindStep(step) : nullptr;
+}
+
+Status NotLoaded(const JobRow& j, const std::string& step) {
+  return Status::FailedPrecondition("definition " + j.definition + " v" + std::to_string(j.version) + " with step '" +
+                                    step + "' is not loaded on this node");
+}
+
+Status MayFinish(const JobRow& j, int wait_for) {
+  if (j.state == JobState::kIncident)
+    return Status::FailedPrecondition("job '" + j.id + "' has an open incident '" + j.IncidentId() + "' (" +
+                                      j.incident_message + "); resolve it first");
+  if (wait_for != pb::WAIT_CONFIRMED_HERE && wait_for != pb::WAIT_ATTESTED_BY_ALL)
+    return Status::InvalidArgument("unknown wait_for " + std::to_string(wait_for));
+  return Status::Ok();
+}
+
 }  // namespace treaty::engine::service

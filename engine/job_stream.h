@@ -20,6 +20,13 @@
 
 namespace treaty::engine::service {
 
+// A StreamJobs call refused before it subscribes: finished at once.
+class RefusedJobStream final : public grpc::ServerWriteReactor<::treaty::v1::Job> {
+ public:
+  explicit RefusedJobStream(const grpc::Status& st) { Finish(st); }
+  void OnDone() override { delete this; }
+};
+
 class JobStream final : public grpc::ServerWriteReactor<::treaty::v1::Job> {
  public:
   // Checks the request (a refusal finishes the call) and subscribes,

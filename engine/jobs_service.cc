@@ -18,33 +18,8 @@ namespace {
 
 using namespace service;  // NOLINT: the services' shared vocabulary
 
-// The longest error message a worker may send (a stack trace fits).
-constexpr size_t kMaxMessage = 16 * 1024;
-
-Status CheckMessage(const std::string& m) {
-  if (m.size() > kMaxMessage)
-    return Status::InvalidArgument("error_message is " + std::to_string(m.size()) + " bytes; at most " +
-                                   std::to_string(kMaxMessage));
-  return Status::Ok();
-}
-
-// A JSON object (empty text: {}), or INVALID_ARGUMENT naming the field.
-Result<Value> ObjectOf(const std::string& text, const char* field) {
-  auto v = Value::FromJson(text.empty() ? "{}" : text);
-  if (!v.ok()) return Status::InvalidArgument(std::string(field) + ": " + v.status().message());
-  if (!v->is_object()) return Status::InvalidArgument(std::string(field) + " must be a JSON object");
-  return std::move(*v);
-}
-
 using JobsBase = pb::Jobs::CallbackService;
 using Use = access::Authorizer::Use;
-
-// A StreamJobs call refused before it subscribes: finished at once.
-class RefusedJobStream final : public grpc::ServerWriteReactor<pb::Job> {
- public:
-  explicit RefusedJobStream(const grpc::Status& st) { Finish(st); }
-  void OnDone() override { delete this; }
-};
 
 class JobsService final : public JobsBase {
  public:
@@ -160,7 +135,7 @@ class JobsService final : public JobsBase {
     const JobRow* job = &j;
     grpc::ServerUnaryReactor* reactor = answer.reactor;
     Status bad = Status::Ok();
-    const defs::StepSpec* step = bad.ok() ? StepOf(*job, job->step) : nullptr;
+    const defs::StepSpec* step = bad.ok() ? StepOf(node_, *job, job->step) : nullptr;
     if (bad.ok() && step == nullptr) bad = NotLoaded(*job, job->step);
     std::optional<Value> output;
     if (bad.ok()) {
@@ -212,7 +187,7 @@ class JobsService final : public JobsBase {
                                    });
       return;
     }
-    const defs::StepSpec* step = StepOf(*job, mapped->step);
+    const defs::StepSpec* step = StepOf(node_, *job, mapped->step);
     if (step == nullptr) {
       reactor->Finish(ToGrpc(NotLoaded(*job, mapped->step)));
       return;
@@ -394,25 +369,6 @@ class JobsService final : public JobsBase {
     TREATY_ASSIGN_OR_RETURN(auto j, node_->jobs()->Get(key));
     if (!j) return Status::NotFound("no job '" + key + "' at party " + node_->options().party);
     return std::move(*j);
-  }
-
-  const defs::StepSpec* StepOf(const JobRow& j, const std::string& step) {
-    auto def = node_->registry()->Find(j.definition, j.version);
-    return def ? def->model().FindStep(step) : nullptr;
-  }
-
-  static Status NotLoaded(const JobRow& j, const std::string& step) {
-    return Status::FailedPrecondition("definition " + j.definition + " v" + std::to_string(j.version) +
-                                      " with step '" + step + "' is not loaded on this node");
-  }
-
-  static Status MayFinish(const JobRow& j, int wait_for) {
-    if (j.state == JobState::kIncident)
-      return Status::FailedPrecondition("job '" + j.id + "' has an open incident '" + j.IncidentId() + "' (" +
-                                        j.incident_message + "); resolve it first");
-    if (wait_for != pb::WAIT_CONFIRMED_HERE && wait_for != pb::WAIT_ATTESTED_BY_ALL)
-      return Status::InvalidArgument("unknown wait_for " + std::to_string(wait_for));
-    return Status::Ok();
   }
 
   JobBook::Done AnswerTo(grpc::ServerUnaryReactor* reactor, pb::Job* resp) {

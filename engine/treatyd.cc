@@ -53,32 +53,17 @@
 #include "engine/metrics/node_gauges.h"
 #include "engine/metrics/prometheus_metrics.h"
 #include "engine/services.h"
+#include "engine/treatyd_config.h"
 
 namespace {
+
+using treaty::engine::TreatydOptions;
+using treaty::engine::LoadTreatydConfig;
 
 constexpr const char* kVersion = "0.1.0";
 // Request threads kept idle between calls (see where the server is built).
 constexpr int kIdleRequestThreads = 256;
 
-struct Options {
-  std::string data;
-  std::string listen = "127.0.0.1:7420";
-  std::string definitions;
-  std::string party = "node";
-  std::string ledger = "local";
-  std::string config;
-  std::string sync = "full";
-  std::string network;  // a multi-party network file
-  std::optional<std::string> batch_latency;  // ms; unset: NodeOptions' default
-  std::string batch_latency_from = "--batch-latency";  // for the error message
-  std::optional<std::string> deadline_grace;  // ms; unset: NodeOptions' default
-  std::string deadline_grace_from = "--deadline-grace";
-  treaty::engine::Limits limits;  // docs/limits.md
-  treaty::engine::access::SecurityOptions security;
-  std::string metrics;  // HOST:PORT of the metrics endpoint; empty: none
-  std::string log_format = "text";
-  std::string log_format_from = "--log-format";
-};
 
 void Log(const std::string& line);
 
@@ -96,60 +81,6 @@ int Usage(const std::string& why) {
 
 // Through the process's logger: its timestamp and format (docs/operations.md).
 void Log(const std::string& line) { treaty::Env::Default()->Log("node", line); }
-
-// The config file holds the same settings as the flags (flags win).
-bool LoadConfig(const std::string& path, Options* o, std::string* err) {
-  try {
-    YAML::Node c = YAML::LoadFile(path);
-    for (auto it = c.begin(); it != c.end(); ++it) {
-      std::string k = it->first.Scalar(), v = it->second.Scalar();
-      if (k == "data") o->data = v;
-      else if (k == "listen") o->listen = v;
-      else if (k == "definitions") o->definitions = v;
-      else if (k == "party") o->party = v;
-      else if (k == "ledger") o->ledger = v;
-      else if (k == "sync") o->sync = v;
-      else if (k == "network") o->network = v;
-      else if (k == "metrics") o->metrics = v;
-      else if (k == "log_format") {
-        o->log_format = v;
-        o->log_format_from = "log_format in " + path;
-      } else if (k == "batch_latency") {
-        o->batch_latency = v;
-        o->batch_latency_from = "batch_latency in " + path;
-      } else if (k == "tls_cert") o->security.tls_cert = v;
-      else if (k == "tls_key") o->security.tls_key = v;
-      else if (k == "tls_client_ca") o->security.tls_client_ca = v;
-      else if (k == "tokens") o->security.tokens = v;
-      else if (k == "access") o->security.access = v;
-      else if (k == "plaintext") {
-        if (v != "true" && v != "false") {
-          *err = path + ": plaintext must be true or false, not '" + v + "'";
-          return false;
-        }
-        o->security.plaintext = v == "true";
-      } else if (k == "deadline_grace") {
-        o->deadline_grace = v;
-        o->deadline_grace_from = "deadline_grace in " + path;
-      }
-      else {
-        bool limit = false;
-        if (!treaty::engine::SetLimit(k, v, &o->limits, &limit, err)) {
-          *err = path + ": " + *err;
-          return false;
-        }
-        if (!limit) {
-          *err = path + ": unknown setting '" + k + "'";
-          return false;
-        }
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    *err = path + ": " + e.what();
-    return false;
-  }
-  return true;
-}
 
 treaty::Status LoadDefinitions(const std::string& dir) {
   auto& reg = treaty::runtime::Registry::Global();
@@ -212,7 +143,7 @@ int Init(int argc, char** argv) {
 int main(int argc, char** argv) {
   treaty::Env::SetProgramName("treatyd");
   if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
-  Options o;
+  TreatydOptions o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -248,7 +179,7 @@ int main(int argc, char** argv) {
     else if (a == "--config") {
       ok = value(&o.config);
       std::string err;
-      if (ok && !LoadConfig(o.config, &o, &err)) return Usage(err);
+      if (ok && !LoadTreatydConfig(o.config, &o, &err)) return Usage(err);
     } else if (a == "--version") {
       std::cout << "treatyd " << kVersion << "\n";
       return 0;
