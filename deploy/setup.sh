@@ -19,6 +19,7 @@ PACKAGES=(
   nlohmann-json3-dev
   libcurl4-openssl-dev curl
   libcpp-httplib-dev libgraphviz-dev
+  prometheus-cpp-dev       # treatyd --metrics (docs/operations.md)
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   graphviz

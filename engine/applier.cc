@@ -100,6 +100,7 @@ void Applier::Loop() {
     int ours = 0;
     uint64_t reached = cursor;
     Status st;
+    const auto began = std::chrono::steady_clock::now();
     {
       auto txn = ctx_->store->Begin("apply");
       st = txn.status();
@@ -129,11 +130,20 @@ void Applier::Loop() {
       continue;
     }
     cursor = reached;
+    ctx_->metrics()->BlocksCommitted(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     Published(&applied, ours);
   }
 }
 
 void Applier::Published(std::vector<ProposalRow>* applied, int our_batches) {
+  // Counted once committed: a transaction that failed is applied again.
+  const int64_t now = ctx_->NowMs();
+  for (const ProposalRow& p : *applied) {
+    const bool rejected = p.status == ProposalStatus::kRejected;
+    ctx_->metrics()->StepApplied(p.definition, rejected ? RejectCodeName(p.reject_code) : "",
+                                 static_cast<double>(std::max<int64_t>(0, now - p.proposed_ms)) / 1000.0);
+  }
   p_.waiters->Applied(applied, our_batches);
 }
 
@@ -299,6 +309,7 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
                            size_t pos) {
   const ProposalExtra& extra = p->extra;
   auto def = ctx_->DefinitionByHash(extra.hash_hex);
+  p->definition = def ? def->name() : extra.definition;
   TREATY_ASSIGN_OR_RETURN(auto existing, Instance(txn, p->instance));
   std::unique_ptr<runtime::Machine> machine;
   if (existing) {
@@ -366,7 +377,8 @@ Status Applier::ApplyStart(WriteTxn& txn, ProposalRow* p, const LedgerPosition& 
   }
   if (members_ != nullptr) TREATY_RETURN_IF_ERROR(members_->Attest(txn, r.id, p->history_seq, r.roles, h.outcome));
   ctx_->Log("instance " + r.id + " started (" + r.definition + " v" + std::to_string(r.version) + ") at height " +
-            std::to_string(at.height));
+                std::to_string(at.height),
+            LogLevel::kInfo, {r.id, p->step});
   p->instance_after = std::make_shared<const InstanceRow>(std::move(r));
   changed_[p->instance] = p->instance_after;
   return Status::Ok();
@@ -381,6 +393,7 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
   }
   // A copy to change: the shared row may be in the cache or a caller's hands.
   std::optional<InstanceRow> inst(*current);
+  p->definition = inst->definition;
   auto def = ctx_->DefinitionByHash(inst->def_hash);
   std::unique_ptr<runtime::Machine> machine;
   Value before;
@@ -415,7 +428,8 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
     TREATY_ASSIGN_OR_RETURN(p->history_seq, txn.AppendHistory(*inst, h, "step_rejected"));
     if (members_ != nullptr) TREATY_RETURN_IF_ERROR(members_->Attest(txn, inst->id, p->history_seq, inst->roles, h.outcome));
     ctx_->Log("step " + p->step + " of " + inst->id + " rejected at height " + std::to_string(at.height) + ": " +
-              p->reason);
+                  p->reason,
+              LogLevel::kInfo, {inst->id, p->step});
     return Status::Ok();
   }
   p->status = ProposalStatus::kConfirmed;
@@ -437,7 +451,8 @@ Status Applier::ApplyStep(WriteTxn& txn, ProposalRow* p, const LedgerPosition& a
   if (p_.jobs != nullptr) TREATY_RETURN_IF_ERROR(p_.jobs->Applied(txn, *def, *inst, *p, at));
   if (members_ != nullptr) TREATY_RETURN_IF_ERROR(members_->Attest(txn, inst->id, p->history_seq, inst->roles, h.outcome));
   if (inst->final) {
-    ctx_->Log("instance " + inst->id + " completed in " + inst->states_json);
+    ctx_->Log("instance " + inst->id + " completed in " + inst->states_json + " by step " + p->step,
+              LogLevel::kInfo, {inst->id, p->step});
     EventRow ev;
     ev.type = "instance_completed";
     ev.instance = inst->id;

@@ -125,6 +125,27 @@ void Batcher::Loop() {
   }
 }
 
+// Idempotency keys are bounded (docs/limits.md): older than the age limit
+// or beyond the count limit, the oldest are forgotten, in the sealing
+// transaction, at most every minute (half the age limit if shorter) or
+// once a tenth of the count limit was added.
+Status Batcher::PruneKeys(WriteTxn& txn) {
+  const Limits& limits = ctx_->opts.limits;
+  int64_t now = ctx_->NowMs();
+  int64_t every_ms = std::min<int64_t>(60000, limits.idempotency_key_max_age_ms / 2);
+  if (now - keys_pruned_ms_ < every_ms && keys_since_prune_ < std::max<int64_t>(1, limits.idempotency_keys_max / 10))
+    return Status::Ok();
+  TREATY_ASSIGN_OR_RETURN(int64_t pruned,
+                          txn.PruneIdempotencyKeys(now - limits.idempotency_key_max_age_ms, limits.idempotency_keys_max));
+  keys_pruned_ms_ = now;
+  keys_since_prune_ = 0;
+  if (pruned > 0)
+    ctx_->Log("forgot " + std::to_string(pruned) + " idempotency keys (older than idempotency_key_max_age_ms = " +
+              std::to_string(limits.idempotency_key_max_age_ms) + " or beyond idempotency_keys_max = " +
+              std::to_string(limits.idempotency_keys_max) + ")");
+  return Status::Ok();
+}
+
 Status Batcher::PersistIntake(WriteTxn& txn, std::vector<std::shared_ptr<Intake>>* intake,
                               std::vector<ProposalRow*>* fresh) {
   for (auto& item : *intake) {
@@ -138,11 +159,12 @@ Status Batcher::PersistIntake(WriteTxn& txn, std::vector<std::shared_ptr<Intake>
           item->proposal.id = known->proposal;
         continue;
       }
-      TREATY_RETURN_IF_ERROR(txn.InsertIdempotencyKey(item->key, item->proposal.id, item->request));
+      TREATY_RETURN_IF_ERROR(txn.InsertIdempotencyKey(item->key, item->proposal.id, item->request, ctx_->NowMs()));
+      ++keys_since_prune_;
     }
     fresh->push_back(&item->proposal);
   }
-  return Status::Ok();
+  return PruneKeys(txn);
 }
 
 Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch* sealed, bool tick) {
@@ -152,6 +174,7 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
   std::vector<ProposalRow> applied;
   int ours = 0;
   chain::Block block;
+  const auto began = std::chrono::steady_clock::now();
   {
     auto txn_or = ctx_->store->Begin(inline_ledger ? "seal+apply" : "seal");
     if (!txn_or.ok()) {
@@ -244,6 +267,8 @@ Status Batcher::Seal(std::vector<std::shared_ptr<Intake>>* intake, chain::Batch*
   }
   if (inline_ledger) {
     inline_ledger->Committed(block);
+    ctx_->metrics()->BlocksCommitted(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     applier_->Published(&applied, ours);
   }
   return Status::Ok();

@@ -76,6 +76,8 @@ class Batcher {
   chain::Batch TickBatch() const;
   // Idempotency keys of the intake; *fresh gets the proposals to store.
   Status PersistIntake(WriteTxn& txn, std::vector<std::shared_ptr<Intake>>* intake, std::vector<ProposalRow*>* fresh);
+  // Forgets idempotency keys over the limits (docs/limits.md), when due.
+  Status PruneKeys(WriteTxn& txn);
   // Submits the batches sealed but not yet on the ledger; after a restart,
   // first those the store holds.
   Status SubmitUnsent();
@@ -102,6 +104,9 @@ class Batcher {
   std::vector<chain::Batch> unsent_;
   bool unsent_loaded_ = false;
   bool pending_in_store_ = true;
+  // The sealing thread's: when keys were last pruned, and added since.
+  int64_t keys_pruned_ms_ = 0;
+  int64_t keys_since_prune_ = 0;
 };
 
 }  // namespace treaty::engine

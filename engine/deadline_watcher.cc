@@ -205,11 +205,12 @@ void DeadlineWatcher::Loop() {
       Result<ProposalRow> r = proposer_->TriggerStep(a);
       if (r.ok()) {
         ctx_->Log("deadline of state '" + p.state + "' of " + id + " passed (due at ledger time " +
-                  std::to_string(p.due_ms) + " ms): proposed step " + p.step);
+                      std::to_string(p.due_ms) + " ms): proposed step " + p.step,
+                  LogLevel::kInfo, {id, p.step});
         done.emplace_back(id, p);
       } else {
         ctx_->Log("proposing deadline step " + p.step + " of " + id + " failed, will retry: " + r.status().ToString(),
-                  LogLevel::kWarning);
+                  LogLevel::kWarning, {id, p.step});
         failed.emplace_back(id, p);
       }
     }

@@ -235,6 +235,7 @@ void JobBook::WriteLocal(const std::vector<LocalChange*>& batch) {
   if (!txn.ok()) return fail_all(txn.status());
   const int64_t now = ctx_->NowMs();
   std::unordered_map<std::string, JobRow> written;  // this batch's rows, newest
+  std::vector<std::pair<JobRow, std::string>> incidents;  // raised or resolved: logged once committed
   bool wrote = false;
   for (LocalChange* c : batch) {
     std::vector<JobRow> rows;
@@ -265,8 +266,10 @@ void JobBook::WriteLocal(const std::vector<LocalChange*>& batch) {
         row.updated_ms = now;
         // Local facts, not the ledger's: node time, and no block height.
         Status w = (*txn)->UpdateJob(row);
-        for (const auto& ev : events)
+        for (const auto& ev : events) {
           if (w.ok() && !ev.empty()) w = AppendJobEvent(**txn, row, ev, now, 0);
+          if (ev == "incident_raised" || ev == "incident_resolved") incidents.emplace_back(row, ev);
+        }
         if (!w.ok()) return fail_all(w);
         written[id] = row;
         wrote = true;
@@ -284,6 +287,14 @@ void JobBook::WriteLocal(const std::vector<LocalChange*>& batch) {
     return;
   }
   txn->reset();  // the writer lock goes before the event streams are woken
+  for (const auto& [j, ev] : incidents) {
+    if (ev == "incident_raised")
+      ctx_->Log("jobs: incident " + j.id + "#" + std::to_string(j.incidents) + " raised (" + j.incident_kind +
+                    "): " + j.incident_message,
+                LogLevel::kWarning, {j.instance, j.step});
+    else
+      ctx_->Log("jobs: incident of job " + j.id + " resolved", LogLevel::kInfo, {j.instance, j.step});
+  }
   std::vector<ProposalRow> none;
   waiters_->Applied(&none, 0);
 }

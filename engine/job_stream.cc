@@ -5,7 +5,8 @@
 
 namespace treaty::engine::service {
 
-JobStream::JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req) : node_(node) {
+JobStream::JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req, std::unique_ptr<StreamLimiter::Slot> slot)
+    : node_(node), slot_(std::move(slot)) {
   Status bad = CheckName(req->type(), "type");
   if (bad.ok()) bad = CheckName(req->worker(), "worker");
   if (bad.ok()) bad = CheckLease(req->timeout_ms());

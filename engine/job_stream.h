@@ -15,14 +15,16 @@
 #include <grpcpp/grpcpp.h>
 
 #include "engine/node.h"
+#include "engine/stream_limiter.h"
 #include "treaty/v1/treaty.pb.h"
 
 namespace treaty::engine::service {
 
 class JobStream final : public grpc::ServerWriteReactor<::treaty::v1::Job> {
  public:
-  // Checks the request (a refusal finishes the call) and subscribes.
-  JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req);
+  // Checks the request (a refusal finishes the call) and subscribes,
+  // holding `slot` (one of its client's streams) until done.
+  JobStream(Node* node, const ::treaty::v1::StreamJobsRequest* req, std::unique_ptr<StreamLimiter::Slot> slot);
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
@@ -34,6 +36,7 @@ class JobStream final : public grpc::ServerWriteReactor<::treaty::v1::Job> {
   void EndLocked(const grpc::Status& st);
 
   Node* node_;
+  std::unique_ptr<StreamLimiter::Slot> slot_;
   uint64_t id_ = 0;
   std::mutex mu_;
   std::deque<std::pair<JobRow, ::treaty::v1::Job>> queue_;  // mu_: front is being written while writing_

@@ -48,7 +48,8 @@ class RefusedJobStream final : public grpc::ServerWriteReactor<pb::Job> {
 
 class JobsService final : public JobsBase {
  public:
-  JobsService(Node* node, const access::Authorizer& auth) : node_(node), auth_(auth), blocking_(4) {}
+  JobsService(Node* node, const access::Authorizer& auth, std::shared_ptr<StreamLimiter> streams)
+      : node_(node), auth_(auth), streams_(std::move(streams)), blocking_(4) {}
 
   // Where a completion's or thrown error's answer goes: the call, its
   // job, and the proposal's fields of either response.
@@ -120,7 +121,9 @@ class JobsService final : public JobsBase {
                                                 const pb::StreamJobsRequest* req) override {
     if (grpc::Status refused = auth_.JobType(*ctx, req->type(), Use::kWork, "activate"); !refused.ok())
       return new RefusedJobStream(refused);
-    return new JobStream(node_, req);
+    auto slot = AcquireStream(node_, streams_.get(), *ctx, "StreamJobs");
+    if (!slot.ok()) return new RefusedJobStream(ToGrpc(slot.status()));
+    return new JobStream(node_, req, std::move(slot).value());
   }
 
   // ---- completion and thrown errors
@@ -522,13 +525,16 @@ class JobsService final : public JobsBase {
 
   Node* node_;
   const access::Authorizer& auth_;
+  std::shared_ptr<StreamLimiter> streams_;
   BlockingPool blocking_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeJobsService(Node* node, const access::Authorizer& authorizer) {
-  return std::make_unique<JobsService>(node, authorizer);
+std::unique_ptr<grpc::Service> MakeJobsService(Node* node, const access::Authorizer& authorizer,
+                                               std::shared_ptr<StreamLimiter> streams) {
+  if (!streams) streams = std::make_shared<StreamLimiter>(node->options().limits.max_streams_per_client);
+  return std::make_unique<JobsService>(node, authorizer, std::move(streams));
 }
 
 }  // namespace treaty::engine

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "definitions/schema.h"
+#include "engine/member_messages.h"
 
 namespace treaty::engine {
 
@@ -19,19 +20,7 @@ bool Holds(const std::vector<std::string>& v, const std::string& x) { return std
 }  // namespace
 
 Digest MemberProtocol::AttestationSetDigest(const std::string& party, const json& items) {
-  Sha256 h;
-  h.UpdateField("treaty.attestations.v2");
-  h.UpdateField(party);
-  h.UpdateField(std::to_string(items.size()));
-  for (const auto& i : items) {
-    h.UpdateField(i.value("instance", ""));
-    h.UpdateField(std::to_string(i.value("seq", int64_t{0})));
-    h.UpdateField(i.value("outcome", ""));
-    h.UpdateField(i.value("reject_code", ""));
-    h.UpdateField(i.value("reason", ""));
-    h.UpdateField(i.value("state_hash", ""));
-  }
-  return h.Finish();
+  return engine::AttestationSetDigest(party, items);
 }
 
 std::set<std::string> MemberProtocol::HiddenFor(const runtime::DefinitionRuntime& def,
@@ -109,9 +98,10 @@ Status MemberProtocol::SendProposal(WriteTxn& txn, ProposalRow* p) {
 }
 
 Status MemberProtocol::Refused(WriteTxn& txn, const std::string& instance, const std::string& from,
-                               const std::string& reason) {
+                               const std::string& reason, PeerRefusal kind) {
   ctx_->Log("refused a message from " + from + (instance.empty() ? "" : " for instance " + instance) + ": " + reason,
-            LogLevel::kWarning);
+            LogLevel::kWarning, {instance, {}});
+  ctx_->metrics()->PeerRefused(kind);
   EventRow ev;
   ev.type = "proposal_refused";
   ev.instance = instance;
@@ -129,7 +119,7 @@ Status MemberProtocol::ReportFault(WriteTxn& txn, const std::string& instance, i
   };
   ctx_->Log("CONSISTENCY FAULT: instance " + instance + " step " + std::to_string(seq) + ": " + party + " has " +
                 brief(theirs) + ", this node " + brief(ours),
-            LogLevel::kError);
+            LogLevel::kError, {instance, {}});
   EventRow ev;
   ev.type = "consistency_fault";
   ev.instance = instance;
@@ -277,7 +267,8 @@ void MemberProtocol::RequestResends() {
         asked = true;
       }
     ctx_->Log("instance " + b.instance + " blocked for " + std::to_string(now - b.since_ms) +
-              " ms; asked its members to resend pin " + b.pin.substr(0, 12));
+              " ms; asked its members to resend pin " + b.pin.substr(0, 12),
+              LogLevel::kInfo, {b.instance, {}});
   }
   if (!asked) return;  // the transaction rolls back: nothing written
   Status st = Flush(txn);

@@ -90,7 +90,9 @@ class MemberProtocol final : public TxnObserver {
   Status ReceiveAttestation(WriteTxn& txn, const std::string& from, const nlohmann::json& item,
                             const std::string& signature_ref);
   Status ReceiveResend(WriteTxn& txn, const std::string& from, const nlohmann::json& body);
-  Status Refused(WriteTxn& txn, const std::string& instance, const std::string& from, const std::string& reason);
+  // `kind`: the refusal's metric label (treaty_peer_refused_total).
+  Status Refused(WriteTxn& txn, const std::string& instance, const std::string& from, const std::string& reason,
+                 PeerRefusal kind = PeerRefusal::kMalformed);
   Status ReportFault(WriteTxn& txn, const std::string& instance, int64_t seq, const std::string& party,
                      const AttestedOutcome& theirs, const AttestedOutcome& ours);
   // Fields of the envelope `member` may not see (its roles in the instance).

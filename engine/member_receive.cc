@@ -4,6 +4,7 @@
 // relaxed transaction per poll of the data exchange.
 #include <algorithm>
 
+#include "engine/member_messages.h"
 #include "engine/member_protocol.h"
 
 namespace treaty::engine {
@@ -69,7 +70,7 @@ std::vector<Status> MemberProtocol::Receive(const std::vector<Inbound>& messages
         auto sig = crypto::SignatureFromHex(text("signature"));
         if (text("party") != m.from || member == nullptr || !sig.ok() ||
             !crypto::Verify(member->signing_key, AttestationSetDigest(m.from, *items), *sig)) {
-          out[i] = Refused(txn, "", m.from, "attestations not signed by " + m.from);
+          out[i] = Refused(txn, "", m.from, "attestations not signed by " + m.from, PeerRefusal::kBadSignature);
           continue;
         }
         auto set_id = txn.InsertAttestationSet(m.from, body.dump());
@@ -121,7 +122,8 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
   if (!env.ok()) return Refused(txn, "", from, "malformed proposal: " + env.status().message());
   const chain::Member* author = ctx_->opts.network->Find(env->author);
   if (author == nullptr)
-    return Refused(txn, env->instance, from, "author '" + env->author + "' is not a network member");
+    return Refused(txn, env->instance, from, "author '" + env->author + "' is not a network member",
+                   PeerRefusal::kNotAMember);
   // Covered by one of the message's sets, or signed alone (a resend).
   ReceivedSet* in_set = nullptr;
   Status verified;
@@ -137,7 +139,8 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
     verified = protocol::VerifyProposal(*env, author->signing_key);
   }
   if (!verified.ok())
-    return Refused(txn, env->instance, from, "proposal " + id + " of '" + env->author + "': " + verified.message());
+    return Refused(txn, env->instance, from, "proposal " + id + " of '" + env->author + "': " + verified.message(),
+                   PeerRefusal::kBadSignature);
   Value input = env->Input();
   ProposalExtra extra;
   if (env->step == "$start") {
@@ -157,9 +160,11 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
     extra.hash_hex = ToHex(env->definition_hash);
     auto members = MembersOf(extra.roles);
     if (!Holds(members, ctx_->party()))
-      return Refused(txn, env->instance, from, "start proposal " + id + " does not name this party in any role");
+      return Refused(txn, env->instance, from, "start proposal " + id + " does not name this party in any role",
+                     PeerRefusal::kNotAMember);
     if (!Holds(members, env->author))
-      return Refused(txn, env->instance, from, "author '" + env->author + "' holds no role in instance " + env->instance);
+      return Refused(txn, env->instance, from, "author '" + env->author + "' holds no role in instance " + env->instance,
+                     PeerRefusal::kNotAMember);
     Value data = Value::Object();
     for (const auto& [name, value] : input.as_object())
       if (name.empty() || name[0] != '$') data.Set(name, value);
@@ -179,7 +184,8 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
     }
     if (!Holds(MembersOf(roles), env->author))
       return Refused(txn, env->instance, from,
-                     "author '" + env->author + "' is not a member of instance " + env->instance);
+                     "author '" + env->author + "' is not a member of instance " + env->instance,
+                     PeerRefusal::kNotAMember);
     extra.salt_hex = salt;  // kept for the pin below only
   }
   for (const auto& f : env->fields) extra.commitments[f.name] = ToHex(f.commitment);
@@ -223,19 +229,13 @@ Status MemberProtocol::ReceiveProposal(WriteTxn& txn, const std::string& from, c
 
 Status MemberProtocol::ReceiveAttestation(WriteTxn& txn, const std::string& from, const json& body,
                                           const std::string& signature_ref) {
-  auto text = [&](const char* key) { return body.contains(key) && body[key].is_string(); };
-  if (!body.is_object() || !text("instance") || !body.contains("seq") || !body["seq"].is_number_integer() ||
-      !text("outcome") || !text("reject_code") || !text("reason") || !text("state_hash"))
-    return Refused(txn, "", from, "malformed attestation");
-  auto outcome = OutcomeFromName(body["outcome"].get<std::string>());
-  std::string code_text = body["reject_code"].get<std::string>();
-  auto code = runtime::RejectCodeFromName(code_text.empty() ? "ACCEPTED" : code_text);
-  if (!outcome || !code) return Refused(txn, "", from, "malformed attestation: unknown outcome or reject code");
+  auto item = DecodeAttestation(body);
+  if (!item.ok()) return Refused(txn, "", from, item.status().message());
   AttestationRow a;
-  a.instance = body["instance"].get<std::string>();
-  a.seq = body["seq"].get<int64_t>();
+  a.instance = std::move(item->instance);
+  a.seq = item->seq;
   a.party = from;
-  a.attested = AttestedOutcome{*outcome, *code, body["reason"].get<std::string>(), body["state_hash"].get<std::string>()};
+  a.attested = std::move(item->outcome);
   a.signature = signature_ref;
   TREATY_RETURN_IF_ERROR(txn.InsertAttestation(a));
   attested_any_ = true;
@@ -271,7 +271,8 @@ Status MemberProtocol::ReceiveResend(WriteTxn& txn, const std::string& from, con
     if (start) roles = start->extra.roles;
   }
   if (!Holds(MembersOf(roles), from))
-    return Refused(txn, env->instance, from, "resend requested by a non-member of instance " + env->instance);
+    return Refused(txn, env->instance, from, "resend requested by a non-member of instance " + env->instance,
+                   PeerRefusal::kNotAMember);
   auto def = ctx_->DefinitionByHash(hash_hex);
   // Our own copy may itself be redacted: hide at least what `from` may not see.
   std::set<std::string> hidden = def ? HiddenFor(*def, *env, roles, from) : std::set<std::string>{};

@@ -23,9 +23,10 @@ struct NodeContext {
   const std::string& party() const { return opts.party; }
   Env* env() const { return opts.env; }
   int64_t NowMs() const { return opts.env->NowMs(); }
-  void Log(const std::string& line, LogLevel level = LogLevel::kInfo) const {
-    opts.env->Log("node", line, level);
+  void Log(const std::string& line, LogLevel level = LogLevel::kInfo, const LogFields& fields = {}) const {
+    opts.env->Log("node", line, level, fields);
   }
+  NodeMetrics* metrics() const { return opts.metrics; }
   // A 32-hex-digit id whose first 12 digits are the time in milliseconds:
   // ids made one after another sort together, so inserting them into an
   // index touches the same few pages instead of a random page each time.

@@ -14,6 +14,8 @@
 #include "chain/network.h"
 #include "definitions/base/env.h"
 #include "definitions/base/identity_file.h"
+#include "engine/limits.h"
+#include "engine/metrics/node_metrics.h"
 
 namespace treaty::engine {
 
@@ -41,6 +43,9 @@ struct NodeOptions {
   std::string claim_salt;
   // The clock, random source and logger (tests give their own).
   Env* env = Env::Default();
+  Limits limits;  // docs/limits.md
+  // What is counted for the metrics endpoint (treatyd --metrics); never null.
+  NodeMetrics* metrics = NoMetrics();
 };
 
 // How far a caller waits on a step it proposed (DESIGN.md, protocol step 6).

@@ -63,7 +63,8 @@ Status PinTracker::NoteBlocked(WriteTxn& txn, const std::string& instance, const
 Status PinTracker::NoteUnblocked(WriteTxn& txn, const std::string& instance, int64_t waited_ms) {
   // Short waits are routine under load; the log keeps the long ones.
   if (waited_ms >= 1000)
-    ctx_->Log("instance " + instance + " unblocked after " + std::to_string(waited_ms) + " ms");
+    ctx_->Log("instance " + instance + " unblocked after " + std::to_string(waited_ms) + " ms", LogLevel::kInfo,
+              {instance, {}});
   EventRow ev;
   ev.type = "instance_unblocked";
   ev.instance = instance;

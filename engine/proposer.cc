@@ -71,6 +71,7 @@ Proposer::Prepared Proposer::PrepareStart(const StartArgs& a) {
   p.status = ProposalStatus::kPending;
   p.proposed_ms = ctx_->NowMs();
   p.extra.definition = def->name();
+  p.definition = def->name();
   p.extra.version = def->version();
   p.extra.hash_hex = ToHex(def->hash());
   p.extra.roles = roles;
@@ -166,6 +167,7 @@ Result<ProposalRow> Proposer::StartProcess(const StartArgs& a) {
   const Deadline deadline = DeadlineOf(a.timeout);
   Prepared prep = PrepareStart(a);
   if (prep.answer) return std::move(*prep.answer);
+  ctx_->metrics()->StepProposed(prep.proposal->definition);
   return Submit(std::move(*prep.proposal), prep.key, prep.request, a.wait, deadline);
 }
 
@@ -174,6 +176,7 @@ Result<ProposalRow> Proposer::TriggerStep(const StepArgs& a) {
   Prepared prep = PrepareStep(a);
   if (prep.answer) return std::move(*prep.answer);
   if (!prep.known_id.empty()) return WaitApplied(prep.known_id, a.wait, deadline);
+  ctx_->metrics()->StepProposed(prep.proposal->definition);
   return Submit(std::move(*prep.proposal), prep.key, prep.request, a.wait, deadline);
 }
 
@@ -194,6 +197,7 @@ void Proposer::StartProcessAsync(const StartArgs& a, Done done) {
   const Deadline deadline = DeadlineOf(a.timeout);
   Prepared prep = PrepareStart(a);
   if (prep.answer) return done(std::move(*prep.answer));
+  ctx_->metrics()->StepProposed(prep.proposal->definition);
   if (!a.wait) return SubmitNoWaitAsync(std::move(*prep.proposal), prep.key, prep.request, std::move(done));
   SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
 }
@@ -206,6 +210,7 @@ void Proposer::TriggerStepAsync(const StepArgs& a, Done done) {
     if (!a.wait) return done(WaitApplied(prep.known_id, false, deadline));
     return WaitAppliedAsync(prep.known_id, deadline, Once(std::move(done)));
   }
+  ctx_->metrics()->StepProposed(prep.proposal->definition);
   if (!a.wait) return SubmitNoWaitAsync(std::move(*prep.proposal), prep.key, prep.request, std::move(done));
   SubmitAsync(std::move(*prep.proposal), prep.key, prep.request, deadline, Once(std::move(done)));
 }
@@ -312,6 +317,7 @@ Result<ProposalRow> Proposer::PreflightStep(const StepArgs& a, const Value& inpu
   p.author = ctx_->party();
   p.status = ProposalStatus::kPending;
   p.proposed_ms = ctx_->NowMs();
+  p.definition = inst->definition;
   for (const auto& c : wanted) p.extra.claims.push_back(c.hash);
   return p;
 }

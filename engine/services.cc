@@ -272,7 +272,8 @@ class ProcessesService final : public ProcessesBase {
 
 class EventsService final : public pb::Events::Service {
  public:
-  EventsService(Node* node, const access::Authorizer& auth) : node_(node), auth_(auth) {}
+  EventsService(Node* node, const access::Authorizer& auth, std::shared_ptr<StreamLimiter> streams)
+      : node_(node), auth_(auth), streams_(std::move(streams)) {}
 
   // A client sees the events of the definitions it may read; naming
   // another definition is refused.
@@ -283,6 +284,8 @@ class EventsService final : public pb::Events::Service {
       return refused;
     }
     const auto visible = auth_.EventFilter(*ctx);
+    auto slot = AcquireStream(node_, streams_.get(), *ctx, "Subscribe");
+    if (!slot.ok()) return ToGrpc(slot.status());
     int64_t after = 0;
     if (!req->subscription().empty()) {
       auto acked = node_->Acked(req->subscription());
@@ -344,6 +347,7 @@ class EventsService final : public pb::Events::Service {
  private:
   Node* node_;
   const access::Authorizer& auth_;
+  std::shared_ptr<StreamLimiter> streams_;
 };
 
 // Any client the access file lists may read the definitions.
@@ -448,15 +452,27 @@ class NodeService final : public pb::Node::Service {
 
 }  // namespace
 
+Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
+                                                           const grpc::ServerContextBase& ctx, const char* call) {
+  auto slot = streams->Acquire(ClientIdentity(ctx), call);
+  if (!slot.ok()) {
+    node->options().env->Log("limits", "refused a stream: " + slot.status().message(), LogLevel::kWarning);
+    node->options().metrics->CallRefused(call, "too_many_streams");
+  }
+  return slot;
+}
+
 std::vector<std::unique_ptr<grpc::Service>> MakeServices(Node* node, const std::string& version,
                                                          const access::Authorizer& authorizer) {
   std::vector<std::unique_ptr<grpc::Service>> out;
+  // Subscribe and StreamJobs share one count per client (docs/limits.md).
+  auto streams = std::make_shared<StreamLimiter>(node->options().limits.max_streams_per_client);
   out.push_back(std::make_unique<ProcessesService>(node, authorizer));
-  out.push_back(std::make_unique<EventsService>(node, authorizer));
+  out.push_back(std::make_unique<EventsService>(node, authorizer, streams));
   out.push_back(std::make_unique<DefinitionsService>(node, authorizer));
   out.push_back(std::make_unique<NodeService>(node, version, authorizer));
   out.push_back(MakeTasksService(node, authorizer));
-  out.push_back(MakeJobsService(node, authorizer));
+  out.push_back(MakeJobsService(node, authorizer, streams));
   return out;
 }
 

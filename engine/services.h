@@ -15,6 +15,7 @@
 
 #include "engine/access/authorizer.h"
 #include "engine/node.h"
+#include "engine/stream_limiter.h"
 
 namespace treaty::engine {
 
@@ -26,6 +27,13 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(
 // The Tasks service alone (tasks_service.cc); MakeServices includes it.
 std::unique_ptr<grpc::Service> MakeTasksService(Node* node, const access::Authorizer& authorizer);
 // The Jobs service alone (jobs_service.cc); MakeServices includes it.
-std::unique_ptr<grpc::Service> MakeJobsService(Node* node, const access::Authorizer& authorizer);
+// `streams` bounds its StreamJobs calls per client (shared with
+// Events.Subscribe); null: a limiter of its own from the node's limits.
+std::unique_ptr<grpc::Service> MakeJobsService(Node* node, const access::Authorizer& authorizer,
+                                               std::shared_ptr<StreamLimiter> streams = nullptr);
+
+// A stream slot for the caller, or the refusal (RESOURCE_EXHAUSTED, logged).
+Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
+                                                           const grpc::ServerContextBase& ctx, const char* call);
 
 }  // namespace treaty::engine

@@ -1,7 +1,8 @@
 // treatyd: one party's Treaty node.
 //
 //   treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] [--sync full|normal]
-//           [--batch-latency MS] [--deadline-grace MS] [--config FILE]
+//           [--batch-latency MS] [--deadline-grace MS] [--metrics HOST:PORT] [--log-format text|json]
+//           [--config FILE]
 //           (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext)
 //           [--access FILE]
 //   treatyd init --data DIR --party NAME [--endpoint tcp://HOST:PORT]
@@ -13,7 +14,10 @@
 // (docs/security.md). Runs the definitions compiled into
 // it, the modules built by `treatyc build` (*.so) and YAML definitions
 // (*.yaml, on the interpreted reference runtime) found in the definitions
-// folder. One line per notable event on stderr; SIGTERM or SIGINT shuts it
+// folder. One line per notable event on stderr, stamped with the UTC time
+// (text, or one JSON object per line with --log-format json); with
+// --metrics, Prometheus text at http://HOST:PORT/metrics
+// (docs/operations.md). SIGTERM or SIGINT shuts it
 // down cleanly. Refuses to start when another node holds the data folder or
 // the folder was written by an incompatible version.
 #include <fcntl.h>
@@ -23,6 +27,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -43,7 +48,10 @@
 #include "definitions/runtime/reference_machine.h"
 #include "definitions/validator.h"
 #include "definitions/base/signing_key.h"
+#include "engine/limits.h"
 #include "engine/access/server_security.h"
+#include "engine/metrics/node_gauges.h"
+#include "engine/metrics/prometheus_metrics.h"
 #include "engine/services.h"
 
 namespace {
@@ -65,20 +73,29 @@ struct Options {
   std::string batch_latency_from = "--batch-latency";  // for the error message
   std::optional<std::string> deadline_grace;  // ms; unset: NodeOptions' default
   std::string deadline_grace_from = "--deadline-grace";
+  treaty::engine::Limits limits;  // docs/limits.md
   treaty::engine::access::SecurityOptions security;
+  std::string metrics;  // HOST:PORT of the metrics endpoint; empty: none
+  std::string log_format = "text";
+  std::string log_format_from = "--log-format";
 };
 
+void Log(const std::string& line);
+
+// The reason is a log line (with its time); the usage text is not.
 int Usage(const std::string& why) {
-  std::cerr << "treatyd: " << why << "\n"
-            << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
+  Log(why);
+  std::cerr << "usage: treatyd --data DIR [--listen ADDR] [--definitions DIR] [--party NAME] "
                "[--ledger local|sequencer[://HOST:PORT]|ethereum://HOST:PORT] [--network FILE] [--sync full|normal] [--batch-latency MS] "
-               "[--deadline-grace MS] [--config FILE]\n"
+               "[--deadline-grace MS] [--metrics HOST:PORT] [--log-format text|json] [--config FILE]\n"
                "       (--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tokens FILE] | --plaintext) "
-               "[--access FILE]\n";
+               "[--access FILE]\n       "
+            << treaty::engine::LimitFlagsUsage() << "\n";
   return 2;
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { treaty::Env::Default()->Log("node", line); }
 
 // The config file holds the same settings as the flags (flags win).
 bool LoadConfig(const std::string& path, Options* o, std::string* err) {
@@ -93,7 +110,11 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
       else if (k == "ledger") o->ledger = v;
       else if (k == "sync") o->sync = v;
       else if (k == "network") o->network = v;
-      else if (k == "batch_latency") {
+      else if (k == "metrics") o->metrics = v;
+      else if (k == "log_format") {
+        o->log_format = v;
+        o->log_format_from = "log_format in " + path;
+      } else if (k == "batch_latency") {
         o->batch_latency = v;
         o->batch_latency_from = "batch_latency in " + path;
       } else if (k == "tls_cert") o->security.tls_cert = v;
@@ -112,8 +133,15 @@ bool LoadConfig(const std::string& path, Options* o, std::string* err) {
         o->deadline_grace_from = "deadline_grace in " + path;
       }
       else {
-        *err = path + ": unknown setting '" + k + "'";
-        return false;
+        bool limit = false;
+        if (!treaty::engine::SetLimit(k, v, &o->limits, &limit, err)) {
+          *err = path + ": " + *err;
+          return false;
+        }
+        if (!limit) {
+          *err = path + ": unknown setting '" + k + "'";
+          return false;
+        }
       }
     }
   } catch (const YAML::Exception& e) {
@@ -138,7 +166,7 @@ treaty::Status LoadDefinitions(const std::string& dir) {
     treaty::defs::Diagnostics diags(f);
     auto def = treaty::defs::CheckFile(f, &diags);
     if (!def) {
-      for (const auto& d : diags.items()) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+      for (const auto& d : diags.items()) Log(d.ToString());
       return treaty::Status::InvalidArgument("definition " + f + " is invalid");
     }
     // The same definition compiled in takes precedence (same hash: no-op).
@@ -206,7 +234,11 @@ int main(int argc, char** argv) {
     else if (a == "--tokens") ok = value(&o.security.tokens);
     else if (a == "--access") ok = value(&o.security.access);
     else if (a == "--plaintext") o.security.plaintext = true;
-    else if (a == "--batch-latency") {
+    else if (a == "--metrics") ok = value(&o.metrics);
+    else if (a == "--log-format") {
+      ok = value(&o.log_format);
+      o.log_format_from = a;
+    } else if (a == "--batch-latency") {
       ok = value(&o.batch_latency.emplace());
       o.batch_latency_from = a;
     } else if (a == "--deadline-grace") {
@@ -221,10 +253,17 @@ int main(int argc, char** argv) {
       std::cout << "treatyd " << kVersion << "\n";
       return 0;
     } else {
-      return Usage("unknown option " + a);
+      bool limit = false;
+      std::string err;
+      if (!treaty::engine::SetLimit(a, i + 1 < argc ? argv[i + 1] : "", &o.limits, &limit, &err)) return Usage(err);
+      if (!limit) return Usage("unknown option " + a);
+      ++i;
     }
     if (!ok) return Usage(a + " needs a value");
   }
+  if (o.log_format != "text" && o.log_format != "json")
+    return Usage(o.log_format_from + " must be text or json, not '" + o.log_format + "'");
+  treaty::Env::SetLogFormat(o.log_format == "json" ? treaty::LogFormat::kJson : treaty::LogFormat::kText);
   if (o.data.empty()) return Usage("--data DIR is required");
   const bool on_sequencer = o.ledger == "sequencer" || o.ledger.rfind("sequencer://", 0) == 0;
   const bool on_ethereum = o.ledger.rfind("ethereum://", 0) == 0;
@@ -304,7 +343,7 @@ int main(int argc, char** argv) {
     treaty::defs::Diagnostics diags(o.network);
     network = treaty::chain::LoadNetworkFile(o.network, &diags);
     if (!network) {
-      for (const auto& d : diags.items()) std::cerr << d.ToString() << "\n";
+      for (const auto& d : diags.items()) Log(d.ToString());
       return 1;
     }
     auto id = treaty::crypto::LoadIdentityFile(o.data + "/identity.json");
@@ -324,6 +363,26 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  treaty::Env::SetLogParty(o.party);
+  // The metrics endpoint serves from here on; the node's gauges once it
+  // has started (node_for_metrics), the counters as they are counted.
+  std::atomic<treaty::engine::Node*> node_for_metrics{nullptr};
+  std::unique_ptr<treaty::engine::PrometheusMetrics> metrics;
+  if (!o.metrics.empty()) {
+    auto m = treaty::engine::PrometheusMetrics::Serve(o.metrics, [&node_for_metrics] {
+      treaty::engine::Node* n = node_for_metrics.load();
+      return n ? treaty::engine::ReadNodeGauges(n) : std::vector<treaty::engine::ScrapedValue>{};
+    });
+    if (!m.ok()) {
+      Log("refusing to start: " + m.status().message());
+      return 1;
+    }
+    metrics = std::move(m).value();
+    // The port it got (":0" asks the kernel for a free one).
+    Log("metrics on http://" + o.metrics.substr(0, o.metrics.rfind(':')) + ":" + std::to_string(metrics->port()) +
+        "/metrics");
+  }
+  if (metrics) (*security)->SetMetrics(metrics.get());
   treaty::engine::NodeStore store;
   st = store.Open(o.data + "/node.db", o.party, full_sync);
   if (!st.ok()) {
@@ -362,8 +421,10 @@ int main(int argc, char** argv) {
   }
   treaty::engine::NodeOptions nopts;
   nopts.party = o.party;
+  nopts.limits = o.limits;
   if (batch_latency) nopts.batch_latency = *batch_latency;
   if (deadline_grace) nopts.deadline_grace = *deadline_grace;
+  if (metrics) nopts.metrics = metrics.get();
   if (network && !network->claim_salt.empty()) {
     nopts.claim_salt = network->claim_salt;
   } else {
@@ -389,9 +450,11 @@ int main(int argc, char** argv) {
         },
         treaty::engine::DataExchange::Durability{[&node] { return node.DurableGeneration(); },
                                                  [&node] { node.MakeDurable(); }});
+    exchange->set_max_message_bytes(static_cast<size_t>(o.limits.member_max_message_bytes));
     treaty::engine::DataExchange* ex = exchange.get();
     node.SetOutboxListener([ex](std::vector<treaty::engine::OutboxMessage> m) { ex->Send(std::move(m)); });
     node.SetRefusedCounter([ex] { return ex->refused_connections(); });
+    if (metrics) ex->SetMetrics(metrics.get());
     st = exchange->Start();
     if (!st.ok()) {
       Log("refusing to start: " + st.message());
@@ -404,7 +467,8 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(o.listen, (*security)->credentials, &port);
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  // gRPC answers a larger request RESOURCE_EXHAUSTED before any handler runs.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_request_bytes));
   // A waiting TriggerStep holds its thread until the step is applied. With
   // gRPC's default of 2 idle pollers, every thread beyond that exits when
   // its call returns and a new one is created for the next call: under load
@@ -425,6 +489,7 @@ int main(int argc, char** argv) {
     Log("refusing to start: " + st.message());
     return 1;
   }
+  node_for_metrics.store(&node);
   Log("party " + o.party + " listening on " + o.listen + " (port " + std::to_string(port) + "), data " + o.data +
       ", ledger " + ledger->Describe() + (network ? ", network " + network->name : std::string()) + ", applied height " + std::to_string(node.AppliedHeight()));
   Log("api: " + (*security)->description);
@@ -433,8 +498,12 @@ int main(int argc, char** argv) {
   sigwait(&signals, &sig);
   Log(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // No new scrape reads the node from here on; the endpoint stops (and
+  // waits for a scrape in progress) once nothing counts any more.
+  node_for_metrics.store(nullptr);
   node.Stop();
   if (exchange) exchange->Stop();
+  metrics.reset();
   Log("stopped at applied height " + std::to_string(node.AppliedHeight()));
   return 0;
 }

@@ -102,6 +102,9 @@ struct ProposalRow {
   // answers with it, no store read).
   int64_t history_seq = 0;
   std::shared_ptr<const InstanceRow> instance_after;
+  // Not stored: the definition its instance runs, set by the proposer and
+  // the applier (empty if unknown), for metrics and logs.
+  std::string definition;
 };
 
 // The whole outcome of an applied step as a member attests it: two members

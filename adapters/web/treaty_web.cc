@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
   if (!have_console) Log("treaty-web: no console at " + console + " (the API is served; --console DIR)");
 
   if (!server.bind_to_port(host, port)) {
-    std::fprintf(stderr, "treaty-web: cannot listen on %s\n", listen.c_str());
+    Log("treaty-web: cannot listen on " + listen);
     return 1;
   }
   if (!server.WidenBacklog()) Log("treaty-web: could not widen the listen backlog; bursts of new connections may wait");

@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> errors;
   auto config = LoadWebhookConfig(config_path, &errors);
   if (!config) {
-    for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    for (const auto& e : errors) Log(e);
     return 1;
   }
   if (check_only) {
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    std::fprintf(stderr, "treaty-webhook: libcurl could not be initialised\n");
+    Log("treaty-webhook: libcurl could not be initialised");
     return 1;
   }
 
@@ -166,8 +166,7 @@ int main(int argc, char** argv) {
     grpc::Status st = FetchDefinitions(pb::Definitions::NewStub(connect()).get(), &defs);
     if (st.ok()) break;
     if (!Transient(st)) {
-      std::fprintf(stderr, "treaty-webhook: reading the definitions of node %s failed: %s\n", config->node.c_str(),
-                   st.error_message().c_str());
+      Log("treaty-webhook: reading the definitions of node " + config->node + " failed: " + st.error_message());
       return 1;
     }
     auto now = std::chrono::steady_clock::now();
@@ -184,7 +183,7 @@ int main(int argc, char** argv) {
   DefinitionCheck check = CheckAgainstDefinitions(*config, defs);
   for (const auto& w : check.warnings) Log("warning: " + w);
   if (!check.errors.empty()) {
-    for (const auto& e : check.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    for (const auto& e : check.errors) Log(e);
     return 1;
   }
 

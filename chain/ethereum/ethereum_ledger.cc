@@ -5,6 +5,7 @@
 #include <set>
 
 #include "definitions/base/sha256.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 
@@ -20,7 +21,8 @@ std::string Hex0x(std::string_view raw) {
 // default suggestion).
 constexpr uint64_t kPriorityFeeWei = 1'000'000'000;
 
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: ethereum: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("ethereum", line); }
 
 }  // namespace
 

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "chain/block_codec.h"
+#include "chain/sequencer/sequencer_wire.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 
@@ -49,17 +51,8 @@ struct SequencerLedger::Conn {
       if (!(items[0].revents & ZMQ_POLLIN)) continue;
       zmq::message_t msg;
       if (!sock->recv(msg, zmq::recv_flags::dontwait)) continue;
-      json r = json::parse(msg.to_string(), nullptr, false);
-      if (r.is_discarded() || !r.is_object()) continue;
-      if (r.value("req", uint64_t{0}) != id) continue;  // a late answer to an abandoned request
-      if (r.contains("error")) {
-        std::string code = r.value("code", "");
-        std::string message = "sequencer: " + r.value("error", std::string());
-        if (code == "PERMISSION_DENIED") return Status::PermissionDenied(message);
-        if (code == "INVALID_ARGUMENT") return Status::InvalidArgument(message);
-        if (code == "RESOURCE_EXHAUSTED") return Status::ResourceExhausted(message);
-        return Status::Unavailable(message);
-      }
+      auto r = DecodeSequencerReply(msg.to_string_view(), id);
+      if (!r.ok() && r.status().code() == StatusCode::kNotFound) continue;  // unreadable, or a late answer
       return r;
     }
   }
@@ -124,8 +117,9 @@ Status SequencerLedger::Check(Block* b) {
     const Member* author = network_.Find(batch.author);
     auto bs = crypto::SignatureFromHex(batch.signature);
     if (author == nullptr || !bs.ok() || !crypto::Verify(author->signing_key, BatchDigest(batch), *bs)) {
-      std::fprintf(stderr, "treatyd: block %llu: batch %s is not signed by member '%s'; its pins are ignored\n",
-                   static_cast<unsigned long long>(b->height), batch.id.c_str(), batch.author.c_str());
+      Env::Default()->Log("sequencer", "block " + std::to_string(b->height) + ": batch " + batch.id +
+                                           " is not signed by member '" + batch.author + "'; its pins are ignored",
+                          LogLevel::kWarning);
       batch.pins.clear();
     }
   }
@@ -138,19 +132,11 @@ Result<std::vector<Block>> SequencerLedger::Fetch(uint64_t from, size_t max, std
   TREATY_ASSIGN_OR_RETURN(json r, read_->Call(json{{"op", "read"}, {"from", from}, {"max", max},
                                                    {"wait_ms", wait.count()}},
                                               wait + std::chrono::milliseconds(1000)));
-  std::vector<Block> out;
-  if (!r.contains("blocks") || !r["blocks"].is_array()) return Status::DataLoss("sequencer read without blocks");
+  TREATY_ASSIGN_OR_RETURN(std::vector<Block> out, DecodeReadReply(r, from));
   std::lock_guard<std::mutex> lock(cache_mu_);
-  height_ = std::max(height_, r.value("height", uint64_t{0}));
-  uint64_t expect = from;
-  for (const auto& jb : r["blocks"]) {
-    TREATY_ASSIGN_OR_RETURN(Block b, BlockFromJson(jb));
-    if (b.height != expect)
-      return Status::DataLoss("sequencer sent block " + std::to_string(b.height) + " where " +
-                              std::to_string(expect) + " was due");
+  height_ = std::max(height_, ReplyHeight(r));
+  for (auto& b : out) {
     TREATY_RETURN_IF_ERROR(Check(&b));
-    ++expect;
-    out.push_back(std::move(b));
   }
   return out;
 }
@@ -172,7 +158,7 @@ uint64_t SequencerLedger::Height() {
   // Status calls come often; a sequencer that is down answers no one.
   auto r = control_->Call(json{{"op", "height"}}, std::chrono::milliseconds(500));
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (r.ok()) height_ = std::max(height_, r->value("height", uint64_t{0}));
+  if (r.ok()) height_ = std::max(height_, ReplyHeight(*r));
   last_error_ = r.ok() ? std::string() : r.status().message();
   return height_;
 }
@@ -189,7 +175,7 @@ LedgerHealth SequencerLedger::Health() {
 uint64_t SequencerLedger::WaitForHeight(uint64_t after, std::chrono::milliseconds timeout) {
   auto blocks = Fetch(after + 1, 256, timeout);
   if (!blocks.ok()) {
-    std::fprintf(stderr, "treatyd: reading the sequencer: %s\n", blocks.status().ToString().c_str());
+    Env::Default()->Log("sequencer", "reading the sequencer: " + blocks.status().ToString(), LogLevel::kWarning);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     return after;  // the caller retries; nothing unchecked reaches it
   }

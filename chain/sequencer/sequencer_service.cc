@@ -8,6 +8,8 @@
 #include <map>
 
 #include "chain/block_codec.h"
+#include "chain/sequencer/sequencer_wire.h"
+#include "definitions/base/env.h"
 
 namespace treaty::chain {
 namespace {
@@ -20,10 +22,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treaty-sequencer: %s\n", line.c_str()); }
-
-constexpr size_t kMaxReadBlocks = 256;
-constexpr size_t kMaxReadBytes = 4 << 20;
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("node", line); }
 
 }  // namespace
 
@@ -33,6 +33,7 @@ struct SequencerService::Impl {
   crypto::SigningKey key;
   Db db;
   Checkpointer checkpointer;
+  SequencerStats stats;
   uint64_t height = 0;
   int64_t last_time_ms = 0;
   Digest last_hash{};
@@ -109,35 +110,38 @@ struct SequencerService::Impl {
     Send(sock, peer, r);
   }
 
-  void Handle(zmq::socket_t& sock, const std::string& peer, const std::string& text) {
-    json req = json::parse(text, nullptr, false);
-    if (req.is_discarded() || !req.is_object() || !req.contains("op") || !req["op"].is_string()) {
-      Log("refused a malformed request from a peer");
-      return Error(sock, peer, json(), "INVALID_ARGUMENT", "a request must be a JSON object with an op");
+  void Handle(zmq::socket_t& sock, const std::string& peer, std::string_view text) {
+    SequencerRequest r;
+    Status st = DecodeSequencerRequest(text, opts.max_message_bytes, &r);
+    if (!st.ok()) {
+      Log("refused a request from a peer: " + st.ToString());
+      stats.refused_malformed.fetch_add(1);
+      return Error(sock, peer, r.req, StatusCodeName(st.code()), st.message());
     }
-    std::string op = req["op"].get<std::string>();
-    if (op == "submit") return Submit(sock, peer, req);
-    if (op == "read") return Read(sock, peer, req);
-    if (op == "height") {
-      json r = Reply(req);
-      r["height"] = height;
-      return Send(sock, peer, r);
+    const json& req = r.req;
+    switch (r.op) {
+      case SequencerRequest::Op::kSubmit: return Submit(sock, peer, req, std::move(r.batch));
+      case SequencerRequest::Op::kRead: return Read(sock, peer, req, r.from, r.max, r.wait_ms);
+      case SequencerRequest::Op::kHeight: {
+        json reply = Reply(req);
+        reply["height"] = height;
+        return Send(sock, peer, reply);
+      }
     }
-    Error(sock, peer, req, "INVALID_ARGUMENT", "unknown op '" + op + "'; ops are submit, read, height");
   }
 
-  void Submit(zmq::socket_t& sock, const std::string& peer, const json& req) {
-    if (!req.contains("batch")) return Error(sock, peer, req, "INVALID_ARGUMENT", "submit needs a batch");
-    auto batch = BatchFromJson(req["batch"]);
-    if (!batch.ok()) return Error(sock, peer, req, StatusCodeName(batch.status().code()), batch.status().message());
+  void Submit(zmq::socket_t& sock, const std::string& peer, const json& req, Batch b) {
+    Result<Batch> batch(std::move(b));
     const Member* author = network.Find(batch->author);
     if (author == nullptr) {
       Log("refused batch " + batch->id + ": '" + batch->author + "' is not a member");
+      stats.refused_not_a_member.fetch_add(1);
       return Error(sock, peer, req, "PERMISSION_DENIED", "'" + batch->author + "' is not a member of the network");
     }
     auto sig = crypto::SignatureFromHex(batch->signature);
     if (!sig.ok() || !crypto::Verify(author->signing_key, BatchDigest(*batch), *sig)) {
       Log("refused batch " + batch->id + ": bad signature for '" + batch->author + "'");
+      stats.refused_bad_signature.fetch_add(1);
       return Error(sock, peer, req, "PERMISSION_DENIED",
                    "the batch signature is not " + batch->author + "'s");
     }
@@ -192,15 +196,8 @@ struct SequencerService::Impl {
     Send(sock, peer, r);
   }
 
-  void Read(zmq::socket_t& sock, const std::string& peer, const json& req) {
-    if (!req.contains("from") || !req["from"].is_number_integer() || req["from"].get<int64_t>() < 1)
-      return Error(sock, peer, req, "INVALID_ARGUMENT", "read needs from, a height of at least 1");
-    uint64_t from = req["from"].get<uint64_t>();
-    int64_t asked = req.contains("max") && req["max"].is_number_integer() ? req["max"].get<int64_t>() : 0;
-    size_t max = asked <= 0 ? kMaxReadBlocks : std::min<size_t>(static_cast<size_t>(asked), kMaxReadBlocks);
-    int64_t wait_ms = req.contains("wait_ms") && req["wait_ms"].is_number_integer()
-                          ? std::clamp<int64_t>(req["wait_ms"].get<int64_t>(), 0, 60000)
-                          : 0;
+  void Read(zmq::socket_t& sock, const std::string& peer, const json& req, uint64_t from, size_t max,
+            int64_t wait_ms) {
     if (from <= height || wait_ms == 0) return AnswerRead(sock, peer, req, from, std::max<size_t>(max, 1));
     parked.push_back({peer, req, from, std::max<size_t>(max, 1), Clock::now() + std::chrono::milliseconds(wait_ms)});
   }
@@ -253,6 +250,10 @@ struct SequencerService::Impl {
     height = b.height;
     last_time_ms = b.time_ms;
     last_hash = b.hash;
+    stats.height.store(height);
+    stats.blocks.fetch_add(1);
+    stats.batches.fetch_add(b.batches.size());
+    stats.pins.fetch_add(pins);
     for (auto& q : taken)
       for (auto& w : q.waiters) {
         json r = Reply(w.req);
@@ -287,8 +288,11 @@ Result<std::unique_ptr<SequencerService>> SequencerService::Open(SequencerOption
   s->impl_->key = std::move(key);
   TREATY_RETURN_IF_ERROR(s->impl_->Load());
   s->height_ = s->impl_->height;
+  s->impl_->stats.height.store(s->impl_->height);
   return s;
 }
+
+const SequencerStats& SequencerService::stats() const { return impl_->stats; }
 
 SequencerService::~SequencerService() = default;
 
@@ -296,7 +300,10 @@ Status SequencerService::Run(const std::atomic<bool>* stop) {
   Impl& im = *impl_;
   zmq::context_t ctx(1);
   zmq::socket_t sock(ctx, zmq::socket_type::router);
-  sock.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(im.opts.max_message_bytes));
+  // libzmq closes a connection carrying a frame over twice the limit
+  // (memory stays bounded); one between the limit and that is read and
+  // refused with RESOURCE_EXHAUSTED (DecodeSequencerRequest), and logged.
+  sock.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(2 * im.opts.max_message_bytes));
   sock.set(zmq::sockopt::linger, 0);
   sock.set(zmq::sockopt::router_mandatory, 0);
   try {
@@ -341,7 +348,7 @@ Status SequencerService::Run(const std::atomic<bool>* stop) {
         Impl::Error(sock, peer.to_string(), nlohmann::json(), "INVALID_ARGUMENT", "a request is one frame");
         continue;
       }
-      im.Handle(sock, peer.to_string(), body.to_string());
+      im.Handle(sock, peer.to_string(), body.to_string_view());
     }
     while (im.CutDue()) im.Cut(sock);
     im.ExpireReads(sock);

@@ -9,7 +9,8 @@
 // docs/protocol.md, "Sequencer".
 //
 // Thread-safety: Run serves from the calling thread; Stop may be called
-// from any thread (a signal handler sets the flag).
+// from any thread (a signal handler sets the flag); stats() from any
+// thread (atomics).
 #pragma once
 
 #include <atomic>
@@ -36,6 +37,14 @@ struct SequencerOptions {
   size_t max_message_bytes = 8 << 20;
 };
 
+// What the sequencer has done since it started (its metrics,
+// docs/operations.md), and its height.
+struct SequencerStats {
+  std::atomic<uint64_t> height{0};
+  std::atomic<uint64_t> blocks{0}, batches{0}, pins{0};
+  std::atomic<uint64_t> refused_not_a_member{0}, refused_bad_signature{0}, refused_malformed{0};
+};
+
 class SequencerService {
  public:
   static Result<std::unique_ptr<SequencerService>> Open(SequencerOptions opts, Network network,
@@ -44,6 +53,7 @@ class SequencerService {
   // Binds and serves until *stop becomes true. Returns the bind error, if any.
   Status Run(const std::atomic<bool>* stop);
   uint64_t height() const { return height_; }
+  const SequencerStats& stats() const;
 
  private:
   struct Impl;

@@ -4,7 +4,8 @@
 //       creates the sequencer's signing key in DIR/identity.json and prints
 //       the `sequencer:` entry for the network file
 //   treaty-sequencer --data DIR --network FILE [--listen ADDR]
-//           [--block-latency MS] [--block-pins N] [--sync full|normal]
+//           [--block-latency MS] [--block-pins N] [--sync full|normal] [--max-message-bytes N]
+//           [--log-format text|json] [--metrics HOST:PORT]
 //       serves members' batches and the block stream (docs/protocol.md)
 #include <fcntl.h>
 #include <signal.h>
@@ -16,20 +17,24 @@
 #include <thread>
 
 #include "chain/network.h"
+#include "chain/sequencer/sequencer_metrics.h"
 #include "chain/sequencer/sequencer_service.h"
+#include "definitions/base/env.h"
 #include "definitions/base/identity_file.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 
-void Log(const std::string& line) { std::cerr << "treaty-sequencer: " << line << std::endl; }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { treaty::Env::Default()->Log("node", line); }
 
 int Usage(const std::string& why) {
   Log(why);
   std::cerr << "usage: treaty-sequencer init --data DIR [--endpoint tcp://HOST:PORT]\n"
                "       treaty-sequencer --data DIR --network FILE [--listen ADDR] [--block-latency MS] "
-               "[--block-pins N] [--sync full|normal]\n";
+               "[--block-pins N] [--sync full|normal] [--max-message-bytes N] [--log-format text|json] "
+               "[--metrics HOST:PORT]\n";
   return 2;
 }
 
@@ -59,11 +64,13 @@ int Init(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  treaty::Env::SetProgramName("treaty-sequencer");
   if (argc > 1 && std::string(argv[1]) == "init") return Init(argc, argv);
-  std::string data, network_path, listen, sync = "full";
+  std::string data, network_path, listen, sync = "full", log_format = "text", metrics_at;
   const treaty::chain::SequencerOptions defaults;  // the flags default to the service's own
   int latency_ms = static_cast<int>(defaults.block_latency.count());
   int pins = static_cast<int>(defaults.block_max_pins);
+  long long max_message_bytes = static_cast<long long>(defaults.max_message_bytes);
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (i + 1 >= argc) return Usage(a + " needs a value");
@@ -74,17 +81,24 @@ int main(int argc, char** argv) {
     else if (a == "--sync") sync = v;
     else if (a == "--block-latency") latency_ms = std::atoi(v.c_str());
     else if (a == "--block-pins") pins = std::atoi(v.c_str());
+    else if (a == "--max-message-bytes") max_message_bytes = std::atoll(v.c_str());
+    else if (a == "--log-format") log_format = v;
+    else if (a == "--metrics") metrics_at = v;
     else return Usage("unknown option " + a);
   }
+  if (log_format != "text" && log_format != "json") return Usage("--log-format must be text or json, not '" + log_format + "'");
+  treaty::Env::SetLogFormat(log_format == "json" ? treaty::LogFormat::kJson : treaty::LogFormat::kText);
   if (data.empty() || network_path.empty()) return Usage("--data DIR and --network FILE are required");
   if (sync != "full" && sync != "normal") return Usage("--sync must be full or normal");
   if (latency_ms < 0 || latency_ms > 10000) return Usage("--block-latency must be 0-10000 ms");
   if (pins < 1 || pins > 65536) return Usage("--block-pins must be 1-65536");
+  if (max_message_bytes < (64 << 10) || max_message_bytes > (1 << 30))
+    return Usage("--max-message-bytes must be 65536-1073741824 (docs/limits.md)");
 
   treaty::defs::Diagnostics diags(network_path);
   auto network = treaty::chain::LoadNetworkFile(network_path, &diags);
   if (!network) {
-    for (const auto& d : diags.items()) std::cerr << d.ToString() << "\n";
+    for (const auto& d : diags.items()) Log(d.ToString());
     return 1;
   }
   auto id = treaty::crypto::LoadIdentityFile(data + "/identity.json");
@@ -114,11 +128,24 @@ int main(int argc, char** argv) {
   opts.listen = listen;
   opts.block_latency = std::chrono::milliseconds(latency_ms);
   opts.block_max_pins = static_cast<size_t>(pins);
+  opts.max_message_bytes = static_cast<size_t>(max_message_bytes);
   opts.full_sync = sync == "full";
   auto svc = treaty::chain::SequencerService::Open(opts, *network, std::move(id->key));
   if (!svc.ok()) {
     Log("refusing to start: " + svc.status().message());
     return 1;
+  }
+  // Declared after the service: destroyed (and no longer scraping) first.
+  std::unique_ptr<treaty::chain::SequencerMetrics> metrics;
+  if (!metrics_at.empty()) {
+    auto m = treaty::chain::SequencerMetrics::Serve(metrics_at, &(*svc)->stats());
+    if (!m.ok()) {
+      Log("refusing to start: " + m.status().message());
+      return 1;
+    }
+    metrics = std::move(m).value();
+    Log("metrics on http://" + metrics_at.substr(0, metrics_at.rfind(':')) + ":" + std::to_string(metrics->port()) +
+        "/metrics");
   }
   treaty::Status st = (*svc)->Run(&g_stop);
   if (!st.ok()) {

@@ -1,5 +1,7 @@
 #include "definitions/base/env.h"
 
+#include "definitions/base/log_line.h"
+
 #include <sys/random.h>
 
 #include <chrono>
@@ -46,18 +48,22 @@ class KernelRandom final : public RandomSource {
 
 std::mutex program_mu;
 std::string program_name = "treaty";  // guarded by program_mu
+std::string log_party;                // guarded by program_mu
+std::atomic<LogFormat> log_format{LogFormat::kText};
 
+// One write per line, under the lock: lines of several threads never
+// interleave.
 class StderrLogger final : public Logger {
  public:
-  void Log(LogLevel level, std::string_view component, std::string_view line) override {
-    std::string prefix;
-    {
-      std::lock_guard<std::mutex> lock(program_mu);
-      prefix = program_name;
-    }
-    if (!component.empty() && component != "node") prefix += ": " + std::string(component);
-    const char* tag = level == LogLevel::kError ? "error: " : level == LogLevel::kWarning ? "warning: " : "";
-    std::fprintf(stderr, "%s: %s%.*s\n", prefix.c_str(), tag, static_cast<int>(line.size()), line.data());
+  void Log(LogLevel level, std::string_view component, std::string_view line, const LogFields& fields) override {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    std::lock_guard<std::mutex> lock(program_mu);
+    LogRecord r{now, level, program_name, component, log_party, line, fields};
+    std::string text = FormatLogLine(log_format.load(), r);
+    text += '\n';
+    std::fwrite(text.data(), 1, text.size(), stderr);
   }
 };
 
@@ -88,7 +94,14 @@ void Env::SetProgramName(std::string name) {
   program_name = std::move(name);
 }
 
-void CapturingLogger::Log(LogLevel level, std::string_view component, std::string_view line) {
+void Env::SetLogFormat(LogFormat format) { log_format.store(format); }
+
+void Env::SetLogParty(std::string party) {
+  std::lock_guard<std::mutex> lock(program_mu);
+  log_party = std::move(party);
+}
+
+void CapturingLogger::Log(LogLevel level, std::string_view component, std::string_view line, const LogFields&) {
   std::string text = std::string(component) + ": " + std::string(line);
   if (echo_) std::fprintf(stderr, "[%d] %s\n", static_cast<int>(level), text.c_str());
   std::lock_guard<std::mutex> lock(mu_);

@@ -37,12 +37,26 @@ class RandomSource {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
+// What a line is about, for lines that concern one instance or one step
+// (empty: none). The JSON log format carries them as fields of their own,
+// so a post-mortem can select every line of an instance.
+struct LogFields {
+  std::string_view instance;
+  std::string_view step;
+};
+
+// How the default logger writes a line (docs/operations.md): text is
+// "TIME PROGRAM: [COMPONENT: ][warning: |error: ]LINE", json one object per
+// line.
+enum class LogFormat { kText, kJson };
+
 class Logger {
  public:
   virtual ~Logger() = default;
   // One line, without its newline; `component` names the daemon part
   // ("node", "exchange", ...).
-  virtual void Log(LogLevel level, std::string_view component, std::string_view line) = 0;
+  virtual void Log(LogLevel level, std::string_view component, std::string_view line,
+                   const LogFields& fields = {}) = 0;
 };
 
 struct Env {
@@ -50,13 +64,18 @@ struct Env {
   RandomSource* random;
   Logger* logger;
   // The system's clock, the kernel's random source (getrandom) and
-  // stderr, with the program's name (SetProgramName) before each line.
+  // stderr, each line stamped with the UTC time to the millisecond and the
+  // program's name (SetProgramName), in the format SetLogFormat chose; the
+  // party (SetLogParty) is a field of JSON lines.
   static Env* Default();
   static void SetProgramName(std::string name);
+  static void SetLogFormat(LogFormat format);
+  static void SetLogParty(std::string party);
 
   int64_t NowMs() const { return clock->NowMs(); }
-  void Log(std::string_view component, std::string_view line, LogLevel level = LogLevel::kInfo) const {
-    logger->Log(level, component, line);
+  void Log(std::string_view component, std::string_view line, LogLevel level = LogLevel::kInfo,
+           const LogFields& fields = {}) const {
+    logger->Log(level, component, line, fields);
   }
 };
 
@@ -76,7 +95,7 @@ class ManualClock final : public Clock {
 class CapturingLogger final : public Logger {
  public:
   explicit CapturingLogger(bool echo = false) : echo_(echo) {}
-  void Log(LogLevel level, std::string_view component, std::string_view line) override;
+  void Log(LogLevel level, std::string_view component, std::string_view line, const LogFields& fields) override;
   std::vector<std::string> Lines();
   bool Contains(std::string_view words);
 

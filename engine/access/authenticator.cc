@@ -3,7 +3,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <google/protobuf/descriptor.h>
 #include <grpc/grpc_security_constants.h>
+
+#include <algorithm>
 
 #include "definitions/base/sha256.h"
 #include "engine/access/caller.h"
@@ -35,6 +38,15 @@ std::string CertificateFingerprint(const std::string& pem) {
 
 grpc::Status Authenticator::Refuse(const std::string& path, const std::string& why) {
   env_->Log("access", "refused a call to " + path + ": " + why, LogLevel::kWarning);
+  if (metrics_ != nullptr) {
+    // The method as a label only when the API has it: a caller picks the
+    // path, and labels must stay a small set.
+    std::string method = path.size() > 1 ? path.substr(1) : "";
+    std::replace(method.begin(), method.end(), '/', '.');
+    const google::protobuf::MethodDescriptor* known =
+        google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(method);
+    metrics_->CallRefused(known ? known->name() : "unknown", "unauthenticated");
+  }
   return grpc::Status(grpc::UNAUTHENTICATED, why);
 }
 

@@ -20,6 +20,7 @@
 #include "engine/access/access_policy.h"
 #include "engine/access/token_file.h"
 #include "engine/access/watched_file.h"
+#include "engine/metrics/node_metrics.h"
 
 namespace treaty::engine::access {
 
@@ -32,6 +33,8 @@ class Authenticator final : public grpc::AuthMetadataProcessor {
       : tokens_(tokens), certificates_(certificates), access_(access), env_(env) {}
 
   bool IsBlocking() const override { return false; }  // lookups in memory only
+  // Where refusals are counted (metrics' refused calls); set before serving.
+  void SetMetrics(NodeMetrics* metrics) { metrics_ = metrics; }
   grpc::Status Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
                        OutputMetadata* consumed_auth_metadata, OutputMetadata* response_metadata) override;
 
@@ -42,6 +45,7 @@ class Authenticator final : public grpc::AuthMetadataProcessor {
   const bool certificates_;
   const WatchedFile<AccessPolicy>* access_;
   Env* env_;
+  NodeMetrics* metrics_ = nullptr;
 };
 
 // The SHA-256 fingerprint (lowercase hex) of a PEM certificate, as

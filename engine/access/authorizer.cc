@@ -37,6 +37,7 @@ grpc::Status Authorizer::Identify(const grpc::ServerContextBase& ctx, Who* who) 
     // The Authenticator names every caller it lets through; a call without
     // one never reaches here unless the server was built without it.
     env_->Log("access", "refused a call without an authenticated client", LogLevel::kWarning);
+    if (metrics_ != nullptr) metrics_->CallRefused("unknown", "unauthenticated");
     return grpc::Status(grpc::UNAUTHENTICATED, "no authenticated client");
   }
   who->caller = std::move(*caller);
@@ -51,6 +52,8 @@ grpc::Status Authorizer::Identify(const grpc::ServerContextBase& ctx, Who* who) 
 grpc::Status Authorizer::Refuse(const Who& who, const std::string& what, const std::string& why) const {
   std::string message = who.caller.Describe() + " may not " + what + (why.empty() ? "" : ": " + why);
   env_->Log("access", "refused: " + message, LogLevel::kWarning);
+  // Labelled by what was asked ("trigger", "claim", ...), a small set.
+  if (metrics_ != nullptr) metrics_->CallRefused(what.substr(0, what.find(' ')), "permission_denied");
   return grpc::Status(grpc::PERMISSION_DENIED, message);
 }
 

@@ -27,6 +27,7 @@
 #include "definitions/base/env.h"
 #include "definitions/model.h"
 #include "engine/access/access_policy.h"
+#include "engine/metrics/node_metrics.h"
 #include "engine/access/caller.h"
 #include "engine/access/watched_file.h"
 
@@ -41,6 +42,8 @@ class Authorizer {
 
   // True in the development mode: services may skip the lookups a check needs.
   bool open() const { return open_; }
+  // Where refusals are counted (metrics' refused calls); set before serving.
+  void SetMetrics(NodeMetrics* metrics) { metrics_ = metrics; }
 
   // Any caller the access file lists (definitions, acknowledging events).
   grpc::Status Listed(const grpc::ServerContextBase& ctx) const;
@@ -99,6 +102,7 @@ class Authorizer {
   const bool open_;
   const WatchedFile<AccessPolicy>* access_;
   Env* env_;
+  NodeMetrics* metrics_ = nullptr;
 };
 
 }  // namespace treaty::engine::access

@@ -97,8 +97,8 @@ Result<std::unique_ptr<ServerSecurity>> MakeServerSecurity(const SecurityOptions
   }
   std::string how = tls ? "TLS" : "plaintext (loopback only)";
   if (certificates || s->tokens) {
-    s->credentials->SetAuthMetadataProcessor(
-        std::make_shared<Authenticator>(s->tokens.get(), certificates, s->access.get(), env));
+    s->authenticator = std::make_shared<Authenticator>(s->tokens.get(), certificates, s->access.get(), env);
+    s->credentials->SetAuthMetadataProcessor(s->authenticator);
     s->authorizer = std::make_unique<Authorizer>(s->access.get(), env);
     if (certificates) how += ", client certificates from " + o.tls_client_ca;
     if (s->tokens) how += ", bearer tokens from " + o.tokens;

@@ -34,10 +34,16 @@ struct ServerSecurity {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   std::unique_ptr<WatchedFile<TokenSet>> tokens;
   std::unique_ptr<WatchedFile<AccessPolicy>> access;
+  std::shared_ptr<Authenticator> authenticator;  // null: no authentication
   std::unique_ptr<Authorizer> authorizer;  // null: Authorizer::Open()
   std::string description;                 // for the start line: "TLS, client certificates, ..."
 
   const Authorizer& authorizer_or_open() const { return authorizer ? *authorizer : Authorizer::Open(); }
+  // Refused calls are counted there from now on (before the server starts).
+  void SetMetrics(NodeMetrics* metrics) {
+    if (authenticator) authenticator->SetMetrics(metrics);
+    if (authorizer) authorizer->SetMetrics(metrics);
+  }
 };
 
 // Everything the flags ask for, or why the node must not start.

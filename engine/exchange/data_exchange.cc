@@ -12,6 +12,8 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/member_messages.h"
+
 namespace treaty::engine {
 namespace {
 
@@ -22,7 +24,8 @@ int64_t NowMs() {
       .count();
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "treatyd: exchange: %s\n", line.c_str()); }
+// Through the process's logger: its timestamp and format (docs/operations.md).
+void Log(const std::string& line) { Env::Default()->Log("exchange", line); }
 
 std::string Z85(const uint8_t* key32) {
   char out[41] = {};
@@ -48,6 +51,8 @@ struct DataExchange::Impl {
   Handler handler;
   Durability durability;
   std::atomic<uint64_t>* refused;
+  size_t max_message_bytes = kDefaultMaxMessageBytes;
+  NodeMetrics* metrics = NoMetrics();
   std::atomic<bool> stop{false};
   int wake_fd = -1;
   zmq::context_t ctx{1};
@@ -94,6 +99,7 @@ struct DataExchange::Impl {
   // A refused connection is counted, logged and recorded as an event.
   void Refuse(const std::string& address, const std::string& key, const std::string& why) {
     refused->fetch_add(1);
+    metrics->PeerRefused(PeerRefusal::kNotAMember);
     Log("refused a connection from " + address + ": " + why);
     EventRow ev;
     ev.type = "connection_refused";
@@ -120,7 +126,7 @@ struct DataExchange::Impl {
     s->set(zmq::sockopt::immediate, 1);  // no queueing for a peer that is not there: the outbox retries
     s->set(zmq::sockopt::linger, 0);
     s->set(zmq::sockopt::sndhwm, 10000);
-    s->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
+    s->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(2 * max_message_bytes));
     s->connect(m->endpoint);
     return (peers[name] = std::move(s)).get();
   }
@@ -140,25 +146,20 @@ struct DataExchange::Impl {
       }
       const char* user = body.gets("User-Id");
       std::string from = user ? user : "";
-      // Exactly: a decimal in a proposal must reach its commitment check
-      // digit for digit, so never through a double.
-      auto parsed = Value::FromJson(std::string_view(static_cast<const char*>(body.data()), body.size()));
-      const Value* id = parsed.ok() ? parsed->Find("id") : nullptr;
-      const Value* kind = parsed.ok() ? parsed->Find("kind") : nullptr;
-      const Value* claimed = parsed.ok() ? parsed->Find("from") : nullptr;
-      if (from.empty() || id == nullptr || !id->is_string() || kind == nullptr || !kind->is_string() ||
-          parsed->Find("body") == nullptr) {
-        Log("dropped a malformed message from '" + from + "'");
+      auto frame = DecodeExchangeFrame(std::string_view(static_cast<const char*>(body.data()), body.size()),
+                                       max_message_bytes);
+      if (from.empty() || !frame.ok()) {
+        Log("refused a message from '" + from + "': " + (frame.ok() ? "no authenticated sender" : frame.status().ToString()));
+        metrics->PeerRefused(body.size() > max_message_bytes ? PeerRefusal::kOversized : PeerRefusal::kMalformed);
         continue;
       }
-      if (claimed == nullptr || !claimed->is_string() || claimed->as_string() != from) {
-        Log("dropped a message claiming to be from '" + (claimed && claimed->is_string() ? claimed->as_string() : "") +
-            "' on " + from + "'s connection");
+      if (frame->from != from) {
+        Log("dropped a message claiming to be from '" + frame->from + "' on " + from + "'s connection");
+        metrics->PeerRefused(PeerRefusal::kBadSignature);
         continue;
       }
-      reply_to.emplace_back(rid.to_string(), id->as_string());
-      std::string kind_name = kind->as_string();
-      batch.push_back({from, std::move(kind_name), std::move(parsed->mutable_object().find("body")->second)});
+      reply_to.emplace_back(rid.to_string(), frame->id);
+      batch.push_back({from, std::move(frame->kind), std::move(frame->body)});
     }
     if (batch.empty()) return;
     bool urgent = false;
@@ -221,11 +222,7 @@ struct DataExchange::Impl {
         later.push_back(std::move(r));
         continue;
       }
-      json receipt = {{"kind", "receipt"},
-                      {"id", r.id},
-                      {"from", self->party},
-                      {"signature", crypto::Hex(self->key.Sign(ReceiptDigest(r.id, self->party, r.to)))}};
-      std::string text = receipt.dump();
+      std::string text = EncodeReceipt(r.id, self->party, self->key.Sign(ReceiptDigest(r.id, self->party, r.to)));
       server->send(zmq::buffer(r.rid), zmq::send_flags::sndmore);
       server->send(zmq::buffer(text), zmq::send_flags::dontwait);
     }
@@ -237,12 +234,15 @@ struct DataExchange::Impl {
     for (int n = 0; n < 1024; ++n) {
       zmq::message_t msg;
       if (!s->recv(msg, zmq::recv_flags::dontwait)) return;
-      json r = json::parse(msg.to_string(), nullptr, false);
-      if (r.is_discarded() || r.value("kind", "") != "receipt" || !r.contains("id") || !r["id"].is_string()) continue;
-      std::string id = r["id"].get<std::string>();
-      auto sig = crypto::SignatureFromHex(r.value("signature", ""));
-      if (!sig.ok() || m == nullptr || !crypto::Verify(m->signing_key, ReceiptDigest(id, peer, self->party), *sig)) {
+      auto receipt = DecodeReceipt(msg.to_string());
+      if (!receipt.ok()) {
+        Log("ignored a malformed receipt from " + peer + ": " + receipt.status().message());
+        continue;
+      }
+      const std::string& id = receipt->id;
+      if (m == nullptr || !crypto::Verify(m->signing_key, ReceiptDigest(id, peer, self->party), receipt->signature)) {
         Log("ignored a receipt for " + id + " not signed by " + peer);
+        metrics->PeerRefused(PeerRefusal::kBadSignature);
         continue;
       }
       delivered->push_back(id);
@@ -284,8 +284,14 @@ struct DataExchange::Impl {
   void Transmit(const std::string& peer, const std::string& id, const std::string& kind, const std::string& body) {
     zmq::socket_t* s = Peer(peer);
     if (s == nullptr) return;
-    std::string text = "{\"body\":" + body + ",\"from\":" + json(self->party).dump() + ",\"id\":" + json(id).dump() +
-                       ",\"kind\":" + json(kind).dump() + "}";
+    std::string text = EncodeExchangeFrame(id, kind, self->party, body);
+    if (text.size() > max_message_bytes) {
+      // Every member would refuse it: kept in the outbox (resent with
+      // backoff, logged each time) until the limit is raised network-wide.
+      Log("not sending message " + id + " (" + kind + ") to " + peer + ": " + std::to_string(text.size()) +
+          " bytes is over member_max_message_bytes = " + std::to_string(max_message_bytes));
+      return;
+    }
     (void)s->send(zmq::buffer(text), zmq::send_flags::dontwait);  // not connected: the backoff brings it back
   }
 
@@ -386,6 +392,9 @@ DataExchange::DataExchange(const crypto::Identity* self, const chain::Network* n
 
 DataExchange::~DataExchange() { Stop(); }
 
+void DataExchange::set_max_message_bytes(size_t n) { impl_->max_message_bytes = n; }
+void DataExchange::SetMetrics(NodeMetrics* metrics) { impl_->metrics = metrics != nullptr ? metrics : NoMetrics(); }
+
 Status DataExchange::Start() {
   Impl& im = *impl_;
   const chain::Member* me = im.network->Find(im.self->party);
@@ -402,7 +411,7 @@ Status DataExchange::Start() {
     im.server->set(zmq::sockopt::curve_server, 1);
     im.server->set(zmq::sockopt::curve_secretkey, im.self->curve.secret_z85);
     im.server->set(zmq::sockopt::zap_domain, "treaty");
-    im.server->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
+    im.server->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(2 * im.max_message_bytes));
     im.server->set(zmq::sockopt::linger, 0);
     im.server->bind(me->endpoint);
   } catch (const zmq::error_t& e) {

@@ -27,6 +27,7 @@
 #include "chain/network.h"
 #include "definitions/value.h"
 #include "definitions/base/identity_file.h"
+#include "engine/metrics/node_metrics.h"
 #include "engine/store/node_store.h"
 
 namespace treaty::engine {
@@ -59,6 +60,14 @@ class DataExchange {
                Durability durability = {});
   ~DataExchange();
 
+  // The largest message sent or accepted (docs/limits.md). A message over
+  // it is never sent (logged; its outbox row waits for a larger limit) and
+  // one received is refused before parsing (logged, no receipt); libzmq
+  // closes a connection carrying a frame over twice the limit, so memory
+  // stays bounded. Before Start.
+  static constexpr size_t kDefaultMaxMessageBytes = 4 << 20;
+  void set_max_message_bytes(size_t n);
+
   // Binds this member's endpoint (from the network file) and starts.
   Status Start();
   void Stop();
@@ -69,6 +78,8 @@ class DataExchange {
   void Wake();
 
   uint64_t refused_connections() const { return refused_.load(); }
+  // Where refused connections and messages are counted (before Start).
+  void SetMetrics(NodeMetrics* metrics);
 
  private:
   struct Impl;

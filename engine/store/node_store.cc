@@ -39,8 +39,8 @@ CREATE TABLE IF NOT EXISTS proposals (
 CREATE INDEX IF NOT EXISTS proposals_pending ON proposals(seq) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS proposals_starts ON proposals(instance) WHERE kind = 'start';
 CREATE UNIQUE INDEX IF NOT EXISTS proposals_by_pin ON proposals(pin) WHERE pin IS NOT NULL;
-CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, proposal TEXT NOT NULL, request TEXT NOT NULL)
-  WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, proposal TEXT NOT NULL, request TEXT NOT NULL,
+  created_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, author TEXT NOT NULL, pins TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS expected_pins (pin TEXT PRIMARY KEY, instance TEXT NOT NULL, author TEXT NOT NULL,
   nonce INTEGER NOT NULL) WITHOUT ROWID;
@@ -163,6 +163,7 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
   TREATY_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
   Status made = [&]() -> Status {
     TREATY_RETURN_IF_ERROR(db_.Exec(kSchema));
+    TREATY_RETURN_IF_ERROR(DateIdempotencyKeys());
     if (version.empty()) {
       Stmt put = db_.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('party', ?)");
       put.Bind(1, std::to_string(kSchemaVersion)).Bind(2, party);
@@ -209,6 +210,25 @@ Status NodeStore::Open(const std::string& path, const std::string& party, bool f
     readers_.push_back(std::move(reader));
   }
   return checkpointer_.Start(path, kCheckpointEvery);
+}
+
+// Idempotency keys are dated for pruning (docs/limits.md). A folder whose
+// keys predate that gets the column, its keys dated now: they are kept for
+// the whole age limit from this start on.
+Status NodeStore::DateIdempotencyKeys() {
+  bool dated = false;
+  {
+    Stmt cols = db_.Prepare("SELECT name FROM pragma_table_info('idempotency')");
+    while (cols.Step()) dated = dated || cols.Text(0) == "created_ms";
+    TREATY_RETURN_IF_ERROR(cols.status());
+  }
+  if (!dated) {
+    TREATY_RETURN_IF_ERROR(db_.Exec("ALTER TABLE idempotency ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0"));
+    Stmt now = db_.Prepare("UPDATE idempotency SET created_ms = ?");
+    now.Bind(1, env_->NowMs());
+    TREATY_RETURN_IF_ERROR(now.Run());
+  }
+  return db_.Exec("CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency(created_ms)");
 }
 
 NodeStore::ReaderLease NodeStore::LeaseReader() {

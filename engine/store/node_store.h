@@ -173,6 +173,7 @@ class NodeStore {
 
  private:
   friend class WriteTxn;
+  Status DateIdempotencyKeys();
   // One of the reader connections, held for one read: reads from many
   // request threads run side by side (WAL) instead of queueing on one.
   class ReaderLease {
@@ -279,7 +280,12 @@ class WriteTxn {
 
   // ---- idempotency keys
   Result<std::optional<NodeStore::KnownKey>> IdempotencyKey(const std::string& key);
-  Status InsertIdempotencyKey(const std::string& key, const std::string& proposal, const std::string& request);
+  // `now_ms` (wall time) dates the key for pruning.
+  Status InsertIdempotencyKey(const std::string& key, const std::string& proposal, const std::string& request,
+                              int64_t now_ms);
+  // Forgets keys dated before `before_ms`, then the oldest beyond
+  // `keep_max` (docs/limits.md); returns how many went.
+  Result<int64_t> PruneIdempotencyKeys(int64_t before_ms, int64_t keep_max);
 
   // ---- our sealed batches until a block holds them
   Status InsertBatch(const chain::Batch& b);

@@ -140,10 +140,28 @@ Result<std::optional<NodeStore::KnownKey>> WriteTxn::IdempotencyKey(const std::s
 }
 
 Status WriteTxn::InsertIdempotencyKey(const std::string& key, const std::string& proposal,
-                                      const std::string& request) {
-  Stmt s = db().Prepare("INSERT INTO idempotency (key, proposal, request) VALUES (?, ?, ?)");
-  s.Bind(1, key).Bind(2, proposal).Bind(3, request);
+                                      const std::string& request, int64_t now_ms) {
+  Stmt s = db().Prepare("INSERT INTO idempotency (key, proposal, request, created_ms) VALUES (?, ?, ?, ?)");
+  s.Bind(1, key).Bind(2, proposal).Bind(3, request).Bind(4, now_ms);
   return s.Run();
+}
+
+Result<int64_t> WriteTxn::PruneIdempotencyKeys(int64_t before_ms, int64_t keep_max) {
+  Stmt old = db().Prepare("DELETE FROM idempotency WHERE created_ms < ?");
+  old.Bind(1, before_ms);
+  TREATY_RETURN_IF_ERROR(old.Run());
+  int64_t pruned = db().Changes();
+  Stmt count = db().Prepare("SELECT COUNT(*) FROM idempotency");
+  TREATY_RETURN_IF_ERROR(store::ExpectRow(count, "count"));
+  int64_t over = count.Int(0) - keep_max;
+  if (over > 0) {
+    Stmt oldest = db().Prepare(
+        "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency ORDER BY created_ms, key LIMIT ?)");
+    oldest.Bind(1, over);
+    TREATY_RETURN_IF_ERROR(oldest.Run());
+    pruned += db().Changes();
+  }
+  return pruned;
 }
 
 Status WriteTxn::InsertBatch(const chain::Batch& b) {

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "prometheus_text.h"
 #include "adapters/common/client_channel.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 #include "test_pki.h"
@@ -104,8 +105,21 @@ class Security : public ::testing::Test {
         dir_.path() + "/node",
         std::vector<std::string>{"--definitions", defs, "--tls-cert", pki_->Path("node.pem"), "--tls-key",
                                  pki_->Path("node.key"), "--tls-client-ca", pki_->Path("ca.pem"), "--tokens",
-                                 dir_.path() + "/tokens.yaml", "--access", dir_.path() + "/access.yaml"});
+                                 dir_.path() + "/tokens.yaml", "--access", dir_.path() + "/access.yaml",
+                                 "--metrics", "127.0.0.1:0"});
     ASSERT_TRUE(node_->Start()) << node_->Log();
+  }
+
+  // treaty_calls_refused_total with these labels, from the node's metrics.
+  double Refused(const std::map<std::string, std::string>& labels) {
+    int port = LoggedMetricsPort(node_->Log());
+    EXPECT_NE(port, 0) << node_->Log();
+    auto text = ScrapeMetrics(port);
+    EXPECT_TRUE(text.has_value());
+    if (!text) return -1;
+    PromText prom(*text);
+    EXPECT_TRUE(prom.ok()) << prom.error();
+    return prom.Sum("treaty_calls_refused_total", labels);
   }
 
   void WriteTokens(const std::vector<TestToken>& tokens) {
@@ -229,6 +243,10 @@ TEST_F(Security, CallsWithoutAValidCredentialAreRefusedBeforeAnyHandler) {
   EXPECT_NE(node_->Log().find("refused a call to /treaty.v1.Processes/StartProcess: unknown or revoked bearer token"),
             std::string::npos)
       << node_->Log();
+  // Counted: none, guessed, stale, mallory (the handshake failures and the
+  // plaintext client never reach the node's code).
+  EXPECT_EQ(Refused({{"method", "StartProcess"}, {"reason", "unauthenticated"}}), 4);
+  EXPECT_EQ(Refused({{"reason", "permission_denied"}}), 0);
 }
 
 TEST_F(Security, TriggerIsAllowedByRoleAndARefusalChangesNothing) {
@@ -255,6 +273,8 @@ TEST_F(Security, TriggerIsAllowedByRoleAndARefusalChangesNothing) {
   EXPECT_EQ(st.error_message(), "client 'ops' may not start order: it holds no role of order");
   EXPECT_EQ(History("o1"), before);
   EXPECT_FALSE(Exists("o-ops"));
+  EXPECT_EQ(Refused({{"method", "trigger"}, {"reason", "permission_denied"}}), 2);
+  EXPECT_EQ(Refused({{"method", "start"}, {"reason", "permission_denied"}}), 1);
 }
 
 TEST_F(Security, TaskQueuesAndTheAuthenticatedUserAsAssignee) {
