@@ -13,6 +13,9 @@
 # Last, the same three parties on an Ethereum chain instead of the
 # sequencer: anvil with 1 s blocks, the pin contract deployed and the
 # members funded by deploy/network.sh, a purchase order across it.
+# Every call to a node goes over TLS with a bearer token (docs/security.md):
+# deploy/network.sh makes the CA, the certificates and the tokens; the
+# CLI, treaty-web, treaty-webhook and the Python worker present them.
 # Stops exactly the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,15 +65,31 @@ helpers=()
 stop_helpers() { for pid in "${helpers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; helpers=(); }
 trap 'stop_helpers; deploy/network.sh down || true' EXIT
 deploy/network.sh up 3
+echo
+echo "Every node's API takes only TLS with a known token. Without a token:"
+echo "\$ treaty --server 127.0.0.1:$((TREATY_NET_PORT + 11)) --tls-ca ca.pem status"
+"$bin/treaty" --server "127.0.0.1:$((TREATY_NET_PORT + 11))" --tls-ca "$TREATY_NET_DIR/pki/ca.pem" status || true
+echo "In plaintext:"
+"$bin/treaty" --server "127.0.0.1:$((TREATY_NET_PORT + 11))" status 2>&1 | head -1 || true
+echo "With the buyer's env file (TREATY_SERVER, TREATY_TLS_CA, TREATY_TOKEN):"
+echo "\$ source $TREATY_NET_DIR/env/buyer.env && treaty status"
+(source "$TREATY_NET_DIR/env/buyer.env" && "$bin/treaty" status | sed -n 1,3p)
+echo
 buyer=127.0.0.1:$((TREATY_NET_PORT + 11))
 seller=127.0.0.1:$((TREATY_NET_PORT + 12))
 bank=127.0.0.1:$((TREATY_NET_PORT + 13))
-as() { local who=$1; shift; "$bin/treaty" --server "${!who}" "$@"; }
+# Each party's CLI calls its own node as the party's client: TLS checked
+# against the network's CA, the party's token (deploy/network.sh).
+as() {
+  local who=$1; shift
+  "$bin/treaty" --server "${!who}" --tls-ca "$TREATY_NET_DIR/pki/ca.pem" \
+    --token-file "$TREATY_NET_DIR/secrets/$who.token" "$@"
+}
 roles="--role buyer=buyer --role seller=seller --role bank=bank"
 # A party acts once it has applied what came before (its own view).
 await() {  # await PARTY INSTANCE STATE
   for _ in $(seq 100); do
-    "$bin/treaty" --server "${!1}" --json get "$2" 2>/dev/null | grep -q "\"$3\"" && return 0
+    as "$1" --json get "$2" 2>/dev/null | grep -q "\"$3\"" && return 0
     sleep 0.1
   done
   echo "demo: $1 never saw $2 in $3" >&2
@@ -149,12 +168,15 @@ echo "=== 5. A loan whose steps are done by machines (jobs)"
 bureau_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 /usr/bin/python3 examples/loan/bureau.py --port "$bureau_port" >"$out/bureau.log" 2>&1 &
 helpers+=($!)
-sed -e "s|^node: .*|node: $bank|" -e "s|127.0.0.1:8089|127.0.0.1:$bureau_port|" examples/loan/webhook.yaml >"$out/webhook.yaml"
+# The webhook reaches the bank's node over TLS as the bank's workers' client.
+sed -e "s|^node: .*|node: $bank\ntls_ca: $TREATY_NET_DIR/pki/ca.pem\ntoken_file: $TREATY_NET_DIR/secrets/bank-workers.token|" \
+  -e "s|127.0.0.1:8089|127.0.0.1:$bureau_port|" examples/loan/webhook.yaml >"$out/webhook.yaml"
 echo "The bank's credit-check jobs go to a credit bureau over HTTP ($out/webhook.yaml):"
 "$bin/treaty-webhook" --config "$out/webhook.yaml" >"$out/webhook.log" 2>&1 &
 helpers+=($!)
 echo "and its payouts to a Python worker (examples/loan/payout_worker.py), which fails each payout once:"
-/usr/bin/python3 examples/loan/payout_worker.py --server "$bank" --fail-first 1 >"$out/payout.log" 2>&1 &
+/usr/bin/python3 examples/loan/payout_worker.py --server "$bank" --tls-ca "$TREATY_NET_DIR/pki/ca.pem" \
+  --token-file "$TREATY_NET_DIR/secrets/bank-workers.token" --fail-first 1 >"$out/payout.log" 2>&1 &
 helpers+=($!)
 loan_roles="--role applicant=buyer --role bank=bank"
 for spec in "loan-1:Ada Lovelace:25000" "loan-2:Bad Debtor:900" "loan-3:Nobody Known:4000"; do

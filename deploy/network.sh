@@ -20,6 +20,18 @@
 # Each node gets a treaty-web (its JSON API and browser console) on
 # PORT+20+i when build/bin/treaty-web exists.
 #
+# The nodes' APIs run with TLS and bearer tokens (docs/security.md). Made
+# once, on the first `up`, with openssl: a CA (pki/ca.pem), each node's
+# certificate for 127.0.0.1 and localhost, and three tokens per party in
+# secrets/ (mode 0600, the folder 0700): PARTY.token (the party's own
+# client: its people and scripts with the CLI, every role, queue and job
+# type, and operator), PARTY-web.token (its treaty-web, the same grants)
+# and PARTY-workers.token (treaty-webhook and job workers: job types only).
+# access/PARTY-tokens.yaml holds their SHA-256 only, access/PARTY-access.yaml
+# the grants; the node reloads both when they are edited. env/PARTY.env
+# sets TREATY_SERVER, TREATY_TLS_CA and TREATY_TOKEN for the `treaty` CLI:
+#   source build/network/env/buyer.env && build/bin/treaty status
+#
 # TREATY_NET_DIR (default build/network) holds keys, network.yaml, data,
 # logs and pid files; TREATY_NET_PORT (default 7400) is the first port:
 # the sequencer or anvil PORT, node i gRPC PORT+10+i, its treaty-web
@@ -51,10 +63,82 @@ party_name() {
 
 alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-wait_ready() {  # gRPC answers
-  local server=$1
+# The CLI as PARTY's own client: TLS checked against the network's CA, its token.
+cli_as() {  # cli_as PARTY SERVER ARGS...
+  local p=$1 server=$2; shift 2
+  "$bin/treaty" --server "$server" --tls-ca "$dir/pki/ca.pem" --token-file "$dir/secrets/$p.token" "$@"
+}
+
+# The CA, node certificates, tokens, tokens and access files, env files:
+# each made once and kept across `up`s (tokens are secrets: 0600).
+make_credentials() {
+  command -v openssl >/dev/null || { echo "network: openssl missing (deploy/setup.sh installs it)" >&2; exit 1; }
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  mkdir -p "$dir/pki" "$dir/access" "$dir/env"
+  mkdir -p -m 0700 "$dir/secrets"
+  if [[ ! -f $dir/pki/ca.pem ]]; then
+    (umask 077; openssl req -x509 "${ec[@]}" -keyout "$dir/pki/ca.key" -out "$dir/pki/ca.pem.tmp" -days 825 \
+      -subj "/CN=treaty local network CA" 2>/dev/null)
+    mv "$dir/pki/ca.pem.tmp" "$dir/pki/ca.pem"
+  fi
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$dir/pki/san.ext"
+  local i p c
+  for i in $(seq "$n"); do
+    p=$(party_name "$i")
+    if [[ ! -f $dir/pki/$p-node.pem ]]; then
+      (umask 077; openssl req -new "${ec[@]}" -keyout "$dir/pki/$p-node.key" -out "$dir/pki/$p-node.csr" \
+        -subj "/CN=$p-node" 2>/dev/null)
+      openssl x509 -req -in "$dir/pki/$p-node.csr" -CA "$dir/pki/ca.pem" -CAkey "$dir/pki/ca.key" -CAcreateserial \
+        -out "$dir/pki/$p-node.pem.tmp" -days 825 -extfile "$dir/pki/san.ext" 2>/dev/null
+      mv "$dir/pki/$p-node.pem.tmp" "$dir/pki/$p-node.pem"
+    fi
+    for c in "$p" "$p-web" "$p-workers"; do
+      [[ -s $dir/secrets/$c.token ]] || (umask 077; openssl rand -hex 32 > "$dir/secrets/$c.token")
+    done
+    if [[ ! -f $dir/access/$p-tokens.yaml ]]; then
+      {
+        echo "# $p's node: the SHA-256 of each client's token (the tokens are in secrets/)"
+        echo "tokens:"
+        for c in "$p" "$p-web" "$p-workers"; do
+          echo "  - name: $c"
+          echo "    sha256: $(tr -d '\n' < "$dir/secrets/$c.token" | sha256sum | cut -d' ' -f1)"
+        done
+      } > "$dir/access/$p-tokens.yaml.tmp"
+      mv "$dir/access/$p-tokens.yaml.tmp" "$dir/access/$p-tokens.yaml"
+    fi
+    if [[ ! -f $dir/access/$p-access.yaml ]]; then
+      {
+        echo "# Who may call $p's node (docs/security.md). Whatever roles are granted, the"
+        echo "# node proposes only steps of the roles its party holds."
+        echo "clients:"
+        echo "  $p:  # the party's own client: the CLI, scripts"
+        echo "    processes: [{ definition: \"*\", roles: [\"*\"] }]"
+        echo "    task_queues: [\"*\"]"
+        echo "    job_types: [\"*\"]"
+        echo "    operator: true"
+        echo "  $p-web:  # its treaty-web: one identity for the console's users"
+        echo "    processes: [{ definition: \"*\", roles: [\"*\"] }]"
+        echo "    task_queues: [\"*\"]"
+        echo "    job_types: [\"*\"]"
+        echo "    operator: true"
+        echo "  $p-workers:  # treaty-webhook and job workers"
+        echo "    job_types: [\"*\"]"
+      } > "$dir/access/$p-access.yaml.tmp"
+      mv "$dir/access/$p-access.yaml.tmp" "$dir/access/$p-access.yaml"
+    fi
+    {
+      echo "# source this file: the treaty CLI then calls $p's node as its client '$p'"
+      echo "export TREATY_SERVER=127.0.0.1:$((base + 10 + i))"
+      echo "export TREATY_TLS_CA=$dir/pki/ca.pem"
+      echo "export TREATY_TOKEN=\"\$(cat $dir/secrets/$p.token)\""
+    } > "$dir/env/$p.env"
+  done
+}
+
+wait_ready() {  # gRPC answers, over TLS with the party's token
+  local p=$1 server=$2
   for _ in $(seq 100); do
-    "$bin/treaty" --server "$server" status >/dev/null 2>&1 && return 0
+    cli_as "$p" "$server" status >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "network: node at $server did not come up" >&2
@@ -102,6 +186,7 @@ up() {
     mv "$dir/network.yaml.tmp" "$dir/network.yaml"
     echo "$n" > "$dir/size"
   fi
+  make_credentials
   local node_ledger=sequencer where="sequencer tcp://127.0.0.1:$base"
   if [[ $ledger == sequencer ]]; then
     if ! alive "$dir/pids/sequencer.pid"; then
@@ -131,25 +216,28 @@ up() {
   for i in $(seq "$n"); do
     p=$(party_name "$i")
     if ! alive "$dir/pids/$p.pid"; then
-      "$bin/treatyd" --data "$dir/$p" --party "$p" --listen "127.0.0.1:$((base + 10 + i))" --plaintext \
+      "$bin/treatyd" --data "$dir/$p" --party "$p" --listen "127.0.0.1:$((base + 10 + i))" \
+        --tls-cert "$dir/pki/$p-node.pem" --tls-key "$dir/pki/$p-node.key" \
+        --tokens "$dir/access/$p-tokens.yaml" --access "$dir/access/$p-access.yaml" \
         --ledger "$node_ledger" --network "$dir/network.yaml" ${TREATY_NODE_ARGS:-} 2>>"$dir/logs/$p.log" &
       echo $! > "$dir/pids/$p.pid"
     fi
   done
-  for i in $(seq "$n"); do wait_ready "127.0.0.1:$((base + 10 + i))"; done
+  for i in $(seq "$n"); do wait_ready "$(party_name "$i")" "127.0.0.1:$((base + 10 + i))"; done
   if [[ -x $bin/treaty-web ]]; then
     for i in $(seq "$n"); do
       p=$(party_name "$i")
       if ! alive "$dir/pids/$p-web.pid"; then
         "$bin/treaty-web" --node "127.0.0.1:$((base + 10 + i))" --listen "127.0.0.1:$((base + 20 + i))" \
-          2>>"$dir/logs/$p-web.log" &
+          --tls-ca "$dir/pki/ca.pem" --token-file "$dir/secrets/$p-web.token" 2>>"$dir/logs/$p-web.log" &
         echo $! > "$dir/pids/$p-web.pid"
       fi
     done
   fi
-  echo "network: up in $dir: $where"
+  echo "network: up in $dir: $where; the APIs with TLS (CA $dir/pki/ca.pem) and bearer tokens ($dir/secrets)"
   for i in $(seq "$n"); do
-    line="  $(party_name "$i"): treaty --server 127.0.0.1:$((base + 10 + i))"
+    p=$(party_name "$i")
+    line="  $p: source $dir/env/$p.env && treaty COMMAND   (127.0.0.1:$((base + 10 + i)))"
     [[ -x $bin/treaty-web ]] && line+="   console http://127.0.0.1:$((base + 20 + i))/"
     echo "$line"
   done
@@ -180,7 +268,7 @@ status() {
     p=$(party_name "$i")
     if alive "$dir/pids/$p.pid"; then
       echo "$p: running (pid $(cat "$dir/pids/$p.pid"))"
-      "$bin/treaty" --server "127.0.0.1:$((base + 10 + i))" status | sed 's/^/    /' || true
+      cli_as "$p" "127.0.0.1:$((base + 10 + i))" status | sed 's/^/    /' || true
     else
       echo "$p: stopped"
     fi

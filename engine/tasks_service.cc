@@ -123,6 +123,9 @@ class TasksService final : public TasksBase {
       if (st.ok() && req->allow_override()) st = auth_.Holder(*ctx, t.assignee, "take over");
       return st;
     });
+    if (refused.ok() && assignee.empty())  // no --assignee, and no user in the caller's token
+      refused = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "an assignee is required: name one, or call with a token whose entry names a user");
     if (!refused.ok()) {
       reactor->Finish(refused);
       return reactor;

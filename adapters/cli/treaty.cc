@@ -2,7 +2,7 @@
 // public gRPC API (proto/treaty/v1).
 //
 //   treaty [--server ADDR] [--json] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
-//          [--token-file FILE] COMMAND ...   (docs/security.md; $TREATY_TOKEN: the token)
+//          [--token-file FILE] COMMAND ...   (docs/security.md; $TREATY_TOKEN: the token, $TREATY_TLS_CA: the CA)
 //     start DEFINITION [--id ID] [--input JSON] [--version N] [--role ROLE=PARTY]... [--key K] [--no-wait]
 //           [--wait here|all] [--timeout MS]
 //     step INSTANCE STEP [--input JSON] [--key K] [--no-wait] [--wait here|all] [--timeout MS]
@@ -37,7 +37,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/common/client_channel.h"
+#include "adapters/common/client_flags.h"
 #include "cli_support.h"
 #include "jobs.h"
 #include "treaty/v1/treaty.grpc.pb.h"
@@ -61,7 +61,8 @@ constexpr const char* kUsage =
     "usage: treaty [--server ADDR] [--json] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]\n"
     "              [--tls-server-name NAME] [--token-file FILE] COMMAND\n"
     "  (--tls-ca: TLS, the node's certificate checked against FILE; --tls-cert/--tls-key: a client certificate;\n"
-    "   --token-file or $TREATY_TOKEN: a bearer token; $TREATY_SERVER: the default --server)\n"
+    "   --token-file or $TREATY_TOKEN: a bearer token; $TREATY_TLS_CA: the default --tls-ca;\n"
+    "   $TREATY_SERVER: the default --server)\n"
     "  start DEFINITION [--id ID] [--input JSON] [--version N] [--role ROLE=PARTY]... [--key K] [--no-wait]\n"
     "        [--wait here|all] [--timeout MS]\n"
     "  step INSTANCE STEP [--input JSON] [--key K] [--no-wait] [--wait here|all] [--timeout MS]\n"
@@ -74,7 +75,7 @@ constexpr const char* kUsage =
     "  tasks [--queue Q] [--assignee A] [--state open|claimed|completed|cancelled]... [--group G] [--user U]\n"
     "        [--definition D] [--instance I] [--order created|due|priority[ desc]] [--limit N]\n"
     "  task show ID\n"
-    "  task claim ID --assignee A [--override]\n"
+    "  task claim ID [--assignee A] [--override]   (no --assignee: the token's user)\n"
     "  task unclaim ID\n"
     "  task assign ID --assignee A          (an empty assignee unassigns)\n"
     "  task update ID [--priority N] [--due MS|none] [--follow-up MS|none] [--groups G,..] [--users U,..]\n"
@@ -470,7 +471,8 @@ int TaskCmd(pb::Tasks::Stub* t, const Args& a) {
     return 0;
   }
   if (verb == "claim") {
-    if (!a.Has("--assignee")) return Usage("task claim needs --assignee NAME");
+    // Without --assignee the node claims for the token's user (and refuses
+    // when the caller has none: "an assignee is required").
     pb::ClaimTaskRequest req;
     req.set_task_id(id);
     req.set_assignee(a.Get("--assignee"));
@@ -568,25 +570,18 @@ int main(int argc, char** argv) {
     }
   }
   if (command.empty()) return Usage("");
-  treaty::adapters::ClientSecurity security;
-  std::string token_file;
-  for (auto [flag, field] : {std::pair{"--tls-ca", &security.tls_ca}, std::pair{"--tls-cert", &security.tls_cert},
-                             std::pair{"--tls-key", &security.tls_key},
-                             std::pair{"--tls-server-name", &security.tls_server_name},
-                             std::pair{"--token-file", &token_file}}) {
-    auto it = a.opts.find(flag);
-    if (it == a.opts.end()) continue;
-    *field = it->second;
-    a.opts.erase(it);
+  treaty::adapters::ClientSecurityFlags security;
+  for (auto it = a.opts.begin(); it != a.opts.end();) {
+    if (!treaty::adapters::ClientSecurityFlags::Is(it->first)) {
+      ++it;
+      continue;
+    }
+    security.Take(it->first, it->second);
+    it = a.opts.erase(it);
   }
   std::string err;
-  if (!token_file.empty()) {
-    security.token = treaty::adapters::ReadTokenFile(token_file, &err);
-    if (!err.empty()) return Usage(err);
-  } else if (const char* env = std::getenv("TREATY_TOKEN")) {
-    security.token = env;
-  }
-  auto ch = treaty::adapters::MakeClientChannel(server, security, &err);
+  if (!security.Finish(&err)) return Usage(err);
+  auto ch = treaty::adapters::MakeClientChannel(server, security.security, &err);
   if (!ch) return Usage(err);
   try {
     if (command == "start") return Start(pb::Processes::NewStub(ch).get(), a);

@@ -59,28 +59,39 @@ std::string ReadTokenFile(const std::string& path, std::string* err) {
   return line.substr(b, e - b + 1);
 }
 
-std::shared_ptr<grpc::Channel> MakeClientChannel(const std::string& target, const ClientSecurity& s,
-                                                 std::string* err) {
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  grpc::ChannelArguments args;
+std::optional<ClientChannelConfig> ReadClientChannelConfig(const ClientSecurity& s, std::string* err) {
+  ClientChannelConfig c;
   if (s.tls()) {
     grpc::SslCredentialsOptions ssl;
-    if (!s.tls_ca.empty() && !ReadAll(s.tls_ca, "--tls-ca", &ssl.pem_root_certs, err)) return nullptr;
+    if (!s.tls_ca.empty() && !ReadAll(s.tls_ca, "--tls-ca", &ssl.pem_root_certs, err)) return std::nullopt;
     if (s.tls_cert.empty() != s.tls_key.empty()) {
       *err = "--tls-cert and --tls-key go together (the client certificate and its key)";
-      return nullptr;
+      return std::nullopt;
     }
     if (!s.tls_cert.empty() && (!ReadAll(s.tls_cert, "--tls-cert", &ssl.pem_cert_chain, err) ||
                                 !ReadAll(s.tls_key, "--tls-key", &ssl.pem_private_key, err)))
-      return nullptr;
-    creds = grpc::SslCredentials(ssl);
-    if (!s.tls_server_name.empty()) args.SetSslTargetNameOverride(s.tls_server_name);
+      return std::nullopt;
+    c.credentials = grpc::SslCredentials(ssl);
+    if (!s.tls_server_name.empty()) c.arguments.SetSslTargetNameOverride(s.tls_server_name);
   } else {
-    creds = grpc::InsecureChannelCredentials();
+    c.credentials = grpc::InsecureChannelCredentials();
   }
+  c.token = s.token;
+  return c;
+}
+
+std::shared_ptr<grpc::Channel> MakeClientChannel(const std::string& target, const ClientChannelConfig& c) {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-  if (!s.token.empty()) interceptors.push_back(std::make_unique<BearerTokenFactory>(s.token));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(target, creds, args, std::move(interceptors));
+  if (!c.token.empty()) interceptors.push_back(std::make_unique<BearerTokenFactory>(c.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, c.credentials, c.arguments,
+                                                                 std::move(interceptors));
+}
+
+std::shared_ptr<grpc::Channel> MakeClientChannel(const std::string& target, const ClientSecurity& s,
+                                                 std::string* err) {
+  auto c = ReadClientChannelConfig(s, err);
+  if (!c) return nullptr;
+  return MakeClientChannel(target, *c);
 }
 
 }  // namespace treaty::adapters

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -32,5 +33,17 @@ std::string ReadTokenFile(const std::string& path, std::string* err);
 // A channel to `target`; nullptr and *err set when a file cannot be read.
 std::shared_ptr<grpc::Channel> MakeClientChannel(const std::string& target, const ClientSecurity& s,
                                                  std::string* err);
+
+// The same in two halves, for a daemon that makes a new channel for each
+// reconnection: the files are read once (a file moved later changes
+// nothing), then any number of channels are made from what was read.
+struct ClientChannelConfig {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  grpc::ChannelArguments arguments;
+  std::string token;
+};
+// Nothing and *err set when a file cannot be read.
+std::optional<ClientChannelConfig> ReadClientChannelConfig(const ClientSecurity& s, std::string* err);
+std::shared_ptr<grpc::Channel> MakeClientChannel(const std::string& target, const ClientChannelConfig& c);
 
 }  // namespace treaty::adapters

@@ -4,6 +4,12 @@
 //
 //   treaty-web --node HOST:PORT --listen HOST:PORT [--console DIR]
 //              [--threads N] [--heartbeat-ms MS]
+//              [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME] [--token-file FILE]
+//
+// The TLS and token flags are how treaty-web presents itself to the node
+// (docs/security.md): one client identity for every HTTP caller
+// (docs/web.md, "Who treaty-web is to the node"); $TREATY_TOKEN is the
+// token when no --token-file is given.
 //   treaty-web --routes        prints the route table and exits
 //
 // SIGTERM or SIGINT stops taking connections, ends the event streams and
@@ -23,6 +29,7 @@
 #include <thread>
 
 #include "diagram.h"
+#include "adapters/common/client_flags.h"
 #include "adapters/common/log.h"
 #include "routes.h"
 
@@ -40,7 +47,9 @@ int Usage(const std::string& why) {
   std::fprintf(stderr,
                "usage: treaty-web --node HOST:PORT --listen HOST:PORT [--console DIR] [--threads N] "
                "[--heartbeat-ms MS]\n"
-               "       treaty-web --routes\n");
+               "                  %s\n"
+               "       treaty-web --routes\n",
+               treaty::adapters::kClientSecurityUsage);
   return 2;
 }
 
@@ -113,6 +122,7 @@ int main(int argc, char** argv) {
   // A connection holds a worker while it is open (cpp-httplib's model):
   // enough for many keep-alive clients and console tabs at once.
   int threads = 256, heartbeat_ms = 15000;
+  treaty::adapters::ClientSecurityFlags security;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -134,6 +144,9 @@ int main(int argc, char** argv) {
       if (!value(&v) || !PositiveInt(v, &threads)) return Usage("--threads needs a positive number");
     } else if (a == "--heartbeat-ms") {
       if (!value(&v) || !PositiveInt(v, &heartbeat_ms)) return Usage("--heartbeat-ms needs a positive number");
+    } else if (treaty::adapters::ClientSecurityFlags::Is(a)) {
+      if (!value(&v)) return Usage(a + " needs a value");
+      security.Take(a, v);
     } else if (a == "--help" || a == "-h") {
       return Usage("");
     } else {
@@ -145,6 +158,11 @@ int main(int argc, char** argv) {
   std::string host;
   int port = 0;
   if (!SplitAddress(listen, &host, &port)) return Usage("--listen: '" + listen + "' is not HOST:PORT");
+  std::string err;
+  if (!security.Finish(&err)) return Usage(err);
+  // One channel for every call: gRPC reconnects it when the node returns.
+  auto channel = treaty::adapters::MakeClientChannel(node, security.security, &err);
+  if (!channel) return Usage(err);
 
   // A client that goes away mid-answer must not kill the daemon.
   signal(SIGPIPE, SIG_IGN);
@@ -159,8 +177,7 @@ int main(int argc, char** argv) {
   DiagramRenderer diagrams;
   UnaryCaller calls;
   Backend backend;
-  // One channel for every call: gRPC reconnects it when the node returns.
-  backend.channel = grpc::CreateChannel(node, grpc::InsecureChannelCredentials());
+  backend.channel = channel;
   backend.calls = &calls;
   backend.diagrams = &diagrams;
   backend.heartbeat = std::chrono::milliseconds(heartbeat_ms);
@@ -205,7 +222,8 @@ int main(int argc, char** argv) {
     server.stop();
   }).detach();
   Log("treaty-web: serving http://" + listen + "/ (API /api/v1, " + std::to_string(routes.size()) + " routes), node " +
-      node + (have_console ? ", console " + console : ""));
+      node + (security.security.tls() ? " over TLS" : " in plaintext") +
+      (security.security.token.empty() ? "" : " with a bearer token") + (have_console ? ", console " + console : ""));
   server.listen_after_bind();
   Log("treaty-web: stopped");
   return 0;

@@ -2,7 +2,11 @@
 // types by calling HTTP endpoints (docs/webhook.md). A client of the
 // node's public gRPC API only.
 //
-//   treaty-webhook --config FILE [--check]
+//   treaty-webhook --config FILE [--check] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
+//                  [--tls-server-name NAME] [--token-file FILE]
+//
+// The TLS and token flags (docs/security.md) override the config's keys of
+// the same names; without a token file, $TREATY_TOKEN is the token.
 //
 // At start the config is checked (exit 1 with FILE:LINE:COL messages when
 // it is wrong), then against the node's definitions once the node answers
@@ -18,11 +22,13 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "definition_check.h"
 #include "duration.h"
 #include "job_slot.h"
+#include "adapters/common/client_flags.h"
 #include "adapters/common/log.h"
 #include "shutdown.h"
 #include "treaty/v1/treaty.grpc.pb.h"
@@ -39,8 +45,15 @@ constexpr auto kNodeLogEvery = std::chrono::seconds(30);
 
 int Usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "treaty-webhook: %s\n", why.c_str());
-  std::fprintf(stderr, "usage: treaty-webhook --config FILE [--check]\n");
+  std::fprintf(stderr, "usage: treaty-webhook --config FILE [--check] %s\n",
+               treaty::adapters::kClientSecurityUsage);
   return 2;
+}
+
+// A certificate, key or token file that cannot be read: exit code 1, like a config problem.
+int FileError(const std::string& why) {
+  std::fprintf(stderr, "treaty-webhook: %s\n", why.c_str());
+  return 1;
 }
 
 bool Transient(const grpc::Status& st) {
@@ -76,12 +89,15 @@ grpc::Status FetchDefinitions(pb::Definitions::Stub* stub, std::vector<LoadedDef
 int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
+  treaty::adapters::ClientSecurityFlags flags;  // given on the command line
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) config_path = argv[++i];
+    else if (treaty::adapters::ClientSecurityFlags::Is(a) && i + 1 < argc) flags.Take(a, argv[++i]);
     else if (a == "--check") check_only = true;
     else if (a == "--help" || a == "-h") return Usage("");
-    else return Usage(a == "--config" ? "--config needs a FILE" : "unknown option " + a);
+    else if (a == "--config" || treaty::adapters::ClientSecurityFlags::Is(a)) return Usage(a + " needs a value");
+    else return Usage("unknown option " + a);
   }
   if (config_path.empty()) return Usage("--config FILE is required");
 
@@ -115,12 +131,30 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  Log("treaty-webhook: config " + config_path + ", node " + config->node + ", worker " + config->worker);
+  // The command line's flags over the config's keys; then $TREATY_TOKEN
+  // and $TREATY_TLS_CA for what neither gave.
+  treaty::adapters::ClientSecurityFlags security;
+  const NodeSecurity& file = config->security;
+  for (auto [flag, from_file, from_flags] :
+       {std::tuple{"--tls-ca", &file.tls_ca, &flags.security.tls_ca},
+        std::tuple{"--tls-cert", &file.tls_cert, &flags.security.tls_cert},
+        std::tuple{"--tls-key", &file.tls_key, &flags.security.tls_key},
+        std::tuple{"--tls-server-name", &file.tls_server_name, &flags.security.tls_server_name},
+        std::tuple{"--token-file", &file.token_file, &flags.token_file}})
+    security.Take(flag, from_flags->empty() ? *from_file : *from_flags);
+  std::string err;
+  if (!security.Finish(&err)) return FileError(err);
+  // Every file is read once here, so a wrong path stops the daemon at start.
+  auto channel_config = treaty::adapters::ReadClientChannelConfig(security.security, &err);
+  if (!channel_config) return FileError(err);
+
+  Log("treaty-webhook: config " + config_path + ", node " + config->node + (security.security.tls() ? " (TLS" : " (plaintext") +
+      (security.security.token.empty() ? "" : ", bearer token") + "), worker " + config->worker);
   // A new channel for each try while the node does not answer (and for a
   // slot whose node went away): an existing channel's reconnection lags
   // seconds behind the node's return (gRPC's reconnect backoff).
-  JobSlot::Connect connect = [node = config->node] {
-    return grpc::CreateChannel(node, grpc::InsecureChannelCredentials());
+  JobSlot::Connect connect = [node = config->node, c = *channel_config] {
+    return treaty::adapters::MakeClientChannel(node, c);
   };
 
   // The job types are checked against the node's definitions before any

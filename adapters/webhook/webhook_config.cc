@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <set>
 
 #include "duration.h"
@@ -122,15 +123,37 @@ class Reader {
           if (t->empty()) Error(v, "'worker' must be a non-empty name");
           else c_->worker = *t;
         }
+      } else if (key == "tls_ca" || key == "tls_cert" || key == "tls_key" || key == "token_file") {
+        if (auto t = Text(k, v, "'" + key + "'", "a file")) {
+          if (t->empty()) Error(v, "'" + key + "' must name a file");
+          else *SecurityField(key) = RelativeToConfig(*t);
+        }
+      } else if (key == "tls_server_name") {
+        if (auto t = Text(k, v, "'tls_server_name'", "a host name")) c_->security.tls_server_name = *t;
       } else if (key == "jobs") {
         have_jobs = true;
         for (const auto& [tk, tv] : Entries(k, v, "'jobs'", false)) Job(tk, tv);
       } else {
-        Error(k, "unknown key '" + key + "' (the keys are node, worker, jobs)");
+        Error(k, "unknown key '" + key +
+                     "' (the keys are node, worker, tls_ca, tls_cert, tls_key, tls_server_name, token_file, jobs)");
       }
     }
     if (!have_jobs && !failed_)
       Error(root, "the config has no 'jobs' (a mapping of job types to HTTP endpoints)");
+    if (c_->security.tls_cert.empty() != c_->security.tls_key.empty())
+      Error(root, "'tls_cert' and 'tls_key' go together (the client certificate and its key)");
+  }
+
+  std::string* SecurityField(const std::string& key) {
+    NodeSecurity& s = c_->security;
+    return key == "tls_ca" ? &s.tls_ca : key == "tls_cert" ? &s.tls_cert : key == "tls_key" ? &s.tls_key : &s.token_file;
+  }
+
+  // A file named in the config is found next to the config, wherever the daemon runs.
+  std::string RelativeToConfig(const std::string& file) const {
+    std::filesystem::path f(file);
+    if (f.is_absolute()) return file;
+    return (std::filesystem::path(c_->path).parent_path() / f).string();
   }
 
   void Node(const YAML::Node& v, const std::string& t) {

@@ -1,5 +1,5 @@
 // The configuration of treaty-webhook (docs/webhook.md): which node to
-// serve, under which worker name, and for each job type the HTTP endpoint
+// serve (and with which certificates or token), under which worker name, and for each job type the HTTP endpoint
 // that does its jobs, how the response becomes the step's input and which
 // 4xx answers are business errors.
 //
@@ -59,9 +59,16 @@ struct Endpoint {
   std::map<int, ErrorRule> errors;     // by HTTP status
 };
 
+// How the daemon presents itself to the node (docs/security.md): the same
+// as the flags of the same names; files relative to the config's folder.
+struct NodeSecurity {
+  std::string tls_ca, tls_cert, tls_key, tls_server_name, token_file;
+};
+
 struct WebhookConfig {
   std::string path;  // the file, for messages
   std::string node = "127.0.0.1:7420";
+  NodeSecurity security;
   std::string worker = "treaty-webhook";
   std::vector<Endpoint> endpoints;
 

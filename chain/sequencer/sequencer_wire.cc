@@ -37,15 +37,17 @@ Status DecodeSequencerRequest(std::string_view frame, size_t max_bytes, Sequence
                                                                                      : from->get<int64_t>() < 1))
       return Status::InvalidArgument("read needs from, a height of at least 1");
     out->from = from->get<uint64_t>();
+    // nlohmann's parser makes every non-negative integer unsigned, so
+    // unsigned values are read as such (clamped), negative ones as signed.
+    auto integer = [](const json& v) -> int64_t {
+      if (v.is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX));
+      return v.is_number_integer() ? v.get<int64_t>() : 0;
+    };
     auto max = r.find("max");
-    int64_t asked = max != r.end() && max->is_number_integer() && !max->is_number_unsigned() ? max->get<int64_t>()
-                    : max != r.end() && max->is_number_unsigned()                            ? INT64_MAX
-                                                                                             : 0;
+    int64_t asked = max != r.end() ? integer(*max) : 0;
     out->max = asked <= 0 ? kMaxReadBlocks : std::min<size_t>(static_cast<size_t>(asked), kMaxReadBlocks);
     auto wait = r.find("wait_ms");
-    out->wait_ms = wait != r.end() && wait->is_number_integer()
-                       ? (wait->is_number_unsigned() ? 60000 : std::clamp<int64_t>(wait->get<int64_t>(), 0, 60000))
-                       : 0;
+    out->wait_ms = wait != r.end() ? std::clamp<int64_t>(integer(*wait), 0, 60000) : 0;
     return Status::Ok();
   }
   return Status::InvalidArgument("unknown op '" + name + "'; ops are submit, read, height");

@@ -8,6 +8,10 @@ same reference, as a real payment system keyed by the job would give.
 
     /usr/bin/python3 examples/loan/payout_worker.py --server 127.0.0.1:7420
 
+To a node with TLS and bearer tokens (docs/security.md), the `treaty` CLI's
+flags: --tls-ca FILE, --tls-cert FILE --tls-key FILE, --tls-server-name
+NAME, --token-file FILE (or $TREATY_TOKEN).
+
 --fail-first N makes each job fail its first N attempts (a flaky payment
 system, for the demo): the node retries it after the definition's backoff,
 with one retry less each time (see `treaty jobs`). --delay S makes each
@@ -24,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "adapters", "python"))
 
-from treaty_worker import Worker  # noqa: E402
+from treaty_worker import Worker, read_token_file  # noqa: E402
 
 
 def payment_reference(job_key):
@@ -63,12 +67,23 @@ def main():
     ap.add_argument("--fail-first", type=int, default=0, metavar="N", help="fail each job's first N attempts")
     ap.add_argument("--delay", type=float, default=0.0, metavar="S", help="seconds each payout takes")
     ap.add_argument("--name", default=None, help="the worker's name at the node (default: payout@host:pid:random)")
+    ap.add_argument("--tls-ca", metavar="FILE", help="TLS: the CA that signed the node's certificate")
+    ap.add_argument("--tls-cert", metavar="FILE", help="a client certificate (with --tls-key)")
+    ap.add_argument("--tls-key", metavar="FILE", help="the client certificate's key")
+    ap.add_argument("--tls-server-name", metavar="NAME", help="the name checked in the node's certificate")
+    ap.add_argument("--token-file", metavar="FILE", help="a bearer token, the file's first line ($TREATY_TOKEN)")
     args = ap.parse_args()
     if args.fail_first < 0 or args.delay < 0 or args.concurrency < 1:
         ap.error("--fail-first and --delay must be 0 or more, --concurrency 1 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    Worker(args.server, "payout", Payouts(args.fail_first, args.delay), concurrency=args.concurrency,
-           name=args.name, stream=not args.poll).run()
+    try:
+        token = read_token_file(args.token_file) if args.token_file else None
+        worker = Worker(args.server, "payout", Payouts(args.fail_first, args.delay), concurrency=args.concurrency,
+                        name=args.name, stream=not args.poll, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+                        tls_key=args.tls_key, tls_server_name=args.tls_server_name, token=token)
+    except (OSError, ValueError) as e:
+        ap.error(str(e))
+    worker.run()
     return 0
 
 

@@ -29,7 +29,7 @@ ADAPTERS = os.path.join(SOURCE, "adapters", "python")
 sys.path.insert(0, ADAPTERS)
 
 import grpc  # noqa: E402
-from treaty_worker import BusinessError, Worker  # noqa: E402
+from treaty_worker import BusinessError, Worker, node_channel  # noqa: E402
 from treaty_worker.stubs import pb, rpc  # noqa: E402
 
 TYPE = "credit-check"
@@ -60,10 +60,32 @@ def loan_definition():
     return text
 
 
-class Node:
-    """A treatyd process with the loan definition, on `port` (default: a free one)."""
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def __init__(self, port=None):
+
+# The secure node's clients (docs/security.md): the test itself (every permission), a worker of credit-check
+# jobs, and a client that may do nothing with jobs.
+ACCESS = """clients:
+  tester:
+    processes: [{ definition: loan, roles: ["*"] }]
+    operator: true
+  checker:
+    job_types: [credit-check, payout]
+  bystander:
+    processes: [{ definition: loan, roles: [applicant] }]
+"""
+
+
+class Node:
+    """A treatyd process with the loan definition, on `port` (default: a free one).
+
+    secure=True: TLS with a certificate of a CA made here with openssl (as tests/integration/test_pki.cc
+    does), bearer tokens for the clients of ACCESS (self.tokens[name]) and that access file; the test's own
+    channel presents TLS and the tester's token."""
+
+    def __init__(self, port=None, secure=False):
+        self.secure = secure
         self.dir = tempfile.mkdtemp(prefix="treaty-pyworker-")
         os.makedirs(os.path.join(self.dir, "defs"))
         with open(os.path.join(self.dir, "defs", "loan.yaml"), "w") as f:
@@ -73,12 +95,39 @@ class Node:
         self.proc = None
         self.channel = None
 
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def make_credentials(self):
+        """ca.pem, node.pem/key (127.0.0.1, localhost), tokens.yaml and access.yaml; the treatyd flags."""
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        openssl("req", "-x509", *key, "-keyout", self.path("ca.key"), "-out", self.path("ca.pem"), "-days", "2",
+                "-subj", "/CN=treaty-pyworker-ca")
+        openssl("req", "-new", *key, "-keyout", self.path("node.key"), "-out", self.path("node.csr"),
+                "-subj", "/CN=node")
+        with open(self.path("san.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        openssl("x509", "-req", "-in", self.path("node.csr"), "-CA", self.path("ca.pem"), "-CAkey",
+                self.path("ca.key"), "-CAcreateserial", "-out", self.path("node.pem"), "-days", "2",
+                "-extfile", self.path("san.ext"))
+        self.tokens = {name: os.urandom(32).hex() for name in ("tester", "checker", "bystander")}
+        with open(self.path("tokens.yaml"), "w") as f:
+            f.write("tokens:\n")
+            for name, token in self.tokens.items():
+                f.write(f"  - name: {name}\n    sha256: {hashlib.sha256(token.encode()).hexdigest()}\n")
+        with open(self.path("access.yaml"), "w") as f:
+            f.write(ACCESS)
+        return ["--tls-cert", self.path("node.pem"), "--tls-key", self.path("node.key"),
+                "--tokens", self.path("tokens.yaml"), "--access", self.path("access.yaml")]
+
     def start(self):
+        api = self.make_credentials() if self.secure else ["--plaintext"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([TREATYD, "--data", os.path.join(self.dir, "data"), "--listen", self.address,
-                                          "--plaintext", "--definitions", os.path.join(self.dir, "defs")],
+                                          "--definitions", os.path.join(self.dir, "defs"), *api],
                                          stdout=log, stderr=subprocess.STDOUT)
-        self.channel = grpc.insecure_channel(self.address)
+        self.channel = (node_channel(self.address, tls_ca=self.path("ca.pem"), token=self.tokens["tester"])
+                        if self.secure else grpc.insecure_channel(self.address))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -433,6 +482,79 @@ class WorkerTest(unittest.TestCase):
         expected = "PAY-" + hashlib.sha256(job.key.encode()).hexdigest()[:12].upper()
         self.assertEqual(self.node.data(iid)["payment"], expected)
         self.assertEqual((job.state, job.type, job.failures, job.retries), (pb.JOB_COMPLETED, "payout", 1, 4))
+        os.kill(payout.proc.pid, signal.SIGTERM)
+        self.assertEqual(payout.proc.wait(timeout=15), 0, payout.log())
+
+
+class SecureWorkerTest(unittest.TestCase):
+    """A node with TLS, bearer tokens and an access file: the worker presents them (tls_ca, token, or
+    $TREATY_TOKEN), and without them or without the job type's permission it takes no job."""
+
+    def setUp(self):
+        self.node = Node(secure=True)
+        self.addCleanup(self.node.stop)
+        self.node.start()
+
+    def wait_for(self, what, predicate, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        self.fail(f"timed out after {timeout}s waiting for {what}\ntreatyd's log:\n{self.node.log()}")
+
+    def test_worker_with_the_ca_and_a_token_completes_jobs(self):
+        with Running(Worker(self.node.address, TYPE, lambda job: {"score": 710}, tls_ca=self.node.path("ca.pem"),
+                            token=self.node.tokens["checker"], stream=False, poll_timeout_ms=2000)):
+            iid = self.node.apply("ann", 1200)
+            self.wait_for("the instance to be checked", lambda: self.node.states(iid) == ["checked"])
+        self.assertEqual(self.node.data(iid)["score"], 710)
+        # The certificate is checked against the name given instead of the address's host.
+        with Running(Worker(self.node.address, TYPE, lambda job: {"score": 720}, tls_ca=self.node.path("ca.pem"),
+                            tls_server_name="localhost", token=self.node.tokens["checker"])):
+            iid = self.node.apply("bob", 1300)
+            self.wait_for("the second instance to be checked", lambda: self.node.states(iid) == ["checked"])
+        self.assertEqual(self.node.data(iid)["score"], 720)
+
+    def test_token_from_the_environment(self):
+        os.environ["TREATY_TOKEN"] = self.node.tokens["checker"]
+        self.addCleanup(os.environ.pop, "TREATY_TOKEN", None)
+        with Running(Worker(self.node.address, TYPE, lambda job: {"score": 690}, tls_ca=self.node.path("ca.pem"))):
+            iid = self.node.apply("cy", 1100)
+            self.wait_for("the instance to be checked", lambda: self.node.states(iid) == ["checked"])
+
+    def test_refused_workers_take_no_job(self):
+        iid = self.node.apply("dee", 1400)
+        calls = []
+        # No token; a token whose client may not take credit-check jobs; plaintext to a TLS node.
+        refused = [Worker(self.node.address, TYPE, calls.append, tls_ca=self.node.path("ca.pem"), name="anonymous"),
+                   Worker(self.node.address, TYPE, calls.append, tls_ca=self.node.path("ca.pem"),
+                          token=self.node.tokens["bystander"], name="bystander"),
+                   Worker(self.node.address, TYPE, calls.append, name="plaintext")]
+        with Running(refused[0]), Running(refused[1]), Running(refused[2]):
+            self.wait_for("the refusals in the node's log", lambda: "may not activate jobs of type 'credit-check'"
+                          in self.node.log() and "a bearer token ('authorization: Bearer <token>') on every call" in self.node.log())
+            time.sleep(0.5)
+        self.assertEqual(calls, [])
+        self.assertEqual(self.node.job(iid).state, pb.JOB_ACTIVATABLE)
+        self.assertEqual(self.node.states(iid), ["applied"])
+
+    def test_example_payout_worker_with_tls_and_a_token_file(self):
+        with open(self.node.path("checker.token"), "w") as f:
+            f.write(self.node.tokens["checker"] + "\n")
+        payout = Subprocess([sys.executable, os.path.join(SOURCE, "examples", "loan", "payout_worker.py"),
+                             "--server", self.node.address, "--tls-ca", self.node.path("ca.pem"),
+                             "--token-file", self.node.path("checker.token")],
+                            os.path.join(self.node.dir, "payout.log"))
+        self.addCleanup(payout.kill)
+        with Running(Worker(self.node.address, TYPE, lambda job: {"score": 700}, tls_ca=self.node.path("ca.pem"),
+                            token=self.node.tokens["checker"])):
+            iid = self.node.apply("eve", 2500)
+            self.wait_for("the instance checked", lambda: self.node.states(iid) == ["checked"])
+        r = self.node.processes.TriggerStep(pb.TriggerStepRequest(instance_id=iid, step="approve"), timeout=30)
+        self.assertEqual(r.outcome, pb.CONFIRMED, r.reason)
+        self.wait_for("the loan paid", lambda: self.node.states(iid) == ["paid"])
         os.kill(payout.proc.pid, signal.SIGTERM)
         self.assertEqual(payout.proc.wait(timeout=15), 0, payout.log())
 

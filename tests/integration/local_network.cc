@@ -1,13 +1,16 @@
 #include "local_network.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,6 +21,7 @@
 
 #include "anvil_process.h"
 #include "chain/ethereum/json_rpc.h"
+#include "test_pki.h"
 
 namespace treaty::testing {
 
@@ -50,9 +54,57 @@ void LocalNetwork::WriteNetworkFile(std::string yaml) {
   std::ofstream(network_file_) << yaml;
 }
 
+namespace {
+// --plaintext among the arguments, or TREATY_TEST_API=plaintext in the
+// environment (to compare a test's run time and behaviour without TLS).
+bool AsksPlaintext(const std::vector<std::string>& args) {
+  if (const char* api = std::getenv("TREATY_TEST_API"); api != nullptr && std::string(api) == "plaintext") return true;
+  return std::find(args.begin(), args.end(), "--plaintext") != args.end();
+}
+}  // namespace
+
+std::vector<std::string> LocalNetwork::client_flags(const std::string& party) const {
+  if (!secure_) return {};
+  return {"--tls-ca", ca_file(), "--token-file", token_file(party)};
+}
+
+bool LocalNetwork::SecureNode(const std::string& party, std::vector<std::string>* args,
+                              adapters::ClientSecurity* client) {
+  if (!secure_) return true;
+  if (!pki_) pki_ = std::make_unique<TestPki>(dir_ + "/pki");
+  if (!pki_->IssueServer(party + "-node")) {
+    setup_error_ = "making the test certificates failed: " + pki_->error();
+    return false;
+  }
+  std::string token = NewToken();
+  if (token.size() != 64) {
+    setup_error_ = "openssl rand made no token";
+    return false;
+  }
+  std::string tokens = dir_ + "/" + party + "-tokens.yaml", access = dir_ + "/" + party + "-access.yaml";
+  std::ofstream(token_file(party)) << token << "\n";
+  ::chmod(token_file(party).c_str(), 0600);
+  std::ofstream(tokens) << TokensYaml({{party + "-client", token, "", ""}});
+  // Every permission, so that the access checks run on every call of
+  // every network test without changing what the tests may do.
+  std::ofstream(access) << "clients:\n  " << party
+                        << "-client:\n"
+                           "    processes: [{ definition: \"*\", roles: [\"*\"] }]\n"
+                           "    task_queues: [\"*\"]\n"
+                           "    job_types: [\"*\"]\n"
+                           "    operator: true\n";
+  std::vector<std::string> tls = {"--tls-cert", pki_->Path(party + "-node.pem"), "--tls-key",
+                                  pki_->Path(party + "-node.key"), "--tokens", tokens, "--access", access};
+  args->insert(args->end(), tls.begin(), tls.end());
+  client->tls_ca = ca_file();
+  client->token = token;
+  return true;
+}
+
 LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> parties,
                            std::vector<std::string> node_args, std::vector<std::string> treatyd_args)
     : dir_(dir), parties_(std::move(parties)) {
+  secure_ = !AsksPlaintext(node_args) && !AsksPlaintext(treatyd_args);
   sequencer_port_ = FreePort();
   std::string yaml = "network: test\n";
   yaml += Run(std::string(TREATY_SEQUENCER) + " init --data " + dir_ + "/sequencer --endpoint " +
@@ -66,13 +118,16 @@ LocalNetwork::LocalNetwork(const std::string& dir, std::vector<std::string> part
     std::vector<std::string> args = {"--party", p, "--ledger", "sequencer", "--network", network_file_};
     args.insert(args.end(), node_args.begin(), node_args.end());
     args.insert(args.end(), treatyd_args.begin(), treatyd_args.end());
-    nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args);
+    adapters::ClientSecurity client;
+    if (!SecureNode(p, &args, &client)) return;  // Start() reports it
+    nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args, client);
   }
 }
 
 LocalNetwork::LocalNetwork(const std::string& dir, EthereumSetup ethereum, std::vector<std::string> parties,
                            std::vector<std::string> treatyd_args)
     : dir_(dir), parties_(std::move(parties)), ethereum_(std::move(ethereum)) {
+  secure_ = !AsksPlaintext(treatyd_args);
   AnvilProcess::Options ao;
   ao.block_time_s = ethereum_.block_time_s;
   ao.no_mining = ethereum_.no_mining;
@@ -85,13 +140,19 @@ LocalNetwork::LocalNetwork(const std::string& dir, EthereumSetup ethereum, std::
   for (const auto& p : parties_) {
     std::vector<std::string> args = {"--party", p, "--ledger", ledger, "--network", network_file_};
     args.insert(args.end(), treatyd_args.begin(), treatyd_args.end());
-    nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args);
+    adapters::ClientSecurity client;
+    if (!SecureNode(p, &args, &client)) return;  // Start() reports it
+    nodes_[p] = std::make_unique<TreatydProcess>(data_dir(p), args, client);
   }
 }
 
 LocalNetwork::~LocalNetwork() = default;
 
 bool LocalNetwork::Start() {
+  if (!setup_error_.empty()) {
+    std::fprintf(stderr, "LocalNetwork: %s\n", setup_error_.c_str());
+    return false;
+  }
   if (anvil_) {
     if (!anvil_->Start()) {
       std::fprintf(stderr, "anvil did not start:\n%s\n", anvil_->Log().c_str());

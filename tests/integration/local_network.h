@@ -4,6 +4,17 @@
 // stopped (or killed) by its PID. Also the raw pieces tests need to play a
 // misbehaving member: a party's identity file and a CURVE connection to a
 // member's data-exchange endpoint.
+//
+// The nodes' APIs are secure by default (docs/security.md), as a real
+// network's: a test CA (made with openssl at construction, test_pki.h)
+// signs each node's certificate for 127.0.0.1; each party has one client,
+// "PARTY-client", with a bearer token (DIR/PARTY.token, mode 0600) in the
+// node's tokens file and every permission in its access file; node(p)'s
+// channel() presents TLS and that token, and client_flags(p) are the same
+// as flags for the `treaty` CLI, treaty-web and treaty-webhook. A test
+// that wants the plaintext development mode passes "--plaintext" in
+// `treatyd_args`; TREATY_TEST_API=plaintext in the environment turns it
+// off for a whole run (to compare run times).
 #pragma once
 
 #include <map>
@@ -20,6 +31,7 @@
 namespace treaty::testing {
 
 class AnvilProcess;
+class TestPki;
 
 // The ledger a LocalNetwork orders on: a treaty-sequencer, or the pin
 // contract on a real anvil (deployed and funded with treaty-eth at Start).
@@ -59,9 +71,21 @@ class LocalNetwork {
   std::string sequencer_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(sequencer_port_); }
   nlohmann::json identity(const std::string& party) const;
   const std::string& network_file() const { return network_file_; }
+  // TLS and tokens on (the default), or --plaintext.
+  bool secure() const { return secure_; }
+  // The test CA's certificate that verifies every node ("" when plaintext).
+  std::string ca_file() const { return secure_ ? dir_ + "/pki/ca.pem" : ""; }
+  // The file holding the token of PARTY's client ("" when plaintext).
+  std::string token_file(const std::string& party) const { return secure_ ? dir_ + "/" + party + ".token" : ""; }
+  // --tls-ca FILE --token-file FILE for a client program of PARTY's node (none when plaintext).
+  std::vector<std::string> client_flags(const std::string& party) const;
 
  private:
   void WriteNetworkFile(std::string head);
+  // In secure mode: the PKI, tokens and access files; the node's TLS
+  // arguments appended to `args`; its client's security. False with
+  // setup_error_ set on failure.
+  bool SecureNode(const std::string& party, std::vector<std::string>* args, adapters::ClientSecurity* client);
   std::string dir_;
   std::vector<std::string> parties_;
   std::map<std::string, std::string> endpoints_;
@@ -71,6 +95,9 @@ class LocalNetwork {
   EthereumSetup ethereum_;
   int sequencer_port_ = 0;
   std::string network_file_;
+  bool secure_ = true;
+  std::unique_ptr<TestPki> pki_;
+  std::string setup_error_;  // reported by Start()
 };
 
 // Sends one data-exchange message to `to` as the holder of `curve_public`

@@ -267,6 +267,35 @@ steps:
   EXPECT_EQ(seller.Get("b-1").state_hash(), buyer.Get("b-1").state_hash());
 }
 
+// The network runs as a real one would (LocalNetwork's secure mode): each
+// node's API takes TLS with a token of its own party's client only. Another
+// party's token, no token, or plaintext reach no handler of the node.
+TEST_F(NetworkTest, EachNodeTakesOnlyTlsWithItsOwnPartysToken) {
+  ASSERT_TRUE(net_->secure());
+  ASSERT_TRUE(at("buyer").Start("t-1", kRoles).ok());
+  adapters::ClientSecurity buyers = net_->node("buyer").client();
+  std::string err;
+  NodeClient buyer_at_seller(adapters::MakeClientChannel(net_->node("seller").address(), buyers, &err));
+  grpc::Status st;
+  buyer_at_seller.Status(&st);
+  EXPECT_EQ(st.error_code(), grpc::UNAUTHENTICATED) << st.error_message();
+  adapters::ClientSecurity no_token = buyers;
+  no_token.token.clear();
+  NodeClient anonymous(adapters::MakeClientChannel(net_->node("seller").address(), no_token, &err));
+  anonymous.Status(&st);
+  EXPECT_EQ(st.error_code(), grpc::UNAUTHENTICATED) << st.error_message();
+  NodeClient plaintext(grpc::CreateChannel(net_->node("seller").address(), grpc::InsecureChannelCredentials()));
+  plaintext.Status(&st);
+  EXPECT_EQ(st.error_code(), grpc::UNAVAILABLE) << st.error_message();
+  // The seller's own client, over TLS with its token, sees the instance.
+  EXPECT_TRUE(AllIn("t-1", "draft"));
+  at("seller").Status(&st);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_NE(net_->node("seller").Log().find("refused a call to /treaty.v1.Node/Status: unknown or revoked bearer token"),
+            std::string::npos)
+      << net_->node("seller").Log();
+}
+
 TEST_F(NetworkTest, APartyThatIsNotAMemberNeverStoresTheInstance) {
   // The bank role goes to the seller: the bank node is not a member.
   ASSERT_TRUE(at("buyer").Start("private-1", {{"buyer", "buyer"}, {"seller", "seller"}, {"bank", "seller"}}).ok());

@@ -20,6 +20,7 @@
 #include "prometheus_text.h"
 #include "adapters/common/client_channel.h"
 #include "treaty/v1/treaty.grpc.pb.h"
+#include "test_pki.h"
 #include "treatyd_process.h"
 
 namespace treaty::testing {
@@ -71,65 +72,23 @@ const char* kAccess = R"(clients:
 revoked_certificates: []
 )";
 
-std::string Sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  return "rc=" + std::to_string(WEXITSTATUS(rc)) + "\n" + out;
+std::string Sh(const std::string& cmd) { return RunShell(cmd); }
+
+// The node's CA and certificate (TestPki), client certificates for alice
+// and mallory, an expired one for alice, and one for alice from another CA.
+std::unique_ptr<TestPki> MakePki(const std::string& dir) {
+  auto pki = std::make_unique<TestPki>(dir);
+  // Each stops at the first failure, which pki->error() keeps.
+  (void)(pki->AddCa("other-ca", "other-ca") && pki->Issue("alice", "alice") && pki->Issue("mallory", "mallory") &&
+         pki->Issue("alice-expired", "alice", "ca", "-1") && pki->Issue("alice-other", "alice", "other-ca"));
+  return pki;
 }
-
-std::string Sha256Hex(const std::string& s) {
-  std::string out = Sh("printf %s '" + s + "' | sha256sum");
-  return out.substr(out.find('\n') + 1, 64);
-}
-
-// A CA, the node's certificate (127.0.0.1 and localhost), client
-// certificates for alice and mallory, an expired one for alice, and one
-// for alice from another CA.
-class Pki {
- public:
-  explicit Pki(const std::string& dir) : dir_(dir) {
-    Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + dir_ + "/ca.key -out " +
-        dir_ + "/ca.pem -days 2 -subj /CN=treaty-test-ca");
-    Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + dir_ +
-        "/other-ca.key -out " + dir_ + "/other-ca.pem -days 2 -subj /CN=other-ca");
-    std::ofstream(dir_ + "/san.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-    Issue("node", "node", "ca", "2", "-extfile " + dir_ + "/san.ext");
-    Issue("alice", "alice", "ca", "2");
-    Issue("mallory", "mallory", "ca", "2");
-    Issue("alice-expired", "alice", "ca", "-1");
-    Issue("alice-other", "alice", "other-ca", "2");
-  }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string Fingerprint(const std::string& cert) const {
-    std::string out = Sh("openssl x509 -noout -fingerprint -sha256 -in " + Path(cert + ".pem"));
-    return out.substr(out.find('=', out.find('\n')) + 1, 95);
-  }
-
- private:
-  void Run(const std::string& cmd) {
-    std::string out = Sh(cmd);
-    ASSERT_EQ(out.rfind("rc=0", 0), 0u) << cmd << "\n" << out;
-  }
-  void Issue(const std::string& name, const std::string& cn, const std::string& ca, const std::string& days,
-             const std::string& extra = "") {
-    Run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + Path(name + ".key") +
-        " -out " + Path(name + ".csr") + " -subj /CN=" + cn);
-    Run("openssl x509 -req -in " + Path(name + ".csr") + " -CA " + Path(ca + ".pem") + " -CAkey " +
-        Path(ca + ".key") + " -CAcreateserial -out " + Path(name + ".pem") + " -days " + days + " " + extra);
-  }
-  std::string dir_;
-};
 
 class Security : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = std::make_unique<Pki>(dir_.path());
-    if (HasFatalFailure()) return;
+    pki_ = MakePki(dir_.path());
+    ASSERT_TRUE(pki_->ok()) << pki_->error();
     std::string defs = dir_.path() + "/defs";
     ASSERT_EQ(std::system(("mkdir -p " + defs).c_str()), 0);
     std::ofstream(defs + "/order.yaml") << kOrder;
@@ -137,6 +96,7 @@ class Security : public ::testing::Test {
     access.replace(access.find("[]"), 2, "[\"" + pki_->Fingerprint("mallory") + "\"]");
     std::ofstream(dir_.path() + "/access.yaml") << access;
     WriteTokens({{"clerk", "clerk-secret", "", "carol"},
+                 {"clerk", "clerk-service", "", ""},
                  {"worker", "worker-secret", "", ""},
                  {"auditor", "auditor-secret", "", ""},
                  {"ops", "ops-secret", "", ""},
@@ -162,16 +122,8 @@ class Security : public ::testing::Test {
     return prom.Sum("treaty_calls_refused_total", labels);
   }
 
-  struct Token {
-    std::string name, secret, expires, user;
-  };
-  void WriteTokens(const std::vector<Token>& tokens) {
-    std::string yaml = "tokens:\n";
-    for (const auto& t : tokens) {
-      yaml += "  - name: " + t.name + "\n    sha256: " + Sha256Hex(t.secret) + "\n";
-      if (!t.expires.empty()) yaml += "    expires: " + t.expires + "\n";
-      if (!t.user.empty()) yaml += "    user: " + t.user + "\n";
-    }
+  void WriteTokens(const std::vector<TestToken>& tokens) {
+    std::string yaml = TokensYaml(tokens);
     // Written whole and renamed, as an operator's tool would.
     std::ofstream(dir_.path() + "/tokens.yaml.new") << yaml;
     std::rename((dir_.path() + "/tokens.yaml.new").c_str(), (dir_.path() + "/tokens.yaml").c_str());
@@ -252,7 +204,7 @@ class Security : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<Pki> pki_;
+  std::unique_ptr<TestPki> pki_;
   std::unique_ptr<TreatydProcess> node_;
 };
 
@@ -522,6 +474,35 @@ TEST_F(Security, TheCliPresentsCertificatesAndTokens) {
   EXPECT_EQ(out.rfind("rc=1", 0), 0u) << out;
   EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
   EXPECT_EQ(History("o-cli"), (std::vector<std::string>{"$start", "submit"}));
+  // `task claim` without --assignee claims for the token's user (the
+  // clerk's token acts for carol); the CA from $TREATY_TLS_CA.
+  pb::Task task = OpenTask("o-cli");
+  ASSERT_FALSE(task.task_id().empty());
+  std::string clerk = "TREATY_TOKEN=clerk-secret TREATY_TLS_CA=" + pki_->Path("ca.pem") + " " +
+                      std::string(TREATY_TREATY_CLI) + " --server " + node_->address();
+  out = Sh(clerk + " task claim " + task.task_id());
+  EXPECT_EQ(out.rfind("rc=0", 0), 0u) << out;
+  EXPECT_NE(out.find("claimed by carol"), std::string::npos) << out;
+  EXPECT_EQ(OpenTask("o-cli").assignee(), "carol");
+}
+
+// A claim without an assignee by a client whose token names no user is
+// refused with what to do, and changes nothing.
+TEST_F(Security, AClaimWithoutAssigneeNeedsAUser) {
+  std::ofstream(dir_.path() + "/service.token") << "clerk-service\n";
+  ASSERT_TRUE(Start(WithCert("alice"), "o-anon").ok());
+  ASSERT_TRUE(Step(WithCert("alice"), "o-anon", "submit").ok());
+  pb::Task task = OpenTask("o-anon");
+  ASSERT_FALSE(task.task_id().empty());
+  // The clerk's service token: the queue, but no user.
+  std::string out = Sh(std::string(TREATY_TREATY_CLI) + " --server " + node_->address() + " --tls-ca " +
+                       pki_->Path("ca.pem") + " --token-file " + dir_.path() + "/service.token task claim " +
+                       task.task_id());
+  EXPECT_EQ(out.rfind("rc=1", 0), 0u) << out;
+  EXPECT_NE(out.find("an assignee is required: name one, or call with a token whose entry names a user"),
+            std::string::npos)
+      << out;
+  EXPECT_TRUE(OpenTask("o-anon").assignee().empty());
 }
 
 // A node that must not start, and why it says so.
@@ -551,7 +532,8 @@ TEST(SecurityStart, AnOpenApiRefusesToStart) {
                      "not on 0.0.0.0:" + port),
             std::string::npos)
       << log;
-  Pki pki(dir.path());
+  TestPki pki(dir.path());
+  ASSERT_TRUE(pki.ok()) << pki.error();
   log = RefusedStart({"--listen", "127.0.0.1:" + port, "--tls-cert", pki.Path("node.pem"), "--tls-key",
                       pki.Path("node.key")},
                      dir.path());

@@ -1,6 +1,7 @@
 #include "treatyd_process.h"
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -9,8 +10,9 @@
 
 namespace treaty::testing {
 
-TreatydProcess::TreatydProcess(std::string data_dir, std::vector<std::string> extra_args)
-    : data_(std::move(data_dir)), extra_(std::move(extra_args)) {
+TreatydProcess::TreatydProcess(std::string data_dir, std::vector<std::string> extra_args,
+                               adapters::ClientSecurity client)
+    : data_(std::move(data_dir)), extra_(std::move(extra_args)), client_(std::move(client)) {
   port_ = FreePort();
   address_ = "127.0.0.1:" + std::to_string(port_);
   log_ = data_ + ".log";
@@ -30,11 +32,16 @@ TreatydProcess::~TreatydProcess() = default;  // the ChildProcess kills a runnin
 
 bool TreatydProcess::Start() {
   if (!proc_->Launch()) return false;
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  std::string err;
+  channel_ = adapters::MakeClientChannel(address_, client_, &err);
+  if (!channel_) {
+    std::fprintf(stderr, "TreatydProcess: no channel to %s: %s\n", address_.c_str(), err.c_str());
+    return false;
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     if (proc_->Exited()) return false;
-    if (tls_) {
+    if (tls_ && !client_.tls()) {
       if (Log().find(" listening on ") != std::string::npos) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;

@@ -80,11 +80,12 @@ class WebConsole : public NetworkTest {
   // tree; returns its port (0 if it did not come up).
   int StartWeb(const std::string& party) {
     int port = FreePort();
-    auto web = std::make_unique<ChildProcess>(
-        std::vector<std::string>{TREATY_WEB, "--node", net_->node(party).address(), "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--console",
-                                 std::string(TREATY_SOURCE_DIR) + "/adapters/web/console"},
-        dir_.path() + "/web-" + party + ".log");
+    // treaty-web reaches the party's node over TLS with its client's token.
+    std::vector<std::string> args = {TREATY_WEB, "--node", net_->node(party).address(), "--listen",
+                                     "127.0.0.1:" + std::to_string(port), "--console",
+                                     std::string(TREATY_SOURCE_DIR) + "/adapters/web/console"};
+    for (const auto& f : net_->client_flags(party)) args.push_back(f);
+    auto web = std::make_unique<ChildProcess>(std::move(args), dir_.path() + "/web-" + party + ".log");
     if (!web->Start()) return 0;
     if (!Eventually([&] { return Listening(port); }, 10000)) return 0;
     webs_.push_back(std::move(web));

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node_client.h"
+#include "test_pki.h"
 #include "treaty/v1/treaty.grpc.pb.h"
 #include "treatyd_process.h"
 
@@ -174,10 +175,11 @@ class Webhook : public ::testing::Test {
   }
 
   // Starts treaty-webhook and waits until its slots serve.
-  void StartWebhook(const std::string& config, bool wait_serving = true) {
+  void StartWebhook(const std::string& config, bool wait_serving = true, std::vector<std::string> flags = {}) {
     webhook_log_ = dir_.path() + "/webhook.log";
-    webhook_ = std::make_unique<ChildProcess>(std::vector<std::string>{TREATY_WEBHOOK, "--config", config},
-                                              webhook_log_);
+    std::vector<std::string> args = {TREATY_WEBHOOK, "--config", config};
+    args.insert(args.end(), flags.begin(), flags.end());
+    webhook_ = std::make_unique<ChildProcess>(std::move(args), webhook_log_);
     ASSERT_TRUE(webhook_->Launch());
     if (!wait_serving) return;
     ASSERT_TRUE(Eventually([&] { return WebhookLog().find("slot(s)") != std::string::npos; },
@@ -185,6 +187,32 @@ class Webhook : public ::testing::Test {
         << WebhookLog();
   }
   std::string WebhookLog() { return ReadFile(webhook_log_); }
+
+  // The node with TLS (a test CA's certificate in DIR/pki), bearer tokens
+  // and permissions instead of plaintext: "tester" (the test's own
+  // channel) may do everything, "hook" only take credit-check jobs; the
+  // tokens are in DIR/tester.token and DIR/hook.token.
+  void SecureNode() {
+    pki_ = std::make_unique<TestPki>(dir_.path() + "/pki");
+    ASSERT_TRUE(pki_->ok()) << pki_->error();
+    std::string tester = NewToken(), hook = NewToken();
+    std::ofstream(dir_.path() + "/hook.token") << hook << "\n";
+    std::ofstream(dir_.path() + "/tokens.yaml") << TokensYaml({{"tester", tester, "", ""}, {"hook", hook, "", ""}});
+    std::ofstream(dir_.path() + "/access.yaml") << "clients:\n"
+                                                   "  tester: { processes: [{ definition: wloan, roles: [\"*\"] }], "
+                                                   "operator: true }\n"
+                                                   "  hook: { job_types: [credit-check] }\n";
+    adapters::ClientSecurity client;
+    client.tls_ca = pki_->Path("ca.pem");
+    client.token = tester;
+    node_ = std::make_unique<TreatydProcess>(
+        dir_.path() + "/node",
+        std::vector<std::string>{"--definitions", defs_, "--tls-cert", pki_->Path("node.pem"), "--tls-key",
+                                 pki_->Path("node.key"), "--tokens", dir_.path() + "/tokens.yaml", "--access",
+                                 dir_.path() + "/access.yaml"},
+        client);
+    StartNode();
+  }
 
   // A new wloan instance with the applicant, moved to `applied`: its
   // credit-check job opens.
@@ -253,6 +281,7 @@ class Webhook : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<TestPki> pki_;
   std::string defs_;
   int http_port_ = 0;
   std::string http_log_;
@@ -296,6 +325,51 @@ TEST_F(Webhook, PostsTheVariablesAndCompletesWithTheMappedField) {
   EXPECT_EQ(job.key(), key);
   EXPECT_EQ(job.state(), pb::JOB_COMPLETED);
   EXPECT_EQ(job.worker(), "test-webhook");
+  EXPECT_EQ(webhook_->Stop(), 0) << WebhookLog();
+}
+
+// A node with TLS and tokens: the config's tls_ca and token_file (relative
+// to the config's folder) are presented; the job is done as before.
+TEST_F(Webhook, PresentsTheConfigsCaAndTokenToASecureNode) {
+  ASSERT_NO_FATAL_FAILURE(SecureNode());
+  std::string config = WriteConfig(BureauJob(Url()));
+  std::ofstream(config, std::ios::app) << "tls_ca: pki/ca.pem\ntoken_file: hook.token\n";
+  StartWebhook(config);
+  EXPECT_NE(WebhookLog().find("(TLS, bearer token)"), std::string::npos) << WebhookLog();
+  std::string id = Apply("score-720");
+  ASSERT_TRUE(WaitForState(id, "checked")) << client_->State(id) << "\n" << WebhookLog();
+  EXPECT_EQ(JobOf(id).worker(), "test-webhook");
+  EXPECT_EQ(webhook_->Stop(), 0) << WebhookLog();
+}
+
+// An unknown token is refused by the node before the webhook takes any
+// job: it stops at start with the node's message. The --token-file flag
+// wins over the config's key; without any token the node refuses too.
+TEST_F(Webhook, ARefusedTokenStopsItAtStartAndTheFlagWinsOverTheConfig) {
+  ASSERT_NO_FATAL_FAILURE(SecureNode());
+  std::ofstream(dir_.path() + "/stale.token") << "not-a-known-token\n";
+  std::string config = WriteConfig(BureauJob(Url()));
+  std::ofstream(config, std::ios::app) << "tls_ca: pki/ca.pem\ntoken_file: stale.token\n";
+  Finished refused = RunToEnd(std::string(TREATY_WEBHOOK) + " --config " + config);
+  EXPECT_EQ(refused.code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("unknown or revoked bearer token"), std::string::npos) << refused.output;
+  std::string bare = WriteConfig(BureauJob(Url()), "bare.yaml");
+  Finished anonymous = RunToEnd("env -u TREATY_TOKEN " + std::string(TREATY_WEBHOOK) + " --config " + bare +
+                                " --tls-ca " + pki_->Path("ca.pem"));
+  EXPECT_EQ(anonymous.code, 1) << anonymous.output;
+  EXPECT_NE(anonymous.output.find("a bearer token ('authorization: Bearer <token>') on every call"),
+            std::string::npos)
+      << anonymous.output;
+  Finished unreadable = RunToEnd(std::string(TREATY_WEBHOOK) + " --config " + bare + " --token-file " +
+                                 dir_.path() + "/missing.token");
+  EXPECT_EQ(unreadable.code, 1) << unreadable.output;
+  EXPECT_NE(unreadable.output.find("--token-file " + dir_.path() + "/missing.token: cannot read the file"),
+            std::string::npos)
+      << unreadable.output;
+
+  StartWebhook(config, true, {"--token-file", dir_.path() + "/hook.token"});
+  std::string id = Apply("score-720");
+  ASSERT_TRUE(WaitForState(id, "checked")) << client_->State(id) << "\n" << WebhookLog();
   EXPECT_EQ(webhook_->Stop(), 0) << WebhookLog();
 }
 
@@ -513,7 +587,8 @@ TEST_F(Webhook, ConfigErrorsNameTheFileLineColumnAndKey) {
   };
   std::vector<Case> cases = {
       {"node: 127.0.0.1:1\ncolour: blue\njobs:\n  a: { url: 'http://127.0.0.1:1/' }\n",
-       "2:1: unknown key 'colour' (the keys are node, worker, jobs)"},
+       "2:1: unknown key 'colour' (the keys are node, worker, tls_ca, tls_cert, tls_key, tls_server_name, "
+       "token_file, jobs)"},
       {"jobs:\n  a:\n    url: http://127.0.0.1:1/\n    retry: 3\n",
        "4:5: unknown key 'retry' in job type 'a' (the keys are url, method, headers, timeout, concurrency, body, "
        "output, errors)"},

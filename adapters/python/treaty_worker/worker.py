@@ -1,7 +1,8 @@
 """`Worker`: a job worker for one job type of a Treaty node, over the public gRPC API.
 
     Worker(server, type, handler, concurrency=4, name=None, lease_ms=0, stream=True,
-           poll_timeout_ms=10000, channel=None, grace_s=10).run()
+           poll_timeout_ms=10000, channel=None, grace_s=10,
+           tls_ca=None, tls_cert=None, tls_key=None, tls_server_name=None, token=None).run()
 
 takes jobs of `type` from the node at `server` ("host:port"), runs
 `handler(job)` for each on a pool of `concurrency` threads and reports what
@@ -34,6 +35,11 @@ their retries unchanged and the message "worker stopped", so another worker
 takes them at once instead of after their lease; run() then returns. A
 second signal cuts the grace short.
 
+How the worker presents itself to the node (docs/security.md): tls_ca, tls_cert, tls_key,
+tls_server_name and token mean what the `treaty` CLI's flags of the same names mean (channel.py);
+token defaults to $TREATY_TOKEN and tls_ca to $TREATY_TLS_CA. They make the worker's own channel, so
+they do not go with `channel`.
+
 `name` identifies this worker to the node (the job's `worker`); it must be
 unique among running workers, since the worker gives back the jobs leased
 to its name that it does not hold. The default is type@host:pid:random.
@@ -53,6 +59,7 @@ import uuid
 
 import grpc
 
+from .channel import node_channel
 from .job import BusinessError, Job
 from .outcomes import Outcomes
 from .pool import JobPool
@@ -92,7 +99,8 @@ class Worker:
     """A job worker for one type (see the module doc). run() once from one thread; stop() from any."""
 
     def __init__(self, server, type, handler, concurrency=4, name=None, lease_ms=0, stream=True,
-                 poll_timeout_ms=10000, channel=None, grace_s=10):
+                 poll_timeout_ms=10000, channel=None, grace_s=10, tls_ca=None, tls_cert=None, tls_key=None,
+                 tls_server_name=None, token=None):
         if not isinstance(type, str) or not type:
             raise ValueError("Worker needs a job type (a non-empty string)")
         if not callable(handler):
@@ -107,6 +115,8 @@ class Worker:
             raise ValueError(f"grace_s must be 0 or more, not {grace_s!r}")
         if channel is None and not server:
             raise ValueError("Worker needs a server address (host:port) or a channel")
+        if channel is not None and (tls_ca or tls_cert or tls_key or tls_server_name or token):
+            raise ValueError("tls_* and token make the worker's own channel; with `channel`, give them to it")
         if name is not None and not name:
             raise ValueError("a worker name must not be empty (leave it out for a generated one)")
         self.type = type
@@ -119,7 +129,9 @@ class Worker:
         self.grace_s = grace_s
         self._handler = handler
         self._own_channel = channel is None
-        self._channel = channel if channel is not None else grpc.insecure_channel(server, options=_CHANNEL_OPTIONS)
+        self._channel = channel if channel is not None else node_channel(
+            server, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, tls_server_name=tls_server_name, token=token,
+            options=_CHANNEL_OPTIONS)
         self._jobs = rpc.JobsStub(self._channel)
         self._stopping = threading.Event()
         self._hurry = threading.Event()  # a second signal: give running jobs back now

@@ -88,6 +88,11 @@ TEST(SequencerRequest, DecodesEachOpAndBoundsWhatItAsks) {
   EXPECT_EQ(r.max, chain::kMaxReadBlocks);
   EXPECT_EQ(r.wait_ms, 0);
   EXPECT_EQ(r.req["req"], 4);
+  // Values within bounds are taken as given (the parser makes them unsigned).
+  ASSERT_TRUE(chain::DecodeSequencerRequest(R"({"op":"read","req":6,"from":1,"max":3,"wait_ms":500})", 1 << 20, &r)
+                  .ok());
+  EXPECT_EQ(r.max, 3u);
+  EXPECT_EQ(r.wait_ms, 500);
   Status st = chain::DecodeSequencerRequest(R"({"op":"read","req":5,"from":0})", 1 << 20, &r);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r.req["req"], 5);  // echoed in the error reply
