@@ -56,8 +56,13 @@ TEST_F(Limits, AClientsStreamsBeyondTheLimitAreRefusedUntilOneCloses) {
   pb::SubscribeRequest sub;
   sub.set_from_now(true);
   grpc::ClientContext c1, c2;
+  for (auto* c : {&c1, &c2}) c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto s1 = events->Subscribe(&c1, sub);
   auto s2 = events->Subscribe(&c2, sub);
+  // The node has fixed where each stream starts once it sends its initial
+  // metadata: only then may the event they wait for be made.
+  s1->WaitForInitialMetadata();
+  s2->WaitForInitialMetadata();
   // Both streams are open once each has an event.
   ASSERT_TRUE(client_->Start("st-1").ok());
   pb::Event e;
@@ -65,6 +70,7 @@ TEST_F(Limits, AClientsStreamsBeyondTheLimitAreRefusedUntilOneCloses) {
   ASSERT_TRUE(s2->Read(&e));
 
   grpc::ClientContext c3;
+  c3.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));  // refused, not left waiting
   auto s3 = events->Subscribe(&c3, sub);
   EXPECT_FALSE(s3->Read(&e));
   grpc::Status st = s3->Finish();
@@ -73,6 +79,7 @@ TEST_F(Limits, AClientsStreamsBeyondTheLimitAreRefusedUntilOneCloses) {
   EXPECT_NE(st.error_message().find("Subscribe"), std::string::npos) << st.error_message();
   // Job streams count with them.
   grpc::ClientContext c4;
+  c4.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   pb::StreamJobsRequest jr;
   jr.set_type("score");
   jr.set_worker("w");
@@ -97,7 +104,9 @@ TEST_F(Limits, AClientsStreamsBeyondTheLimitAreRefusedUntilOneCloses) {
   bool reopened = false;
   for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
     grpc::ClientContext c5;
+    c5.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto s5 = events->Subscribe(&c5, sub);
+    s5->WaitForInitialMetadata();  // started, or refused
     ASSERT_TRUE(client_->Start("st-2-" + std::to_string(attempt)).ok());
     reopened = s5->Read(&e);
     c5.TryCancel();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,13 @@ TEST_F(NetworkTest, TheSellersAcceptTaskRacesTheBuyersCancelAndEndsTheSameEveryw
       }
     }
     // The same history at every party, rejections and reasons included.
+    // The loser's rejection may be ordered in a later block than the
+    // winner: a party that is in the final state has not necessarily
+    // applied it yet.
+    size_t want = 0;
+    for (const auto& p : net_->parties()) want = std::max(want, at(p).History(id).size());
+    for (const auto& p : net_->parties())
+      EXPECT_TRUE(Eventually([&] { return at(p).History(id).size() >= want; })) << p << " " << id;
     auto ref = at("buyer").History(id);
     for (const auto& p : net_->parties()) {
       auto h = at(p).History(id);
