@@ -160,10 +160,6 @@ int main(int argc, char** argv) {
   if (!SplitAddress(listen, &host, &port)) return Usage("--listen: '" + listen + "' is not HOST:PORT");
   std::string err;
   if (!security.Finish(&err)) return Usage(err);
-  // One channel for every call: gRPC reconnects it when the node returns.
-  auto channel = treaty::adapters::MakeClientChannel(node, security.security, &err);
-  if (!channel) return Usage(err);
-
   // A client that goes away mid-answer must not kill the daemon.
   signal(SIGPIPE, SIG_IGN);
   // Signals go to one thread that sigwait()s, never into a request.
@@ -172,6 +168,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // One channel for every call: gRPC reconnects it when the node returns.
+  // Made after the mask: gRPC's threads inherit it, so SIGTERM reaches
+  // only the thread that waits for it.
+  auto channel = treaty::adapters::MakeClientChannel(node, security.security, &err);
+  if (!channel) return Usage(err);
 
   std::atomic<bool> stopping{false};
   DiagramRenderer diagrams;
