@@ -272,9 +272,13 @@ class Subprocess:
         self.proc.stdout.close()
 
 
-class WorkerTest(unittest.TestCase):
+class NodeTestCase(unittest.TestCase):
+    """A treatyd per test (TLS, tokens and an access file when `secure`) and waiting on it."""
+
+    secure = False
+
     def setUp(self):
-        self.node = Node()
+        self.node = Node(secure=self.secure)
         self.addCleanup(self.node.stop)
         self.node.start()
 
@@ -287,6 +291,8 @@ class WorkerTest(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"timed out after {timeout}s waiting for {what}\ntreatyd's log:\n{self.node.log()}")
 
+
+class WorkerTest(NodeTestCase):
     def test_streamed_job_runs_the_handler_and_completes_the_step(self):
         seen = []
 
@@ -486,23 +492,11 @@ class WorkerTest(unittest.TestCase):
         self.assertEqual(payout.proc.wait(timeout=15), 0, payout.log())
 
 
-class SecureWorkerTest(unittest.TestCase):
+class SecureWorkerTest(NodeTestCase):
     """A node with TLS, bearer tokens and an access file: the worker presents them (tls_ca, token, or
     $TREATY_TOKEN), and without them or without the job type's permission it takes no job."""
 
-    def setUp(self):
-        self.node = Node(secure=True)
-        self.addCleanup(self.node.stop)
-        self.node.start()
-
-    def wait_for(self, what, predicate, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"timed out after {timeout}s waiting for {what}\ntreatyd's log:\n{self.node.log()}")
+    secure = True
 
     def test_worker_with_the_ca_and_a_token_completes_jobs(self):
         with Running(Worker(self.node.address, TYPE, lambda job: {"score": 710}, tls_ca=self.node.path("ca.pem"),
