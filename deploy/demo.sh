@@ -116,10 +116,19 @@ if [[ -x $bin/treaty-web ]]; then
   echo "\$ curl $web_seller/api/v1/instances/no-such-order      (errors carry the node's message)"
   curl -s -w '   (HTTP %{http_code})\n' "$web_seller/api/v1/instances/no-such-order"
 fi
-echo "\$ treaty task claim po-1001:1:accept --assignee sam      (seller)"
-as seller task claim po-1001:1:accept --assignee sam
-echo "\$ treaty task complete po-1001:1:accept --assignee sam      (seller: proposes accept)"
-as seller task complete po-1001:1:accept --assignee sam
+# Sam works the queue with his own token (secrets/seller-clerk.token, user
+# sam): his claims and completions are his without naming an assignee, and
+# he may not claim for someone else.
+clerk() {
+  "$bin/treaty" --server "$seller" --tls-ca "$TREATY_NET_DIR/pki/ca.pem" \
+    --token-file "$TREATY_NET_DIR/secrets/seller-clerk.token" "$@"
+}
+echo "\$ treaty task claim po-1001:1:accept --assignee kim      (seller's clerk sam, for someone else: refused)"
+clerk task claim po-1001:1:accept --assignee kim || true
+echo "\$ treaty task claim po-1001:1:accept      (seller's clerk sam: claimed for sam)"
+clerk task claim po-1001:1:accept
+echo "\$ treaty task complete po-1001:1:accept      (sam: the seller proposes accept)"
+clerk task complete po-1001:1:accept
 await buyer po-1001 accepted
 echo "\$ treaty get po-1001      (the buyer's view moved)"
 as buyer get po-1001 | grep -E "states|position"

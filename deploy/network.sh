@@ -22,11 +22,14 @@
 #
 # The nodes' APIs run with TLS and bearer tokens (docs/security.md). Made
 # once, on the first `up`, with openssl: a CA (pki/ca.pem), each node's
-# certificate for 127.0.0.1 and localhost, and three tokens per party in
+# certificate for 127.0.0.1 and localhost, and four tokens per party in
 # secrets/ (mode 0600, the folder 0700): PARTY.token (the party's own
 # client: its people and scripts with the CLI, every role, queue and job
-# type, and operator), PARTY-web.token (its treaty-web, the same grants)
-# and PARTY-workers.token (treaty-webhook and job workers: job types only).
+# type, and operator), PARTY-web.token (its treaty-web, the same grants),
+# PARTY-workers.token (treaty-webhook and job workers: job types only) and
+# PARTY-clerk.token (one person, the token's user: buyer's bea, seller's
+# sam, bank's bo, partyN's clerkN; task queues only, so a claim or a
+# completion is that person's without naming an assignee).
 # access/PARTY-tokens.yaml holds their SHA-256 only, access/PARTY-access.yaml
 # the grants; the node reloads both when they are edited. env/PARTY.env
 # sets TREATY_SERVER, TREATY_TLS_CA and TREATY_TOKEN for the `treaty` CLI:
@@ -61,6 +64,11 @@ party_name() {
   case $1 in 1) echo buyer ;; 2) echo seller ;; 3) echo bank ;; *) echo "party$1" ;; esac
 }
 
+# The person a party's clerk token acts for (its `user:`).
+clerk_name() {
+  case $1 in buyer) echo bea ;; seller) echo sam ;; bank) echo bo ;; *) echo "clerk${1#party}" ;; esac
+}
+
 alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # The CLI as PARTY's own client: TLS checked against the network's CA, its token.
@@ -92,16 +100,17 @@ make_credentials() {
         -out "$dir/pki/$p-node.pem.tmp" -days 825 -extfile "$dir/pki/san.ext" 2>/dev/null
       mv "$dir/pki/$p-node.pem.tmp" "$dir/pki/$p-node.pem"
     fi
-    for c in "$p" "$p-web" "$p-workers"; do
+    for c in "$p" "$p-web" "$p-workers" "$p-clerk"; do
       [[ -s $dir/secrets/$c.token ]] || (umask 077; openssl rand -hex 32 > "$dir/secrets/$c.token")
     done
     if [[ ! -f $dir/access/$p-tokens.yaml ]]; then
       {
         echo "# $p's node: the SHA-256 of each client's token (the tokens are in secrets/)"
         echo "tokens:"
-        for c in "$p" "$p-web" "$p-workers"; do
+        for c in "$p" "$p-web" "$p-workers" "$p-clerk"; do
           echo "  - name: $c"
           echo "    sha256: $(tr -d '\n' < "$dir/secrets/$c.token" | sha256sum | cut -d' ' -f1)"
+          [[ $c != "$p-clerk" ]] || echo "    user: $(clerk_name "$p")"
         done
       } > "$dir/access/$p-tokens.yaml.tmp"
       mv "$dir/access/$p-tokens.yaml.tmp" "$dir/access/$p-tokens.yaml"
@@ -123,6 +132,8 @@ make_credentials() {
         echo "    operator: true"
         echo "  $p-workers:  # treaty-webhook and job workers"
         echo "    job_types: [\"*\"]"
+        echo "  $p-clerk:  # one person ($(clerk_name "$p")): works the task queues"
+        echo "    task_queues: [\"*\"]"
       } > "$dir/access/$p-access.yaml.tmp"
       mv "$dir/access/$p-access.yaml.tmp" "$dir/access/$p-access.yaml"
     fi
