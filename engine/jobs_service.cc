@@ -96,7 +96,7 @@ class JobsService final : public JobsBase {
                                                 const pb::StreamJobsRequest* req) override {
     if (grpc::Status refused = auth_.JobType(*ctx, req->type(), Use::kWork, "activate"); !refused.ok())
       return new RefusedJobStream(refused);
-    auto slot = AcquireStream(node_, streams_.get(), *ctx, "StreamJobs");
+    auto slot = AcquireStream(node_, streams_.get(), auth_, *ctx, "StreamJobs");
     if (!slot.ok()) return new RefusedJobStream(ToGrpc(slot.status()));
     return new JobStream(node_, req, std::move(slot).value());
   }

@@ -284,7 +284,7 @@ class EventsService final : public pb::Events::Service {
       return refused;
     }
     const auto visible = auth_.EventFilter(*ctx);
-    auto slot = AcquireStream(node_, streams_.get(), *ctx, "Subscribe");
+    auto slot = AcquireStream(node_, streams_.get(), auth_, *ctx, "Subscribe");
     if (!slot.ok()) return ToGrpc(slot.status());
     int64_t after = 0;
     if (!req->subscription().empty()) {
@@ -453,8 +453,9 @@ class NodeService final : public pb::Node::Service {
 }  // namespace
 
 Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
+                                                           const access::Authorizer& auth,
                                                            const grpc::ServerContextBase& ctx, const char* call) {
-  auto slot = streams->Acquire(ClientIdentity(ctx), call);
+  auto slot = streams->Acquire(ClientIdentity(ctx, auth.CallerOf(ctx)), call);
   if (!slot.ok()) {
     node->options().env->Log("limits", "refused a stream: " + slot.status().message(), LogLevel::kWarning);
     node->options().metrics->CallRefused(call, "too_many_streams");

@@ -34,6 +34,7 @@ std::unique_ptr<grpc::Service> MakeJobsService(Node* node, const access::Authori
 
 // A stream slot for the caller, or the refusal (RESOURCE_EXHAUSTED, logged).
 Result<std::unique_ptr<StreamLimiter::Slot>> AcquireStream(Node* node, StreamLimiter* streams,
+                                                           const access::Authorizer& auth,
                                                            const grpc::ServerContextBase& ctx, const char* call);
 
 }  // namespace treaty::engine

@@ -4,14 +4,8 @@
 
 namespace treaty::engine {
 
-std::string ClientIdentity(const grpc::ServerContextBase& ctx) {
-  // The Authenticator's client identity (a token's name, a certificate's CN).
-  if (auto caller = access::CallerOf(ctx)) return caller->client;
-  if (auto auth = ctx.auth_context(); auth != nullptr && auth->IsPeerAuthenticated()) {
-    std::string id;
-    for (const auto& part : auth->GetPeerIdentity()) id += (id.empty() ? "" : ",") + std::string(part.data(), part.size());
-    if (!id.empty()) return id;
-  }
+std::string ClientIdentity(const grpc::ServerContextBase& ctx, const std::optional<access::Caller>& caller) {
+  if (caller) return caller->client;
   // "ipv4:127.0.0.1:50000", "ipv6:[::1]:50000": one client, many ports.
   std::string peer = ctx.peer();
   auto colon = peer.rfind(':');

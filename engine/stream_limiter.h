@@ -11,18 +11,20 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
 
 #include "definitions/base/status.h"
+#include "engine/access/caller.h"
 
 namespace treaty::engine {
 
-// The authenticated identity of the caller (gRPC's peer identity: a
-// client certificate's name, or what a token's metadata processor set),
-// else the peer address without its port ("ipv4:127.0.0.1").
-std::string ClientIdentity(const grpc::ServerContextBase& ctx);
+// The authenticated identity of the caller (`caller`: a token's name, a
+// client certificate's CN), else the peer address without its port
+// ("ipv4:127.0.0.1").
+std::string ClientIdentity(const grpc::ServerContextBase& ctx, const std::optional<access::Caller>& caller);
 
 class StreamLimiter {
  public:

@@ -16,11 +16,6 @@ namespace {
 
 std::string Str(grpc::string_ref s) { return std::string(s.data(), s.size()); }
 
-std::string First(const grpc::AuthContext& ctx, const char* name) {
-  auto v = ctx.FindPropertyValues(name);
-  return v.empty() ? "" : Str(v.front());
-}
-
 }  // namespace
 
 std::string CertificateFingerprint(const std::string& pem) {
@@ -50,52 +45,28 @@ grpc::Status Authenticator::Refuse(const std::string& path, const std::string& w
   return grpc::Status(grpc::UNAUTHENTICATED, why);
 }
 
-grpc::Status Authenticator::Process(const InputMetadata& md, grpc::AuthContext* context, OutputMetadata* consumed,
+grpc::Status Authenticator::Process(const InputMetadata& md, grpc::AuthContext* context, OutputMetadata*,
                                     OutputMetadata*) {
   auto path_it = md.find(":path");
   std::string path = path_it == md.end() ? "?" : Str(path_it->second);
   if (path.rfind("/grpc.health.v1.Health/", 0) == 0) return grpc::Status::OK;
 
+  // The token stays in the call's metadata (not consumed): the handlers'
+  // checks identify the caller from it again (caller.h says why).
   auto auth = md.find("authorization");
-  if (auth != md.end()) {
-    std::string value = Str(auth->second);
-    consumed->insert({"authorization", value});  // handlers never see the token
-    if (tokens_ == nullptr) return Refuse(path, "this node accepts no bearer tokens (it was started without --tokens)");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (value.rfind(kBearer, 0) != 0 || value.size() == kBearer.size())
-      return Refuse(path, "the authorization metadata must be 'Bearer <token>'");
-    std::shared_ptr<const TokenSet> set = tokens_->Get();
-    auto it = set->by_hash.find(TokenHash(value.substr(kBearer.size())));
-    if (it == set->by_hash.end()) return Refuse(path, "unknown or revoked bearer token");
-    const TokenEntry& t = it->second;
-    if (t.expires_ms && env_->NowMs() >= *t.expires_ms)
-      return Refuse(path, "the bearer token of client '" + t.name + "' expired at " + t.expires_text);
-    context->AddProperty(kClientProperty, t.name);
-    if (!t.user.empty()) context->AddProperty(kUserProperty, t.user);
-    context->SetPeerIdentityPropertyName(kClientProperty);
-    return grpc::Status::OK;
-  }
-
-  // The handshake verified any certificate against --tls-client-ca.
-  std::string cn = certificates_ ? First(*context, GRPC_X509_CN_PROPERTY_NAME) : "";
-  if (!cn.empty()) {
-    if (access_ != nullptr) {
-      std::shared_ptr<const AccessPolicy> policy = access_->Get();
-      if (!policy->revoked_certificates.empty()) {
-        std::string fp = CertificateFingerprint(First(*context, GRPC_X509_PEM_CERT_PROPERTY_NAME));
-        if (fp.empty() || policy->revoked_certificates.count(fp))
-          return Refuse(path, "the client certificate of '" + cn + "' (sha256 " + fp + ") is revoked");
-      }
+  std::string bearer;
+  if (auth != md.end()) bearer = Str(auth->second);
+  Result<Caller> caller = identify_->Identify(auth != md.end() ? &bearer : nullptr, *context);
+  if (!caller.ok()) return Refuse(path, caller.status().message());
+  if (caller->by_certificate && access_ != nullptr) {
+    std::shared_ptr<const AccessPolicy> policy = access_->Get();
+    if (!policy->revoked_certificates.empty()) {
+      std::string fp = CertificateFingerprint(FirstProperty(*context, GRPC_X509_PEM_CERT_PROPERTY_NAME));
+      if (fp.empty() || policy->revoked_certificates.count(fp))
+        return Refuse(path, "the client certificate of '" + caller->client + "' (sha256 " + fp + ") is revoked");
     }
-    if (!ValidIdentity(cn)) return Refuse(path, "the client certificate's CN '" + cn + "' is not a valid client name");
-    context->AddProperty(kClientProperty, cn);
-    context->SetPeerIdentityPropertyName(kClientProperty);
-    return grpc::Status::OK;
   }
-  std::string ways = certificates_ && tokens_ ? "a client certificate or a bearer token ('authorization: Bearer <token>')"
-                     : certificates_          ? "a client certificate"
-                                              : "a bearer token ('authorization: Bearer <token>')";
-  return Refuse(path, "this node needs " + ways + " on every call");
+  return grpc::Status::OK;
 }
 
 }  // namespace treaty::engine::access

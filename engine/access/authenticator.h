@@ -1,6 +1,8 @@
 // Authenticator: gRPC's AuthMetadataProcessor for the node's API. It runs
-// for every call before any handler, and either names the caller in the
-// call's AuthContext (caller.h) or refuses the call with UNAUTHENTICATED:
+// for every call before any handler and refuses the call with
+// UNAUTHENTICATED unless it has a valid credential (CallerIdentifier,
+// caller.h, which the handlers ask again; the Authenticator writes nothing
+// into the connection's AuthContext):
 //   - `authorization: Bearer <token>` metadata: the token's SHA-256 must be
 //     in the tokens file and not expired; the token's name is the client
 //     (a present but bad token is refused even with a good certificate);
@@ -18,6 +20,7 @@
 
 #include "definitions/base/env.h"
 #include "engine/access/access_policy.h"
+#include "engine/access/caller.h"
 #include "engine/access/token_file.h"
 #include "engine/access/watched_file.h"
 #include "engine/metrics/node_metrics.h"
@@ -26,11 +29,10 @@ namespace treaty::engine::access {
 
 class Authenticator final : public grpc::AuthMetadataProcessor {
  public:
-  // `tokens` null: no bearer tokens; `certificates`: client certificates
-  // accepted; `access` null: no certificate is revoked.
-  Authenticator(const WatchedFile<TokenSet>* tokens, bool certificates, const WatchedFile<AccessPolicy>* access,
-                Env* env)
-      : tokens_(tokens), certificates_(certificates), access_(access), env_(env) {}
+  // `identify` names callers (and knows which credentials the node takes);
+  // `access` null: no certificate is revoked.
+  Authenticator(const CallerIdentifier* identify, const WatchedFile<AccessPolicy>* access, Env* env)
+      : identify_(identify), access_(access), env_(env) {}
 
   bool IsBlocking() const override { return false; }  // lookups in memory only
   // Where refusals are counted (metrics' refused calls); set before serving.
@@ -41,8 +43,7 @@ class Authenticator final : public grpc::AuthMetadataProcessor {
  private:
   grpc::Status Refuse(const std::string& path, const std::string& why);
 
-  const WatchedFile<TokenSet>* tokens_;
-  const bool certificates_;
+  const CallerIdentifier* identify_;
   const WatchedFile<AccessPolicy>* access_;
   Env* env_;
   NodeMetrics* metrics_ = nullptr;

@@ -32,10 +32,10 @@ grpc::Status Authorizer::Identify(const grpc::ServerContextBase& ctx, Who* who) 
     who->caller.client = "local";
     return grpc::Status::OK;
   }
-  auto caller = CallerOf(ctx);
+  auto caller = identify_->Of(ctx);
   if (!caller) {
-    // The Authenticator names every caller it lets through; a call without
-    // one never reaches here unless the server was built without it.
+    // The Authenticator let only calls with a valid credential through; a
+    // token revoked or expired since the call began has none now.
     env_->Log("access", "refused a call without an authenticated client", LogLevel::kWarning);
     if (metrics_ != nullptr) metrics_->CallRefused("unknown", "unauthenticated");
     return grpc::Status(grpc::UNAUTHENTICATED, "no authenticated client");
@@ -47,6 +47,11 @@ grpc::Status Authorizer::Identify(const grpc::ServerContextBase& ctx, Who* who) 
   if (it == who->policy->clients.end()) who->unlisted = true;
   else who->grants = &it->second;
   return grpc::Status::OK;
+}
+
+std::optional<Caller> Authorizer::CallerOf(const grpc::ServerContextBase& ctx) const {
+  if (open_) return std::nullopt;
+  return identify_->Of(ctx);
 }
 
 grpc::Status Authorizer::Refuse(const Who& who, const std::string& what, const std::string& why) const {

@@ -37,8 +37,10 @@ class Authorizer {
  public:
   // Open: no authentication.
   static const Authorizer& Open();
-  // Authenticated callers; `access` null: each may do everything.
-  Authorizer(const WatchedFile<AccessPolicy>* access, Env* env) : open_(false), access_(access), env_(env) {}
+  // Authenticated callers, named by `identify`; `access` null: each may do
+  // everything.
+  Authorizer(const CallerIdentifier* identify, const WatchedFile<AccessPolicy>* access, Env* env)
+      : open_(false), identify_(identify), access_(access), env_(env) {}
 
   // True in the development mode: services may skip the lookups a check needs.
   bool open() const { return open_; }
@@ -79,11 +81,15 @@ class Authorizer {
   // claim: operators only). OK without a user.
   grpc::Status Holder(const grpc::ServerContextBase& ctx, const std::string& holder, const std::string& verb) const;
 
+  // The call's caller: nullopt when open or when the call has no valid
+  // credential (the stream limits count by it).
+  std::optional<Caller> CallerOf(const grpc::ServerContextBase& ctx) const;
+
   // For the event stream: whether an event of a definition is shown.
   std::function<bool(const std::string& definition)> EventFilter(const grpc::ServerContextBase& ctx) const;
 
  private:
-  Authorizer() : open_(true), access_(nullptr), env_(nullptr) {}
+  Authorizer() : open_(true), identify_(nullptr), access_(nullptr), env_(nullptr) {}
 
   // The caller and its grants (null: every permission), or the refusal.
   struct Who {
@@ -100,6 +106,7 @@ class Authorizer {
   grpc::Status Refuse(const Who& who, const std::string& what, const std::string& why) const;
 
   const bool open_;
+  const CallerIdentifier* identify_;
   const WatchedFile<AccessPolicy>* access_;
   Env* env_;
   NodeMetrics* metrics_ = nullptr;

@@ -97,9 +97,10 @@ Result<std::unique_ptr<ServerSecurity>> MakeServerSecurity(const SecurityOptions
   }
   std::string how = tls ? "TLS" : "plaintext (loopback only)";
   if (certificates || s->tokens) {
-    s->authenticator = std::make_shared<Authenticator>(s->tokens.get(), certificates, s->access.get(), env);
+    s->identify = std::make_unique<CallerIdentifier>(s->tokens.get(), certificates, env);
+    s->authenticator = std::make_shared<Authenticator>(s->identify.get(), s->access.get(), env);
     s->credentials->SetAuthMetadataProcessor(s->authenticator);
-    s->authorizer = std::make_unique<Authorizer>(s->access.get(), env);
+    s->authorizer = std::make_unique<Authorizer>(s->identify.get(), s->access.get(), env);
     if (certificates) how += ", client certificates from " + o.tls_client_ca;
     if (s->tokens) how += ", bearer tokens from " + o.tokens;
     how += s->access ? ", permissions from " + o.access : ", every authenticated client may do everything (no --access)";

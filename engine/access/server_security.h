@@ -19,6 +19,7 @@
 #include "engine/access/access_policy.h"
 #include "engine/access/authenticator.h"
 #include "engine/access/authorizer.h"
+#include "engine/access/caller.h"
 #include "engine/access/token_file.h"
 #include "engine/access/watched_file.h"
 
@@ -34,6 +35,7 @@ struct ServerSecurity {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   std::unique_ptr<WatchedFile<TokenSet>> tokens;
   std::unique_ptr<WatchedFile<AccessPolicy>> access;
+  std::unique_ptr<CallerIdentifier> identify;    // null: no authentication
   std::shared_ptr<Authenticator> authenticator;  // null: no authentication
   std::unique_ptr<Authorizer> authorizer;  // null: Authorizer::Open()
   std::string description;                 // for the start line: "TLS, client certificates, ..."

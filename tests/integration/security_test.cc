@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -484,6 +485,63 @@ TEST_F(Security, TheCliPresentsCertificatesAndTokens) {
   EXPECT_EQ(out.rfind("rc=0", 0), 0u) << out;
   EXPECT_NE(out.find("claimed by carol"), std::string::npos) << out;
   EXPECT_EQ(OpenTask("o-cli").assignee(), "carol");
+}
+
+// gRPC's AuthContext is the connection's (grpc/grpc#28809): every call on
+// one connection must still be its own caller. Calls with different tokens
+// on one channel, and calls with and without a token on a channel with a
+// client certificate, each act as their own credential says; and many
+// calls in flight on one connection (what gRPC's unsynchronised property
+// array did not survive while the node added a property per call) leave
+// the node running with every answer right.
+TEST_F(Security, EachCallOnASharedConnectionIsItsOwnCaller) {
+  auto status_as = [](const std::shared_ptr<grpc::Channel>& ch, const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    pb::StatusResponse resp;
+    return pb::Node::NewStub(ch)->Status(&ctx, pb::StatusRequest(), &resp);
+  };
+  auto shared = Channel({});  // TLS, no credential of its own: one connection
+  ASSERT_TRUE(status_as(shared, "ops-secret").ok());
+  grpc::Status st = status_as(shared, "worker-secret");
+  EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(),
+            "client 'worker' may not read the node's status: it is neither operator nor read_only");
+  // A user belongs to its token's calls only.
+  st = status_as(shared, "clerk-secret");
+  EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message().rfind("client 'clerk' (user 'carol') may not", 0), 0u) << st.error_message();
+  st = status_as(shared, "clerk-service");
+  EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message().rfind("client 'clerk' may not", 0), 0u) << st.error_message();
+  EXPECT_TRUE(status_as(shared, "ops-secret").ok());
+  // No token after tokens: refused, not the earlier callers.
+  EXPECT_EQ(status_as(shared, "").error_code(), grpc::UNAUTHENTICATED);
+  // With alice's certificate: a token call is the token's, the next call
+  // without one is alice again.
+  auto alice = WithCert("alice");
+  ASSERT_TRUE(status_as(alice, "ops-secret").ok());
+  st = status_as(alice, "");
+  EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message().rfind("client 'alice' may not", 0), 0u) << st.error_message();
+
+  // Many calls in flight on the shared connection, two identities.
+  constexpr int kThreads = 8, kCalls = 400;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        bool ops = (t + i) % 2 == 0;
+        grpc::Status s = status_as(shared, ops ? "ops-secret" : "worker-secret");
+        if (ops ? !s.ok() : s.error_code() != grpc::PERMISSION_DENIED) ++wrong;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_TRUE(node_->running()) << node_->Log();
+  EXPECT_TRUE(status_as(shared, "ops-secret").ok());
 }
 
 // A claim without an assignee by a client whose token names no user is
